@@ -1,0 +1,167 @@
+"""Asset factories: one per kind of asset, so the whole graph is generated from the spec's plan."""
+
+
+import time
+from pathlib import Path
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from pgmerge_assets.assets import report as integrity
+from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
+from pgmerge_assets.assets.runner import (
+    cancel_on_interrupt,
+    offending,
+    prepare_merge_state,
+    run_step,
+    statements_markdown,
+    table_counts,
+)
+from pgmerge_assets.plan.planner import STAGING_DATA, Check, Plan, Step
+from pgmerge_assets.plan.staging import StagingPlan
+
+KINDS = {"postgres"}
+GROUPS = {"id_map": "id_maps", "merged": "merged", "repaired_arrays": "repaired_arrays", "sequences": "finalize"}
+
+
+def key_of(step_key: tuple[str, ...]) -> dg.AssetKey:
+    return dg.AssetKey(list(step_key))
+
+
+def counts_markdown(counts: dict[str, int]) -> str:
+    return "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in counts.items())
+
+
+def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
+    """public_restored → staging_schema → staging_data: the two dumps, side by side in one database."""
+    spec = plan.spec
+    tables = [t.name for t in spec.merged_tables]
+    staging = StagingPlan(spec)
+
+    @dg.asset(name="public_restored", group_name="load", kinds=KINDS,
+              description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
+    def public_restored(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
+        from pgmerge_assets.pg.restore import public_has_tables, restore_dump
+
+        dsn = target.resolved_dsn()
+        present = public_has_tables(dsn, tables, spec.target_schema)
+        if len(present) == len(tables):
+            return dg.MaterializeResult(metadata={"skipped": "target already holds every table of the spec",
+                                                  "target": target.describe()})
+        if present:
+            raise RuntimeError(f"{spec.target_schema} holds only some of the spec's tables "
+                               f"({', '.join(present)}); restore into an empty database or fix the spec")
+        if not inputs.dump1:
+            missing = ", ".join(sorted(set(tables) - set(present)))
+            raise RuntimeError(f"no dump #1 given ({spec.target_schema} lacks {missing}): set PGMERGE_DUMP1")
+        result = restore_dump(dsn, Path(inputs.dump1), pg_bin=inputs.pg_bin)
+        with target.connect() as conn:
+            counts = table_counts(conn, staging, spec.target_schema)
+        return dg.MaterializeResult(metadata={
+            "source_format": result.format, "seconds": round(result.seconds, 3), "target": target.describe(),
+            "dagster/row_count": sum(counts.values()), "row_counts": dg.MetadataValue.md(counts_markdown(counts))})
+
+    @dg.asset(name="staging_schema", deps=[public_restored], group_name="load", kinds=KINDS,
+              description="An empty clone of every spec table in the staging schema: columns, defaults and "
+                          "unique indexes, no foreign keys.")
+    def staging_schema(target: TargetDatabase):
+        from pgmerge_assets.pg.staging_load import create_staging_schema
+
+        with target.connect() as conn, cancel_on_interrupt(conn):
+            create_staging_schema(conn, tables, public=spec.target_schema, staging=spec.staging_schema)
+            conn.commit()
+        return dg.MaterializeResult(metadata={"tables": len(tables), "schema": spec.staging_schema})
+
+    @dg.asset(name=STAGING_DATA[0], deps=[staging_schema], group_name="load", kinds=KINDS,
+              description="Dump #2's rows in the staging schema, by way of a scratch database, so none of its "
+                          "statements ever reach the target schema.")
+    def staging_data(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
+        from pgmerge_assets.pg.staging_load import load_staging
+
+        if not inputs.dump2 and not inputs.source_dsn:
+            raise RuntimeError("no dump #2 given: set PGMERGE_DUMP2 (a pg_dump file) or PGMERGE_SOURCE_DSN")
+        result = load_staging(target.resolved_dsn(), tables, dump_path=Path(inputs.dump2) if inputs.dump2 else None,
+                              source_dsn=inputs.source_dsn, scratch_admin_dsn=inputs.scratch_dsn,
+                              public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin)
+        with target.connect() as conn, cancel_on_interrupt(conn):
+            reset = prepare_merge_state(conn, staging)
+        if reset:
+            context.log.info("dump #2 differs from the one merged before: id maps and merge log were reset")
+        return dg.MaterializeResult(metadata={
+            "source_format": result.source_format, "data_only": str(result.data_only),
+            "dagster/row_count": sum(result.row_counts.values()),
+            "row_counts": dg.MetadataValue.md(counts_markdown(result.row_counts)),
+            "seconds": dg.MetadataValue.json({k: round(v, 3) for k, v in result.seconds.items()}),
+            "merge_state_reset": reset})
+
+    return [public_restored, staging_schema, staging_data]
+
+
+def step_asset(step: Step) -> dg.AssetsDefinition:
+    """id_map/*, merged/*, repaired_arrays/* and sequences: run the step's SQL, attach what it did."""
+
+    @dg.asset(key=key_of(step.key), deps=[key_of(d) for d in step.deps], group_name=GROUPS[step.kind],
+              kinds=KINDS, description=step.description)
+    def _asset(context: AssetExecutionContext, target: TargetDatabase):
+        with target.connect() as conn:
+            result = run_step(conn, step, context.log)
+            sql_md = statements_markdown(conn, step.statements)
+        metadata = {"seconds": round(result.seconds, 3), "sql": dg.MetadataValue.md(sql_md),
+                    "statement_rowcounts": dg.MetadataValue.json(result.rowcounts)}
+        metadata.update({k: v for k, v in result.stats.items() if v is not None})
+        if "row_count" in result.stats:
+            metadata["dagster/row_count"] = result.stats.pop("row_count")
+            metadata.pop("row_count", None)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _asset
+
+
+def check_definition(check: Check) -> dg.AssetChecksDefinition:
+    """A blocking data-quality gate: fails with the offending count and a sample of up to 20 rows."""
+
+    @dg.asset_check(asset=key_of(check.step), name=check.name, blocking=check.blocking, description=check.description)
+    def _check(target: TargetDatabase) -> dg.AssetCheckResult:
+        with target.connect() as conn, cancel_on_interrupt(conn):
+            count, sample = offending(conn, check.query)
+        return dg.AssetCheckResult(passed=count == 0, severity=dg.AssetCheckSeverity.ERROR,
+                                   metadata={"offending_rows": count, "sample": dg.MetadataValue.json(sample)})
+
+    return _check
+
+
+def report_asset(plan: Plan) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    deps = [key_of(s.key) for s in plan.steps]
+
+    @dg.asset(name="integrity_report", deps=deps, group_name="finalize", kinds=KINDS,
+              description="Per-table counts, every check's result and the lossless proof (report.md / report.json).")
+    def integrity_report(context: AssetExecutionContext, target: TargetDatabase):
+        started = time.monotonic()
+        with target.connect() as conn, cancel_on_interrupt(conn):
+            data = integrity.gather(conn, plan)
+        data["target"] = target.describe()
+        md_path, json_path = integrity.write(data, Path(target.workdir))
+        proof = data["lossless"]
+        return dg.MaterializeResult(metadata={
+            "report": dg.MetadataValue.md(md_path.read_text()), "report_json": str(json_path.resolve()),
+            "staging_rows": proof["staging_rows"], "proven": proof["proven"], "lost": proof["lost"],
+            "conflicts_public_won": proof["conflicts_public_won"], "checks_passed": data["checks_passed"],
+            "seconds": round(time.monotonic() - started, 3)})
+
+    @dg.asset_check(asset=integrity_report, name="lossless", blocking=True,
+                    description="Every staging row is in public, identical or as a conflict public won.")
+    def lossless(target: TargetDatabase) -> dg.AssetCheckResult:
+        import json
+
+        data = json.loads((Path(target.workdir) / "report.json").read_text())
+        return dg.AssetCheckResult(passed=data["lossless"]["lost"] == 0 and data["checks_passed"],
+                                   metadata={"lost": data["lossless"]["lost"], "checks_passed": data["checks_passed"]})
+
+    return integrity_report, lossless
+
+
+def build_graph(plan: Plan) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
+    report, lossless = report_asset(plan)
+    assets = [*load_assets(plan), *(step_asset(s) for s in plan.steps), report]
+    checks = [*(check_definition(c) for c in plan.checks), lossless]
+    return assets, checks

@@ -1,0 +1,106 @@
+"""The integrity report: per-table counts, every check's result, and the lossless proof, as JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from pgmerge_assets.assets.runner import offending
+from pgmerge_assets.plan.planner import Plan, id_map_key, merged_key
+from pgmerge_assets.plan.proof import build_proofs
+
+
+def _row(conn: psycopg.Connection, query) -> dict[str, Any]:
+    cur = conn.execute(query)
+    row = cur.fetchone()
+    return {d.name: v for d, v in zip(cur.description, row)} if row else {}
+
+
+def gather(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
+    """Read everything the report shows, in one repeatable-read snapshot."""
+    tables: dict[str, Any] = {}
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for proof in build_proofs(plan.spec):
+            t = plan.spec.tables[proof.table]
+            merged = _row(conn, plan.step(merged_key(t.name)).stats)
+            mapped = _row(conn, plan.step(id_map_key(t.name)).stats) if t.has_map else {}
+            result = _row(conn, proof.query)
+            tables[t.name] = {
+                "strategy": t.strategy,
+                "staging_rows": result["staging_rows"],
+                "matched_existing": mapped.get("matched_rows", result["staging_rows"] - (merged.get("rows_inserted") or 0)),
+                "inserted": merged.get("rows_inserted"),
+                "rows_before": merged.get("rows_before"),
+                "rows_now": merged.get("row_count"),
+                "identical": result["identical"],
+                "conflicts": result["conflicts"],
+                "lost": result["lost"],
+                "conflict_sample": result["conflict_sample"],
+                "lost_sample": result["lost_sample"],
+            }
+        checks = []
+        for check in plan.checks:
+            count, sample = offending(conn, check.query)
+            checks.append({"asset": "/".join(check.step), "check": check.name, "passed": count == 0,
+                           "offending": count, "sample": sample, "description": check.description})
+    staging_rows = sum(t["staging_rows"] for t in tables.values())
+    proven = sum(t["identical"] + t["conflicts"] for t in tables.values())
+    lost = sum(t["lost"] for t in tables.values())
+    return {
+        "lossless": {
+            "staging_rows": staging_rows,
+            "proven": proven,
+            "identical": sum(t["identical"] for t in tables.values()),
+            "conflicts_public_won": sum(t["conflicts"] for t in tables.values()),
+            "lost": lost,
+            "coverage": 1.0 if staging_rows == 0 else proven / staging_rows,
+        },
+        "checks_passed": all(c["passed"] for c in checks),
+        "tables": tables,
+        "checks": checks,
+    }
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    proof = report["lossless"]
+    verdict = "LOSSLESS" if proof["lost"] == 0 else "ROWS LOST"
+    lines = [
+        f"# pgmerge integrity report: {verdict}",
+        "",
+        f"Lossless proof: {proof['proven']} of {proof['staging_rows']} staging rows found in public "
+        f"({proof['coverage']:.2%}): {proof['identical']} identical, {proof['conflicts_public_won']} conflicts "
+        f"where public's values were kept, {proof['lost']} lost.",
+        f"Checks: {sum(c['passed'] for c in report['checks'])} of {len(report['checks'])} passed.",
+        "",
+        "| table | strategy | staging rows | matched existing | inserted | conflicts | lost | rows now |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, t in report["tables"].items():
+        lines.append(f"| {name} | {t['strategy']} | {t['staging_rows']} | {t['matched_existing']} | {t['inserted']} "
+                     f"| {t['conflicts']} | {t['lost']} | {t['rows_now']} |")
+    lines += ["", "## Checks", "", "| asset | check | result | offending rows |", "|---|---|---|---:|"]
+    for c in report["checks"]:
+        lines.append(f"| {c['asset']} | {c['check']} | {'pass' if c['passed'] else 'FAIL'} | {c['offending']} |")
+    for c in report["checks"]:
+        if not c["passed"]:
+            lines += ["", f"### {c['asset']} {c['check']} failed", "", "```json", json.dumps(c["sample"], indent=1, default=str), "```"]
+    for name, t in report["tables"].items():
+        if t["conflicts"]:
+            lines += ["", f"## Conflicts in {name} ({t['conflicts']}; public's values kept; first {len(t['conflict_sample'])})",
+                      "", "```json", json.dumps(t["conflict_sample"], indent=1, default=str), "```"]
+        if t["lost"]:
+            lines += ["", f"## Lost rows of {name} ({t['lost']})", "", "```json",
+                      json.dumps(t["lost_sample"], indent=1, default=str), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def write(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    md, js = directory / "report.md", directory / "report.json"
+    md.write_text(render_markdown(report))
+    js.write_text(json.dumps(report, indent=1, default=str))
+    return md, js

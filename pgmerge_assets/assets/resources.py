@@ -1,0 +1,53 @@
+"""Dagster resources: the target database and where the dumps come from. Nothing connects at load time."""
+
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import dagster as dg
+import psycopg
+
+from pgmerge_assets.pg.embedded import EMBEDDED_DBNAME, embedded_server_uri, ensure_database, redact, with_dbname
+
+TARGET_DSN_ENV = "PGMERGE_TARGET_DSN"
+WORKDIR_ENV = "PGMERGE_WORKDIR"
+DUMP1_ENV = "PGMERGE_DUMP1"
+DUMP2_ENV = "PGMERGE_DUMP2"
+SOURCE_DSN_ENV = "PGMERGE_SOURCE_DSN"
+SCRATCH_DSN_ENV = "PGMERGE_SCRATCH_DSN"
+SPEC_ENV = "PGMERGE_SPEC"
+DEFAULT_WORKDIR = ".pgmerge"
+
+
+class TargetDatabase(dg.ConfigurableResource):
+    """The database that ends up holding the merge. Without a DSN, an embedded server under `workdir`."""
+
+    dsn: str | None = None
+    workdir: str = DEFAULT_WORKDIR
+
+    def resolved_dsn(self) -> str:
+        if self.dsn:
+            return self.dsn
+        admin = embedded_server_uri(self.workdir)
+        ensure_database(admin, EMBEDDED_DBNAME)
+        return with_dbname(admin, EMBEDDED_DBNAME)
+
+    def describe(self) -> str:
+        """Where the target is, without credentials."""
+        return redact(self.dsn) if self.dsn else f"embedded server under {Path(self.workdir).resolve()}"
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        with psycopg.connect(self.resolved_dsn()) as conn:
+            yield conn
+
+
+class MergeInputs(dg.ConfigurableResource):
+    """Dump #1 (restored into public unless public already holds the tables) and dump #2 or a live source."""
+
+    dump1: str | None = None
+    dump2: str | None = None
+    source_dsn: str | None = None
+    scratch_dsn: str | None = None  # a server where a scratch database may be created; default embedded
+    pg_bin: str | None = None

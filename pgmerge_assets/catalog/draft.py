@@ -1,0 +1,66 @@
+"""Draft a merge spec from the catalog, for the user to review and edit (`pgmerge spec`)."""
+
+from __future__ import annotations
+
+import yaml
+
+from pgmerge_assets.catalog.introspect import Table
+
+HEADER = """\
+# pgmerge merge spec, drafted from the catalog of schema {schema}. Review before merging.
+#
+# Per table:
+#   strategy     natural_key: rows of dump #2 whose natural key exists in public are matched (public wins);
+#                             the others are inserted with fresh ids.
+#                append:      history; every row of dump #2 is new and gets a fresh id.
+#                skip:        not merged.
+#   natural_key  columns that identify a row across the two databases (foreign-key columns are
+#                compared after translating them to public's ids).
+#   foreign_keys column: table whose id it holds (translated through that table's id map).
+#   arrays       integer-array column: table whose ids its elements hold (rewritten through that
+#                table's id map). The catalog cannot know this: every `null` below needs a table name.
+#   columns, id, sequence, identity: catalog facts; keep them in step with the schema.
+"""
+
+
+def _strategy(table: Table) -> tuple[str, tuple[str, ...], str | None]:
+    """(strategy, natural key, note) guessed from keys: unique key → natural_key, serial-only → append."""
+    pk = table.primary_key
+    if table.unique_keys:
+        return "natural_key", table.unique_keys[0], None
+    if len(pk) > 1:
+        return "natural_key", pk, None
+    if len(pk) == 1 and table.sequence:
+        return "append", (), "no unique key besides the id: treated as history (every row of dump #2 is new)"
+    if pk:
+        return "natural_key", pk, "primary key without a sequence: its value is taken as the natural key"
+    return "skip", (), "no primary or unique key: choose a strategy"
+
+
+def draft_spec(tables: dict[str, Table], schema: str = "public") -> str:
+    body: dict[str, dict] = {}
+    for name in sorted(tables):
+        t = tables[name]
+        strategy, natural_key, note = _strategy(t)
+        id_column = t.primary_key[0] if len(t.primary_key) == 1 and t.sequence else None
+        entry: dict = {"strategy": strategy}
+        if note:
+            entry["note"] = note
+        if natural_key:
+            entry["natural_key"] = list(natural_key)
+        entry["columns"] = [c.name for c in t.columns if not c.generated]
+        if id_column:
+            entry["id"] = id_column
+            entry["sequence"] = t.sequence
+            identity = t.column(id_column).identity
+            if identity:
+                entry["identity"] = identity
+        fks = {fk.columns[0]: fk.ref_table for fk in t.foreign_keys if len(fk.columns) == 1}
+        if fks:
+            entry["foreign_keys"] = fks
+        arrays = {c.name: None for c in t.columns if c.is_integer_array}
+        if arrays:
+            entry["arrays"] = arrays
+        body[name] = entry
+    doc = {"version": 1, "target_schema": schema, "staging_schema": "staging", "map_schema": "pgmerge", "tables": body}
+    return HEADER.format(schema=schema) + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100)

@@ -1,0 +1,64 @@
+"""Read what a schema is from pg_catalog: tables, columns, keys, sequences and array columns.
+
+Used only by `pgmerge spec` (to draft a spec) and by run-time validation; definitions never call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+from pgmerge_assets.plan.templates import load
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    identity: str | None  # 'always' | 'by_default' | None
+    generated: bool
+    is_integer_array: bool
+
+
+@dataclass(frozen=True)
+class ForeignKeyConstraint:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass
+class Table:
+    name: str
+    columns: list[Column] = field(default_factory=list)
+    primary_key: tuple[str, ...] = ()
+    unique_keys: list[tuple[str, ...]] = field(default_factory=list)
+    foreign_keys: list[ForeignKeyConstraint] = field(default_factory=list)
+    sequence: str | None = None  # sequence feeding the single-column primary key
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def read_catalog(conn: psycopg.Connection, schema: str = "public") -> dict[str, Table]:
+    """Every ordinary or partitioned table of `schema` (partitions excluded), by name."""
+    tables: dict[str, Table] = {}
+    for name, column, type_, identity, generated, int_array in conn.execute(load("catalog/columns.sql"), {"schema": schema}):
+        table = tables.setdefault(name, Table(name))
+        table.columns.append(Column(column, type_, {"a": "always", "d": "by_default"}.get(identity), generated, int_array))
+    for name, kind, columns, ref_table, ref_columns in conn.execute(load("catalog/constraints.sql"), {"schema": schema}):
+        table = tables.get(name)
+        if table is None:
+            continue
+        if kind == "p":
+            table.primary_key = tuple(columns)
+        elif kind == "u":
+            if tuple(columns) not in table.unique_keys:
+                table.unique_keys.append(tuple(columns))
+        elif kind == "f":
+            table.foreign_keys.append(ForeignKeyConstraint(tuple(columns), ref_table, tuple(ref_columns)))
+    for name, sequence in conn.execute(load("catalog/sequences.sql"), {"schema": schema}):
+        if name in tables:
+            tables[name].sequence = sequence
+    return tables

@@ -1,0 +1,50 @@
+"""Dagster definitions, generated from the merge spec file; loading them touches no database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pgmerge_assets.assets.factories import build_graph
+from pgmerge_assets.assets.resources import (
+    DEFAULT_WORKDIR,
+    DUMP1_ENV,
+    DUMP2_ENV,
+    SCRATCH_DSN_ENV,
+    SOURCE_DSN_ENV,
+    SPEC_ENV,
+    TARGET_DSN_ENV,
+    WORKDIR_ENV,
+    MergeInputs,
+    TargetDatabase,
+)
+from pgmerge_assets.catalog.spec import load_spec
+from pgmerge_assets.paths import REFERENCE_SPEC
+from pgmerge_assets.pg.tools import PG_BIN_ENV
+from pgmerge_assets.plan.planner import build_plan
+
+
+def _env(name: str):
+    """Bind a setting to its environment variable when set; unset means the documented default."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def default_resources() -> dict:
+    return {
+        "target": TargetDatabase(dsn=_env(TARGET_DSN_ENV), workdir=os.environ.get(WORKDIR_ENV, DEFAULT_WORKDIR)),
+        "inputs": MergeInputs(dump1=_env(DUMP1_ENV), dump2=_env(DUMP2_ENV), source_dsn=_env(SOURCE_DSN_ENV),
+                              scratch_dsn=_env(SCRATCH_DSN_ENV), pg_bin=_env(PG_BIN_ENV)),
+    }
+
+
+def build_definitions(spec_path: str | Path, resources: dict | None = None) -> dg.Definitions:
+    plan = build_plan(load_spec(spec_path))
+    assets, checks = build_graph(plan)
+    return dg.Definitions(assets=assets, asset_checks=checks, resources=resources or default_resources())
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(os.environ.get(SPEC_ENV) or REFERENCE_SPEC)

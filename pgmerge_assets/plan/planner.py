@@ -1,0 +1,282 @@
+"""Spec → ordered merge steps, each with the SQL it runs. Pure Python: no Dagster, no database.
+
+Steps come in foreign-key order. Every step is idempotent: maps only gain unmapped staging rows,
+inserts skip rows public already holds, array repair recomputes from staging, sequences only move
+forward. Guards run first in the step's transaction and stop it with a clear error on bad input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psycopg import sql
+
+from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
+from pgmerge_assets.plan.names import asset_name, object_name
+from pgmerge_assets.plan.order import merge_order
+from pgmerge_assets.plan.templates import compose
+
+StepKey = tuple[str, ...]
+
+STAGING_DATA: StepKey = ("staging_data",)
+SEQUENCES: StepKey = ("sequences",)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Offending-row query (count, sample) that must find nothing before a step may write."""
+
+    problem: str
+    query: sql.Composed
+
+
+@dataclass(frozen=True)
+class Step:
+    key: StepKey
+    kind: str  # id_map | merged | repaired_arrays | sequences
+    description: str
+    deps: tuple[StepKey, ...]
+    statements: tuple[sql.Composed, ...]
+    guards: tuple[Guard, ...] = ()
+    stats: sql.Composed | None = None  # one row of named counts for metadata
+    table: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A data-quality gate on a step's asset: the query returns (offending count, sample)."""
+
+    name: str
+    step: StepKey
+    description: str
+    query: sql.Composed
+    blocking: bool = True
+
+
+@dataclass
+class Plan:
+    spec: MergeSpec
+    steps: list[Step] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    def step(self, key: StepKey) -> Step:
+        return next(s for s in self.steps if s.key == key)
+
+
+class Names:
+    """Qualified identifiers for one spec's schemas and pgmerge's own objects."""
+
+    def __init__(self, spec: MergeSpec):
+        self.spec = spec
+        self.map_schema = sql.Identifier(spec.map_schema)
+        self.merge_log = sql.Identifier(spec.map_schema, "merge_log")
+        self.state = sql.Identifier(spec.map_schema, "state")
+
+    def public(self, table: str) -> sql.Identifier:
+        return sql.Identifier(self.spec.target_schema, table)
+
+    def staging(self, table: str) -> sql.Identifier:
+        return sql.Identifier(self.spec.staging_schema, table)
+
+    def map(self, table: str) -> sql.Identifier:
+        return sql.Identifier(self.spec.map_schema, object_name("map_", table))
+
+    def sequence(self, t: TableSpec) -> sql.Composed:
+        """The sequence as a regclass literal, for nextval()/setval()."""
+        qualified = sql.Identifier(self.spec.target_schema, t.sequence).as_string()
+        return sql.SQL("{}::regclass").format(sql.Literal(qualified))
+
+    def sequence_table(self, t: TableSpec) -> sql.Identifier:
+        return sql.Identifier(self.spec.target_schema, t.sequence)
+
+
+def id_map_key(table: str) -> StepKey:
+    return ("id_map", asset_name(table))
+
+
+def merged_key(table: str) -> StepKey:
+    return ("merged", asset_name(table))
+
+
+def repaired_key(table: str, column: str) -> StepKey:
+    return ("repaired_arrays", asset_name(table, column))
+
+
+def wrap(offending_rows: sql.Composable) -> sql.Composed:
+    return compose("checks/wrap.sql", offending_rows=offending_rows)
+
+
+def _ident_list(columns, prefix: str | None = None) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(prefix, c) if prefix else sql.Identifier(c) for c in columns)
+
+
+def _parent_joins(n: Names, t: TableSpec, fks) -> tuple[sql.Composed, dict[str, sql.Identifier]]:
+    """LEFT JOINs of the parents' maps for these foreign keys, and the alias that translates each column."""
+    joins, aliases = [], {}
+    for i, fk in enumerate(fks):
+        alias = sql.Identifier(f"f{i}")
+        aliases[fk.column] = alias
+        joins.append(sql.SQL("LEFT JOIN {} AS {} ON {}.staging_id = st.{}").format(
+            n.map(fk.table), alias, alias, sql.Identifier(fk.column)))
+    return sql.SQL("\n    ").join(joins), aliases
+
+
+def _translated(column: str, aliases: dict[str, sql.Identifier]) -> sql.Composed:
+    """The staging value of a column as public must see it: a foreign key goes through its parent's map."""
+    if column in aliases:
+        return sql.SQL("{}.public_id").format(aliases[column])
+    return sql.SQL("st.{}").format(sql.Identifier(column))
+
+
+def _key_match(columns, left: str, right: str) -> sql.Composed:
+    return sql.SQL(" AND ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(left, c), sql.Identifier(right, c)) for c in columns)
+
+
+def _id_map_step(n: Names, t: TableSpec) -> Step:
+    ids = dict(id=sql.Identifier(t.id), map=n.map(t.name), staging_table=n.staging(t.name),
+               public_table=n.public(t.name), sequence=n.sequence(t))
+    create = compose("merge/map_create.sql", map=ids["map"], id=ids["id"], staging_table=ids["staging_table"],
+                     public_table=ids["public_table"],
+                     map_staging_index=sql.Identifier(object_name("map_", t.name, "_staging_id")),
+                     map_public_index=sql.Identifier(object_name("map_", t.name, "_public_id")))
+    catch_up = compose("merge/sequence_catch_up.sql", sequence=ids["sequence"], id=ids["id"],
+                       public_table=ids["public_table"], sequence_table=n.sequence_table(t))
+    key_fks = [f for f in t.foreign_keys if f.column in t.natural_key]
+    if t.strategy == "natural_key":
+        joins, aliases = _parent_joins(n, t, key_fks)
+        fill = compose("merge/map_natural_key.sql", **ids, parent_joins=joins,
+                       key_columns=sql.SQL(", ").join(
+                           sql.SQL("{} AS {}").format(_translated(c, aliases), sql.Identifier(c)) for c in t.natural_key),
+                       key_match=_key_match(t.natural_key, "p", "s"))
+        how = f"natural key ({', '.join(t.natural_key)}); public wins, new keys get fresh ids"
+    else:
+        fill = compose("merge/map_append.sql", **ids)
+        how = "append-only history: every staging row gets a fresh id"
+    guards = tuple(_unmapped_fk_guard(n, t, fk) for fk in key_fks)
+    deps = (STAGING_DATA, *dict.fromkeys(id_map_key(f.table) for f in key_fks if f.table != t.name))
+    stats = sql.SQL("SELECT count(*) AS staging_rows, count(*) FILTER (WHERE inserted) AS new_rows, "
+                    "count(*) FILTER (WHERE NOT inserted) AS matched_rows FROM {}").format(ids["map"])
+    return Step(id_map_key(t.name), "id_map", f"Map staging {t.name}.{t.id} to public ids by {how}.",
+                deps, (create, catch_up, fill), guards, stats, t.name)
+
+
+def _unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
+    return Guard(
+        f"{n.spec.staging_schema}.{t.name}.{fk.column}: rows reference {fk.table} ids that dump #2 does not hold",
+        wrap(compose("checks/unmapped_foreign_key.sql", column=sql.Identifier(fk.column),
+                     staging_table=n.staging(t.name), parent_map=n.map(fk.table))))
+
+
+def _merged_step(n: Names, t: TableSpec) -> Step:
+    joins, aliases = _parent_joins(n, t, t.foreign_keys)
+    overriding = sql.SQL("OVERRIDING SYSTEM VALUE" if t.identity == "always" else "")
+    common = dict(public_table=n.public(t.name), staging_table=n.staging(t.name), columns=_ident_list(t.columns),
+                  overriding=overriding, parent_joins=joins, merge_log=n.merge_log, table_name=sql.Literal(t.name))
+    if t.has_map:
+        values = sql.SQL(", ").join(
+            sql.SQL("m.public_id") if c == t.id else _translated(c, aliases) for c in t.columns)
+        insert = compose("merge/insert_mapped.sql", **common, values=values, map=n.map(t.name), id=sql.Identifier(t.id))
+        how = "rows new to public, under their mapped ids"
+    else:
+        values = sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(_translated(c, aliases), sql.Identifier(c)) for c in t.columns)
+        insert = compose("merge/insert_keyed.sql", **common, values=values, columns_of_s=_ident_list(t.columns, "s"),
+                         key_match=_key_match(t.natural_key, "p", "s"))
+        how = f"rows whose natural key ({', '.join(t.natural_key)}) public lacks"
+    parents = [f.table for f in t.foreign_keys if f.table != t.name]
+    deps = tuple(dict.fromkeys(
+        ([id_map_key(t.name)] if t.has_map else [STAGING_DATA])
+        + [id_map_key(p) for p in parents] + [merged_key(p) for p in parents]))
+    stats = sql.SQL("SELECT (SELECT count(*) FROM {}) AS row_count, (SELECT count(*) FROM {}) AS staging_rows, "
+                    "l.rows_before, l.rows_inserted FROM {} l WHERE l.table_name = {}").format(
+        n.public(t.name), n.staging(t.name), n.merge_log, sql.Literal(t.name))
+    fks = ", ".join(f"{f.column}→{f.table}" for f in t.foreign_keys) or "none"
+    return Step(merged_key(t.name), "merged",
+                f"Insert staging {t.name} into public: {how}; foreign keys translated: {fks}.",
+                deps, (insert,), tuple(_unmapped_fk_guard(n, t, fk) for fk in t.foreign_keys), stats, t.name)
+
+
+def _repaired_step(n: Names, t: TableSpec, array) -> Step:
+    ids = dict(public_table=n.public(t.name), staging_table=n.staging(t.name), column=sql.Identifier(array.column),
+               id=sql.Identifier(t.id), map=n.map(t.name), ref_map=n.map(array.table))
+    guard = Guard(f"{n.spec.staging_schema}.{t.name}.{array.column}: elements name {array.table} ids "
+                  f"that dump #2 does not hold",
+                  wrap(compose("checks/unmapped_array_element.sql", **{k: v for k, v in ids.items() if k != "public_table"})))
+    stats = sql.SQL("SELECT count(*) AS rows_from_dump2 FROM {} WHERE inserted").format(n.map(t.name))
+    return Step(repaired_key(t.name, array.column), "repaired_arrays",
+                f"Rewrite {t.name}.{array.column} of dump #2's rows through the {array.table} id map.",
+                (merged_key(t.name), id_map_key(array.table)), (compose("merge/repair_array.sql", **ids),),
+                (guard,), stats, t.name)
+
+
+def _sequences_step(n: Names, tables: list[TableSpec]) -> Step:
+    statements = tuple(
+        compose("merge/sequence_catch_up.sql", sequence=n.sequence(t), id=sql.Identifier(t.id),
+                public_table=n.public(t.name), sequence_table=n.sequence_table(t))
+        for t in tables if t.sequence)
+    return Step(SEQUENCES, "sequences", "Move every merged table's sequence past max(id).",
+                tuple(merged_key(t.name) for t in tables), statements)
+
+
+def _checks(n: Names, t: TableSpec) -> list[Check]:
+    checks = []
+    if t.has_map:
+        staging_key = (sql.SQL("jsonb_build_array({})").format(_ident_list(t.natural_key, "st"))
+                       if t.strategy == "natural_key" else sql.SQL("st.{}").format(sql.Identifier(t.id)))
+        checks.append(Check("map_complete", id_map_key(t.name),
+                            "Every staging row is mapped once; no public row is shared by different natural keys.",
+                            wrap(compose("checks/map_incomplete.sql", id=sql.Identifier(t.id), map=n.map(t.name),
+                                         staging_table=n.staging(t.name), staging_key=staging_key))))
+    if t.foreign_keys:
+        orphans = sql.SQL("\nUNION ALL\n").join(
+            compose("checks/orphan_foreign_key.sql", column_name=sql.Literal(fk.column), column=sql.Identifier(fk.column),
+                    public_table=n.public(t.name), parent_table=n.public(fk.table),
+                    parent_id=sql.Identifier(n.spec.tables[fk.table].id))
+            for fk in t.foreign_keys)
+        checks.append(Check("foreign_keys_resolve", merged_key(t.name),
+                            "No foreign-key value points at a missing parent, constraint or not.", wrap(orphans)))
+    if t.strategy == "natural_key":
+        checks.append(Check("natural_key_unique", merged_key(t.name),
+                            f"Natural key ({', '.join(t.natural_key)}) is unique in public.",
+                            wrap(compose("checks/duplicate_natural_key.sql", public_table=n.public(t.name),
+                                         key_columns=_ident_list(t.natural_key, "t")))))
+    new_in_map = (sql.SQL("(SELECT count(*) FROM {} WHERE inserted)").format(n.map(t.name)) if t.has_map
+                  else sql.SQL("l.rows_inserted"))
+    checks.append(Check("rows_conserved", merged_key(t.name),
+                        "Public rows after = public rows before + rows inserted.",
+                        wrap(compose("checks/rows_not_conserved.sql", merge_log=n.merge_log, public_table=n.public(t.name),
+                                     table_name=sql.Literal(t.name), new_in_map=new_in_map))))
+    for array in t.arrays:
+        ref = n.spec.tables[array.table]
+        checks.append(Check("array_elements_exist", repaired_key(t.name, array.column),
+                            f"Every element of {t.name}.{array.column} names an existing {array.table} row "
+                            f"(the seed's sanity query).",
+                            wrap(compose("checks/dangling_array_element.sql", id=sql.Identifier(t.id),
+                                         column=sql.Identifier(array.column), public_table=n.public(t.name),
+                                         ref_table=n.public(ref.name), ref_id=sql.Identifier(ref.id)))))
+    return checks
+
+
+def _sequence_check(n: Names, tables: list[TableSpec]) -> Check:
+    behind = sql.SQL("\nUNION ALL\n").join(
+        compose("checks/sequence_behind.sql", table_name=sql.Literal(t.name), id=sql.Identifier(t.id),
+                public_table=n.public(t.name), sequence_table=n.sequence_table(t))
+        for t in tables if t.sequence)
+    return Check("sequences_ahead", SEQUENCES, "Every sequence is past its column's max.", wrap(behind))
+
+
+def build_plan(spec: MergeSpec) -> Plan:
+    """The whole merge for one spec: steps in dependency order, then the checks on their assets."""
+    n = Names(spec)
+    tables = merge_order(spec)
+    plan = Plan(spec)
+    plan.steps += [_id_map_step(n, t) for t in tables if t.has_map]
+    plan.steps += [_merged_step(n, t) for t in tables]
+    plan.steps += [_repaired_step(n, t, a) for t in tables for a in t.arrays]
+    plan.steps.append(_sequences_step(n, tables))
+    for t in tables:
+        plan.checks += _checks(n, t)
+    if any(t.sequence for t in tables):
+        plan.checks.append(_sequence_check(n, tables))
+    return plan

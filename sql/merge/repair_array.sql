@@ -1,0 +1,18 @@
+-- Rewrite an id array of the rows that came from dump #2 (the map's inserted rows) from their staging
+-- value, element by element through the referenced table's map: order, length and NULL elements kept.
+-- Public's own rows, and rows that matched by natural key, keep their arrays (public wins).
+-- Recomputed from staging each time, so a second run changes nothing.
+UPDATE {public_table} p
+SET {column} = r.repaired
+FROM (
+    SELECT m.public_id,
+           CASE WHEN st.{column} IS NULL THEN NULL
+                ELSE ARRAY(SELECT rm.public_id
+                           FROM unnest(st.{column}) WITH ORDINALITY AS u(element, ord)
+                           LEFT JOIN {ref_map} rm ON rm.staging_id = u.element
+                           ORDER BY u.ord)
+           END AS repaired
+    FROM {staging_table} st
+    JOIN {map} m ON m.staging_id = st.{id} AND m.inserted
+) r
+WHERE p.{id} = r.public_id AND p.{column} IS DISTINCT FROM r.repaired

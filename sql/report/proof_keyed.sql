@@ -1,0 +1,21 @@
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT {staging_id} AS staging_id, {staging_key} AS k, {staging_content} AS c FROM {staging_table} k0
+), p AS (
+    SELECT {public_key} AS k, {public_content} AS c FROM {public_table} k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, {matched} AS matched
+    FROM s LEFT JOIN p ON p.k = s.k {map_join}
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined
