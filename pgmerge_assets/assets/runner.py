@@ -44,7 +44,7 @@ def check_guards(conn: psycopg.Connection, guards: tuple[Guard, ...]) -> None:
     for guard in guards:
         count, sample = offending(conn, guard.query)
         if count:
-            raise BadInputError(f"{guard.problem}: {count} offending value(s); sample: {sample[:5]}. Nothing was merged.")
+            raise BadInputError(f"{guard.problem}: {count} offending rows; sample: {sample[:5]}. Nothing was merged.")
 
 
 def run_step(conn: psycopg.Connection, step: Step, log=None) -> StepResult:

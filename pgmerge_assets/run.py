@@ -1,0 +1,52 @@
+"""Run the whole asset graph in process (for the CLI): the same assets and checks the UI runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
+from pgmerge_assets.definitions import build_definitions
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    failures: list[str] = field(default_factory=list)
+    report: dict | None = None
+    report_path: Path | None = None
+
+
+def root_message(error) -> str:
+    """Dagster wraps the exception an asset raised; the user needs the innermost message."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error else "failed"
+
+
+def _instance() -> dg.DagsterInstance:
+    """The user's instance when DAGSTER_HOME is set (runs then show in the UI), else a throwaway one."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path,
+              selection: dg.AssetSelection | None = None) -> RunOutcome:
+    defs = build_definitions(spec_path, {"target": target, "inputs": inputs})
+    result = dg.materialize([*defs.assets, *defs.asset_checks], selection=selection, resources=defs.resources,
+                            instance=_instance(), raise_on_error=False)
+    failures = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            failures.append(f"{event.step_key}: {root_message(event.step_failure_data.error)}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            offending = evaluation.metadata.get("offending_rows")
+            count = f" ({offending.value} offending rows)" if offending is not None else ""
+            failures.append(f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed{count}")
+    report_path = Path(target.workdir) / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    return RunOutcome(result.success and not failures, failures, report, report_path if report else None)

@@ -1,0 +1,1513 @@
+-- step id_map/dataset after staging_data
+
+-- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+CREATE TABLE IF NOT EXISTS "pgmerge"."map_dataset" AS
+SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
+FROM "staging"."dataset" s, "public"."dataset" p
+WITH NO DATA;
+CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_staging_id" ON "pgmerge"."map_dataset" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_dataset_public_id" ON "pgmerge"."map_dataset" (public_id);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."dataset_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."dataset") t, "public"."dataset_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
+-- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
+-- of the natural key are compared after translation through their parents' maps.
+INSERT INTO "pgmerge"."map_dataset" (staging_id, public_id, inserted)
+SELECT s.staging_id, coalesce(p."id", nextval('"public"."dataset_id_seq"'::regclass)), p."id" IS NULL
+FROM (
+    SELECT st."id" AS staging_id, st."name" AS "name"
+    FROM "staging"."dataset" st
+    
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.staging_id = st."id")
+    ORDER BY st."id"
+) s
+LEFT JOIN "public"."dataset" p ON "p"."name" = "s"."name";
+
+-- step id_map/finding after staging_data
+
+-- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+CREATE TABLE IF NOT EXISTS "pgmerge"."map_finding" AS
+SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
+FROM "staging"."finding" s, "public"."finding" p
+WITH NO DATA;
+CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_staging_id" ON "pgmerge"."map_finding" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_finding_public_id" ON "pgmerge"."map_finding" (public_id);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."finding_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."finding") t, "public"."finding_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
+-- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
+-- of the natural key are compared after translation through their parents' maps.
+INSERT INTO "pgmerge"."map_finding" (staging_id, public_id, inserted)
+SELECT s.staging_id, coalesce(p."id", nextval('"public"."finding_id_seq"'::regclass)), p."id" IS NULL
+FROM (
+    SELECT st."id" AS staging_id, st."identifier" AS "identifier"
+    FROM "staging"."finding" st
+    
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.staging_id = st."id")
+    ORDER BY st."id"
+) s
+LEFT JOIN "public"."finding" p ON "p"."identifier" = "s"."identifier";
+
+-- step id_map/finding_reporter after staging_data
+
+-- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+CREATE TABLE IF NOT EXISTS "pgmerge"."map_finding_reporter" AS
+SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
+FROM "staging"."finding_reporter" s, "public"."finding_reporter" p
+WITH NO DATA;
+CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_reporter_staging_id" ON "pgmerge"."map_finding_reporter" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_finding_reporter_public_id" ON "pgmerge"."map_finding_reporter" (public_id);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."finding_reporter_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."finding_reporter") t, "public"."finding_reporter_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
+-- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
+-- of the natural key are compared after translation through their parents' maps.
+INSERT INTO "pgmerge"."map_finding_reporter" (staging_id, public_id, inserted)
+SELECT s.staging_id, coalesce(p."id", nextval('"public"."finding_reporter_id_seq"'::regclass)), p."id" IS NULL
+FROM (
+    SELECT st."id" AS staging_id, st."name" AS "name"
+    FROM "staging"."finding_reporter" st
+    
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.staging_id = st."id")
+    ORDER BY st."id"
+) s
+LEFT JOIN "public"."finding_reporter" p ON "p"."name" = "s"."name";
+
+-- step id_map/package after staging_data
+
+-- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+CREATE TABLE IF NOT EXISTS "pgmerge"."map_package" AS
+SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
+FROM "staging"."package" s, "public"."package" p
+WITH NO DATA;
+CREATE UNIQUE INDEX IF NOT EXISTS "map_package_staging_id" ON "pgmerge"."map_package" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_package_public_id" ON "pgmerge"."map_package" (public_id);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."package_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."package") t, "public"."package_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
+-- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
+-- of the natural key are compared after translation through their parents' maps.
+INSERT INTO "pgmerge"."map_package" (staging_id, public_id, inserted)
+SELECT s.staging_id, coalesce(p."id", nextval('"public"."package_id_seq"'::regclass)), p."id" IS NULL
+FROM (
+    SELECT st."id" AS staging_id, st."purl" AS "purl"
+    FROM "staging"."package" st
+    
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.staging_id = st."id")
+    ORDER BY st."id"
+) s
+LEFT JOIN "public"."package" p ON "p"."purl" = "s"."purl";
+
+-- step id_map/dataset_metrics after staging_data
+
+-- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+CREATE TABLE IF NOT EXISTS "pgmerge"."map_dataset_metrics" AS
+SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
+FROM "staging"."dataset_metrics" s, "public"."dataset_metrics" p
+WITH NO DATA;
+CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_metrics_staging_id" ON "pgmerge"."map_dataset_metrics" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_dataset_metrics_public_id" ON "pgmerge"."map_dataset_metrics" (public_id);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."dataset_metrics_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."dataset_metrics") t, "public"."dataset_metrics_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- History rows are all new: every staging row not yet mapped gets a fresh id from public's sequence.
+INSERT INTO "pgmerge"."map_dataset_metrics" (staging_id, public_id, inserted)
+SELECT s.staging_id, nextval('"public"."dataset_metrics_id_seq"'::regclass), true
+FROM (
+    SELECT st."id" AS staging_id
+    FROM "staging"."dataset_metrics" st
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset_metrics" m WHERE m.staging_id = st."id")
+    ORDER BY st."id"
+) s;
+
+-- step id_map/datasource after staging_data
+
+-- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource" AS
+SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
+FROM "staging"."datasource" s, "public"."datasource" p
+WITH NO DATA;
+CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_staging_id" ON "pgmerge"."map_datasource" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_datasource_public_id" ON "pgmerge"."map_datasource" (public_id);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."datasource_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."datasource") t, "public"."datasource_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
+-- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
+-- of the natural key are compared after translation through their parents' maps.
+INSERT INTO "pgmerge"."map_datasource" (staging_id, public_id, inserted)
+SELECT s.staging_id, coalesce(p."id", nextval('"public"."datasource_id_seq"'::regclass)), p."id" IS NULL
+FROM (
+    SELECT st."id" AS staging_id, st."purl" AS "purl"
+    FROM "staging"."datasource" st
+    
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.staging_id = st."id")
+    ORDER BY st."id"
+) s
+LEFT JOIN "public"."datasource" p ON "p"."purl" = "s"."purl";
+
+-- step id_map/edit after staging_data
+
+-- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+CREATE TABLE IF NOT EXISTS "pgmerge"."map_edit" AS
+SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
+FROM "staging"."edit" s, "public"."edit" p
+WITH NO DATA;
+CREATE UNIQUE INDEX IF NOT EXISTS "map_edit_staging_id" ON "pgmerge"."map_edit" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_edit_public_id" ON "pgmerge"."map_edit" (public_id);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."edit_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."edit") t, "public"."edit_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- History rows are all new: every staging row not yet mapped gets a fresh id from public's sequence.
+INSERT INTO "pgmerge"."map_edit" (staging_id, public_id, inserted)
+SELECT s.staging_id, nextval('"public"."edit_id_seq"'::regclass), true
+FROM (
+    SELECT st."id" AS staging_id
+    FROM "staging"."edit" st
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_edit" m WHERE m.staging_id = st."id")
+    ORDER BY st."id"
+) s;
+
+-- step id_map/datasource_event after staging_data, id_map/datasource
+
+-- guard staging.datasource_event.datasource_id: rows reference datasource ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."datasource_id" AS staging_value
+FROM "staging"."datasource_event" st
+LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
+WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource_event" AS
+SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
+FROM "staging"."datasource_event" s, "public"."datasource_event" p
+WITH NO DATA;
+CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_event_staging_id" ON "pgmerge"."map_datasource_event" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_datasource_event_public_id" ON "pgmerge"."map_datasource_event" (public_id);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."datasource_event_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."datasource_event") t, "public"."datasource_event_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
+-- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
+-- of the natural key are compared after translation through their parents' maps.
+INSERT INTO "pgmerge"."map_datasource_event" (staging_id, public_id, inserted)
+SELECT s.staging_id, coalesce(p."id", nextval('"public"."datasource_event_id_seq"'::regclass)), p."id" IS NULL
+FROM (
+    SELECT st."id" AS staging_id, "f0".public_id AS "datasource_id", st."kind" AS "kind", st."occurred_at" AS "occurred_at"
+    FROM "staging"."datasource_event" st
+    LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.staging_id = st."id")
+    ORDER BY st."id"
+) s
+LEFT JOIN "public"."datasource_event" p ON "p"."datasource_id" = "s"."datasource_id" AND "p"."kind" = "s"."kind" AND "p"."occurred_at" = "s"."occurred_at";
+
+-- step id_map/datasource_metrics after staging_data
+
+-- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource_metrics" AS
+SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
+FROM "staging"."datasource_metrics" s, "public"."datasource_metrics" p
+WITH NO DATA;
+CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_metrics_staging_id" ON "pgmerge"."map_datasource_metrics" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_datasource_metrics_public_id" ON "pgmerge"."map_datasource_metrics" (public_id);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."datasource_metrics_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."datasource_metrics") t, "public"."datasource_metrics_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- History rows are all new: every staging row not yet mapped gets a fresh id from public's sequence.
+INSERT INTO "pgmerge"."map_datasource_metrics" (staging_id, public_id, inserted)
+SELECT s.staging_id, nextval('"public"."datasource_metrics_id_seq"'::regclass), true
+FROM (
+    SELECT st."id" AS staging_id
+    FROM "staging"."datasource_metrics" st
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_metrics" m WHERE m.staging_id = st."id")
+    ORDER BY st."id"
+) s;
+
+-- step merged/dataset after id_map/dataset
+
+-- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
+-- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
+-- merge log keeps the row count before the first insert and the rows inserted so far.
+WITH inserted AS (
+    INSERT INTO "public"."dataset" ("id", "name", "description", "created_at") 
+    SELECT m.public_id, st."name", st."description", st."created_at"
+    FROM "staging"."dataset" st
+    JOIN "pgmerge"."map_dataset" m ON m.staging_id = st."id" AND m.inserted
+    
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."id" = m.public_id)
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('dataset', (SELECT count(*) FROM "public"."dataset"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/finding after id_map/finding
+
+-- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
+-- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
+-- merge log keeps the row count before the first insert and the rows inserted so far.
+WITH inserted AS (
+    INSERT INTO "public"."finding" ("id", "identifier", "severity", "summary") 
+    SELECT m.public_id, st."identifier", st."severity", st."summary"
+    FROM "staging"."finding" st
+    JOIN "pgmerge"."map_finding" m ON m.staging_id = st."id" AND m.inserted
+    
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."finding" p WHERE p."id" = m.public_id)
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('finding', (SELECT count(*) FROM "public"."finding"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/finding_reporter after id_map/finding_reporter
+
+-- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
+-- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
+-- merge log keeps the row count before the first insert and the rows inserted so far.
+WITH inserted AS (
+    INSERT INTO "public"."finding_reporter" ("id", "name", "email") 
+    SELECT m.public_id, st."name", st."email"
+    FROM "staging"."finding_reporter" st
+    JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = st."id" AND m.inserted
+    
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."finding_reporter" p WHERE p."id" = m.public_id)
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('finding_reporter', (SELECT count(*) FROM "public"."finding_reporter"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/package after id_map/package
+
+-- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
+-- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
+-- merge log keeps the row count before the first insert and the rows inserted so far.
+WITH inserted AS (
+    INSERT INTO "public"."package" ("id", "purl", "version", "license") 
+    SELECT m.public_id, st."purl", st."version", st."license"
+    FROM "staging"."package" st
+    JOIN "pgmerge"."map_package" m ON m.staging_id = st."id" AND m.inserted
+    
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."package" p WHERE p."id" = m.public_id)
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('package', (SELECT count(*) FROM "public"."package"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/dataset_metrics after id_map/dataset_metrics, id_map/dataset, merged/dataset
+
+-- guard staging.dataset_metrics.dataset_id: rows reference dataset ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."dataset_id" AS staging_value
+FROM "staging"."dataset_metrics" st
+LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
+WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
+-- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
+-- merge log keeps the row count before the first insert and the rows inserted so far.
+WITH inserted AS (
+    INSERT INTO "public"."dataset_metrics" ("id", "dataset_id", "txid", "recorded_at", "package_count", "package_indexes") 
+    SELECT m.public_id, "f0".public_id, st."txid", st."recorded_at", st."package_count", st."package_indexes"
+    FROM "staging"."dataset_metrics" st
+    JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id" AND m.inserted
+    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."dataset_metrics" p WHERE p."id" = m.public_id)
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('dataset_metrics', (SELECT count(*) FROM "public"."dataset_metrics"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/datasource after id_map/datasource, id_map/dataset, merged/dataset
+
+-- guard staging.datasource.dataset_id: rows reference dataset ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."dataset_id" AS staging_value
+FROM "staging"."datasource" st
+LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
+WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
+-- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
+-- merge log keeps the row count before the first insert and the rows inserted so far.
+WITH inserted AS (
+    INSERT INTO "public"."datasource" ("id", "purl", "dataset_id", "url", "package_indexes") 
+    SELECT m.public_id, st."purl", "f0".public_id, st."url", st."package_indexes"
+    FROM "staging"."datasource" st
+    JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id" AND m.inserted
+    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource" p WHERE p."id" = m.public_id)
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('datasource', (SELECT count(*) FROM "public"."datasource"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/edit after id_map/edit, id_map/dataset, merged/dataset
+
+-- guard staging.edit.dataset_id: rows reference dataset ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."dataset_id" AS staging_value
+FROM "staging"."edit" st
+LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
+WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
+-- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
+-- merge log keeps the row count before the first insert and the rows inserted so far.
+WITH inserted AS (
+    INSERT INTO "public"."edit" ("id", "dataset_id", "author", "edited_at", "change") 
+    SELECT m.public_id, "f0".public_id, st."author", st."edited_at", st."change"
+    FROM "staging"."edit" st
+    JOIN "pgmerge"."map_edit" m ON m.staging_id = st."id" AND m.inserted
+    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."edit" p WHERE p."id" = m.public_id)
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('edit', (SELECT count(*) FROM "public"."edit"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/finding_finding_reporter after staging_data, id_map/finding, id_map/finding_reporter, merged/finding, merged/finding_reporter
+
+-- guard staging.finding_finding_reporter.finding_id: rows reference finding ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."finding_id" AS staging_value
+FROM "staging"."finding_finding_reporter" st
+LEFT JOIN "pgmerge"."map_finding" f ON f.staging_id = st."finding_id"
+WHERE st."finding_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- guard staging.finding_finding_reporter.finding_reporter_id: rows reference finding_reporter ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."finding_reporter_id" AS staging_value
+FROM "staging"."finding_finding_reporter" st
+LEFT JOIN "pgmerge"."map_finding_reporter" f ON f.staging_id = st."finding_reporter_id"
+WHERE st."finding_reporter_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- Tables without a surrogate id (join tables): translate every foreign key through its parent's map and
+-- insert the rows whose natural key public does not hold yet (public wins; idempotent).
+WITH inserted AS (
+    INSERT INTO "public"."finding_finding_reporter" ("finding_id", "finding_reporter_id") 
+    SELECT "s"."finding_id", "s"."finding_reporter_id"
+    FROM (
+        SELECT DISTINCT "f0".public_id AS "finding_id", "f1".public_id AS "finding_reporter_id"
+        FROM "staging"."finding_finding_reporter" st
+        LEFT JOIN "pgmerge"."map_finding" AS "f0" ON "f0".staging_id = st."finding_id"
+    LEFT JOIN "pgmerge"."map_finding_reporter" AS "f1" ON "f1".staging_id = st."finding_reporter_id"
+    ) s
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."finding_finding_reporter" p WHERE "p"."finding_id" = "s"."finding_id" AND "p"."finding_reporter_id" = "s"."finding_reporter_id")
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('finding_finding_reporter', (SELECT count(*) FROM "public"."finding_finding_reporter"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/datasource_event after id_map/datasource_event, id_map/datasource, merged/datasource
+
+-- guard staging.datasource_event.datasource_id: rows reference datasource ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."datasource_id" AS staging_value
+FROM "staging"."datasource_event" st
+LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
+WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
+-- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
+-- merge log keeps the row count before the first insert and the rows inserted so far.
+WITH inserted AS (
+    INSERT INTO "public"."datasource_event" ("id", "datasource_id", "kind", "occurred_at", "payload") 
+    SELECT m.public_id, "f0".public_id, st."kind", st."occurred_at", st."payload"
+    FROM "staging"."datasource_event" st
+    JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = st."id" AND m.inserted
+    LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event" p WHERE p."id" = m.public_id)
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('datasource_event', (SELECT count(*) FROM "public"."datasource_event"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/datasource_metrics after id_map/datasource_metrics, id_map/datasource, merged/datasource
+
+-- guard staging.datasource_metrics.datasource_id: rows reference datasource ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."datasource_id" AS staging_value
+FROM "staging"."datasource_metrics" st
+LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
+WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
+-- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
+-- merge log keeps the row count before the first insert and the rows inserted so far.
+WITH inserted AS (
+    INSERT INTO "public"."datasource_metrics" ("id", "datasource_id", "recorded_at", "event_count") 
+    SELECT m.public_id, "f0".public_id, st."recorded_at", st."event_count"
+    FROM "staging"."datasource_metrics" st
+    JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = st."id" AND m.inserted
+    LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_metrics" p WHERE p."id" = m.public_id)
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('datasource_metrics', (SELECT count(*) FROM "public"."datasource_metrics"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/datasource_event_finding after staging_data, id_map/datasource_event, id_map/finding, merged/datasource_event, merged/finding
+
+-- guard staging.datasource_event_finding.datasource_event_id: rows reference datasource_event ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."datasource_event_id" AS staging_value
+FROM "staging"."datasource_event_finding" st
+LEFT JOIN "pgmerge"."map_datasource_event" f ON f.staging_id = st."datasource_event_id"
+WHERE st."datasource_event_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- guard staging.datasource_event_finding.finding_id: rows reference finding ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."finding_id" AS staging_value
+FROM "staging"."datasource_event_finding" st
+LEFT JOIN "pgmerge"."map_finding" f ON f.staging_id = st."finding_id"
+WHERE st."finding_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- Tables without a surrogate id (join tables): translate every foreign key through its parent's map and
+-- insert the rows whose natural key public does not hold yet (public wins; idempotent).
+WITH inserted AS (
+    INSERT INTO "public"."datasource_event_finding" ("datasource_event_id", "finding_id") 
+    SELECT "s"."datasource_event_id", "s"."finding_id"
+    FROM (
+        SELECT DISTINCT "f0".public_id AS "datasource_event_id", "f1".public_id AS "finding_id"
+        FROM "staging"."datasource_event_finding" st
+        LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
+    LEFT JOIN "pgmerge"."map_finding" AS "f1" ON "f1".staging_id = st."finding_id"
+    ) s
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event_finding" p WHERE "p"."datasource_event_id" = "s"."datasource_event_id" AND "p"."finding_id" = "s"."finding_id")
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('datasource_event_finding', (SELECT count(*) FROM "public"."datasource_event_finding"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step merged/datasource_event_package after staging_data, id_map/datasource_event, id_map/package, merged/datasource_event, merged/package
+
+-- guard staging.datasource_event_package.datasource_event_id: rows reference datasource_event ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."datasource_event_id" AS staging_value
+FROM "staging"."datasource_event_package" st
+LEFT JOIN "pgmerge"."map_datasource_event" f ON f.staging_id = st."datasource_event_id"
+WHERE st."datasource_event_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- guard staging.datasource_event_package.package_id: rows reference package ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."package_id" AS staging_value
+FROM "staging"."datasource_event_package" st
+LEFT JOIN "pgmerge"."map_package" f ON f.staging_id = st."package_id"
+WHERE st."package_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- Tables without a surrogate id (join tables): translate every foreign key through its parent's map and
+-- insert the rows whose natural key public does not hold yet (public wins; idempotent).
+WITH inserted AS (
+    INSERT INTO "public"."datasource_event_package" ("datasource_event_id", "package_id") 
+    SELECT "s"."datasource_event_id", "s"."package_id"
+    FROM (
+        SELECT DISTINCT "f0".public_id AS "datasource_event_id", "f1".public_id AS "package_id"
+        FROM "staging"."datasource_event_package" st
+        LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
+    LEFT JOIN "pgmerge"."map_package" AS "f1" ON "f1".staging_id = st."package_id"
+    ) s
+    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event_package" p WHERE "p"."datasource_event_id" = "s"."datasource_event_id" AND "p"."package_id" = "s"."package_id")
+    RETURNING 1
+)
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
+VALUES ('datasource_event_package', (SELECT count(*) FROM "public"."datasource_event_package"), (SELECT count(*) FROM inserted))
+ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+
+-- step repaired_arrays/dataset_metrics__package_indexes after merged/dataset_metrics, id_map/package
+
+-- guard staging.dataset_metrics.package_indexes: elements name package ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Array elements of dump #2's new rows that name no row of the referenced table in dump #2.
+SELECT st."id" AS staging_id, u.element
+FROM "staging"."dataset_metrics" st
+JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id" AND m.inserted
+CROSS JOIN LATERAL unnest(st."package_indexes") AS u(element)
+LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
+WHERE u.element IS NOT NULL AND rm.staging_id IS NULL) q) b;
+
+-- Rewrite an id array of the rows that came from dump #2 (the map's inserted rows) from their staging
+-- value, element by element through the referenced table's map: order, length and NULL elements kept.
+-- Public's own rows, and rows that matched by natural key, keep their arrays (public wins).
+-- Recomputed from staging each time, so a second run changes nothing.
+UPDATE "public"."dataset_metrics" p
+SET "package_indexes" = r.repaired
+FROM (
+    SELECT m.public_id,
+           CASE WHEN st."package_indexes" IS NULL THEN NULL
+                ELSE ARRAY(SELECT rm.public_id
+                           FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord)
+                           LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
+                           ORDER BY u.ord)
+           END AS repaired
+    FROM "staging"."dataset_metrics" st
+    JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id" AND m.inserted
+) r
+WHERE p."id" = r.public_id AND p."package_indexes" IS DISTINCT FROM r.repaired;
+
+-- step repaired_arrays/datasource__package_indexes after merged/datasource, id_map/package
+
+-- guard staging.datasource.package_indexes: elements name package ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Array elements of dump #2's new rows that name no row of the referenced table in dump #2.
+SELECT st."id" AS staging_id, u.element
+FROM "staging"."datasource" st
+JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id" AND m.inserted
+CROSS JOIN LATERAL unnest(st."package_indexes") AS u(element)
+LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
+WHERE u.element IS NOT NULL AND rm.staging_id IS NULL) q) b;
+
+-- Rewrite an id array of the rows that came from dump #2 (the map's inserted rows) from their staging
+-- value, element by element through the referenced table's map: order, length and NULL elements kept.
+-- Public's own rows, and rows that matched by natural key, keep their arrays (public wins).
+-- Recomputed from staging each time, so a second run changes nothing.
+UPDATE "public"."datasource" p
+SET "package_indexes" = r.repaired
+FROM (
+    SELECT m.public_id,
+           CASE WHEN st."package_indexes" IS NULL THEN NULL
+                ELSE ARRAY(SELECT rm.public_id
+                           FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord)
+                           LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
+                           ORDER BY u.ord)
+           END AS repaired
+    FROM "staging"."datasource" st
+    JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id" AND m.inserted
+) r
+WHERE p."id" = r.public_id AND p."package_indexes" IS DISTINCT FROM r.repaired;
+
+-- step sequences after merged/dataset, merged/finding, merged/finding_reporter, merged/package, merged/dataset_metrics, merged/datasource, merged/edit, merged/finding_finding_reporter, merged/datasource_event, merged/datasource_metrics, merged/datasource_event_finding, merged/datasource_event_package
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."dataset_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."dataset") t, "public"."dataset_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."finding_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."finding") t, "public"."finding_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."finding_reporter_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."finding_reporter") t, "public"."finding_reporter_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."package_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."package") t, "public"."package_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."dataset_metrics_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."dataset_metrics") t, "public"."dataset_metrics_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."datasource_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."datasource") t, "public"."datasource_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."edit_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."edit") t, "public"."edit_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."datasource_event_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."datasource_event") t, "public"."datasource_event_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
+SELECT setval('"public"."datasource_metrics_id_seq"'::regclass, t.max_id)
+FROM (SELECT max("id") AS max_id FROM "public"."datasource_metrics") t, "public"."datasource_metrics_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+
+-- check id_map/dataset:map_complete
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- exist, and no two staging rows share a public row unless their natural keys are equal.
+SELECT 'staging row missing from map' AS problem, st."id"::text AS id
+FROM "staging"."dataset" st
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.staging_id = st."id")
+UNION ALL
+SELECT 'map row without staging row', m.staging_id::text
+FROM "pgmerge"."map_dataset" m
+WHERE NOT EXISTS (SELECT 1 FROM "staging"."dataset" st WHERE st."id" = m.staging_id)
+UNION ALL
+SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
+FROM "pgmerge"."map_dataset" m
+JOIN "staging"."dataset" st ON st."id" = m.staging_id
+GROUP BY m.public_id
+HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
+
+-- check merged/dataset:natural_key_unique
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+SELECT "t"."name", count(*) AS rows
+FROM "public"."dataset" t
+GROUP BY "t"."name"
+HAVING count(*) > 1) q) b;
+
+-- check merged/dataset:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_dataset" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."dataset") n
+WHERE l.table_name = 'dataset'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_dataset" WHERE inserted))
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'dataset')) q) b;
+
+-- check id_map/finding:map_complete
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- exist, and no two staging rows share a public row unless their natural keys are equal.
+SELECT 'staging row missing from map' AS problem, st."id"::text AS id
+FROM "staging"."finding" st
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.staging_id = st."id")
+UNION ALL
+SELECT 'map row without staging row', m.staging_id::text
+FROM "pgmerge"."map_finding" m
+WHERE NOT EXISTS (SELECT 1 FROM "staging"."finding" st WHERE st."id" = m.staging_id)
+UNION ALL
+SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
+FROM "pgmerge"."map_finding" m
+JOIN "staging"."finding" st ON st."id" = m.staging_id
+GROUP BY m.public_id
+HAVING count(DISTINCT jsonb_build_array("st"."identifier")) > 1) q) b;
+
+-- check merged/finding:natural_key_unique
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+SELECT "t"."identifier", count(*) AS rows
+FROM "public"."finding" t
+GROUP BY "t"."identifier"
+HAVING count(*) > 1) q) b;
+
+-- check merged/finding:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_finding" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."finding") n
+WHERE l.table_name = 'finding'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_finding" WHERE inserted))
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'finding')) q) b;
+
+-- check id_map/finding_reporter:map_complete
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- exist, and no two staging rows share a public row unless their natural keys are equal.
+SELECT 'staging row missing from map' AS problem, st."id"::text AS id
+FROM "staging"."finding_reporter" st
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.staging_id = st."id")
+UNION ALL
+SELECT 'map row without staging row', m.staging_id::text
+FROM "pgmerge"."map_finding_reporter" m
+WHERE NOT EXISTS (SELECT 1 FROM "staging"."finding_reporter" st WHERE st."id" = m.staging_id)
+UNION ALL
+SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
+FROM "pgmerge"."map_finding_reporter" m
+JOIN "staging"."finding_reporter" st ON st."id" = m.staging_id
+GROUP BY m.public_id
+HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
+
+-- check merged/finding_reporter:natural_key_unique
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+SELECT "t"."name", count(*) AS rows
+FROM "public"."finding_reporter" t
+GROUP BY "t"."name"
+HAVING count(*) > 1) q) b;
+
+-- check merged/finding_reporter:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_finding_reporter" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."finding_reporter") n
+WHERE l.table_name = 'finding_reporter'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_finding_reporter" WHERE inserted))
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'finding_reporter')) q) b;
+
+-- check id_map/package:map_complete
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- exist, and no two staging rows share a public row unless their natural keys are equal.
+SELECT 'staging row missing from map' AS problem, st."id"::text AS id
+FROM "staging"."package" st
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.staging_id = st."id")
+UNION ALL
+SELECT 'map row without staging row', m.staging_id::text
+FROM "pgmerge"."map_package" m
+WHERE NOT EXISTS (SELECT 1 FROM "staging"."package" st WHERE st."id" = m.staging_id)
+UNION ALL
+SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
+FROM "pgmerge"."map_package" m
+JOIN "staging"."package" st ON st."id" = m.staging_id
+GROUP BY m.public_id
+HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
+
+-- check merged/package:natural_key_unique
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+SELECT "t"."purl", count(*) AS rows
+FROM "public"."package" t
+GROUP BY "t"."purl"
+HAVING count(*) > 1) q) b;
+
+-- check merged/package:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_package" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."package") n
+WHERE l.table_name = 'package'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_package" WHERE inserted))
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'package')) q) b;
+
+-- check id_map/dataset_metrics:map_complete
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- exist, and no two staging rows share a public row unless their natural keys are equal.
+SELECT 'staging row missing from map' AS problem, st."id"::text AS id
+FROM "staging"."dataset_metrics" st
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset_metrics" m WHERE m.staging_id = st."id")
+UNION ALL
+SELECT 'map row without staging row', m.staging_id::text
+FROM "pgmerge"."map_dataset_metrics" m
+WHERE NOT EXISTS (SELECT 1 FROM "staging"."dataset_metrics" st WHERE st."id" = m.staging_id)
+UNION ALL
+SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
+FROM "pgmerge"."map_dataset_metrics" m
+JOIN "staging"."dataset_metrics" st ON st."id" = m.staging_id
+GROUP BY m.public_id
+HAVING count(DISTINCT st."id") > 1) q) b;
+
+-- check merged/dataset_metrics:foreign_keys_resolve
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
+FROM "public"."dataset_metrics" c
+WHERE c."dataset_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."id" = c."dataset_id")
+GROUP BY c."dataset_id") q) b;
+
+-- check merged/dataset_metrics:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_dataset_metrics" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."dataset_metrics") n
+WHERE l.table_name = 'dataset_metrics'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_dataset_metrics" WHERE inserted))
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'dataset_metrics')) q) b;
+
+-- check repaired_arrays/dataset_metrics__package_indexes:array_elements_exist
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
+-- (NULL elements are kept on purpose and are not dangling).
+SELECT t."id" AS id, t."package_indexes" AS elements
+FROM "public"."dataset_metrics" t
+WHERE t."package_indexes" IS NOT NULL
+  AND EXISTS (SELECT 1 FROM unnest(t."package_indexes") AS x(element)
+              LEFT JOIN "public"."package" r ON r."id" = x.element
+              WHERE x.element IS NOT NULL AND r."id" IS NULL)) q) b;
+
+-- check id_map/datasource:map_complete
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- exist, and no two staging rows share a public row unless their natural keys are equal.
+SELECT 'staging row missing from map' AS problem, st."id"::text AS id
+FROM "staging"."datasource" st
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.staging_id = st."id")
+UNION ALL
+SELECT 'map row without staging row', m.staging_id::text
+FROM "pgmerge"."map_datasource" m
+WHERE NOT EXISTS (SELECT 1 FROM "staging"."datasource" st WHERE st."id" = m.staging_id)
+UNION ALL
+SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
+FROM "pgmerge"."map_datasource" m
+JOIN "staging"."datasource" st ON st."id" = m.staging_id
+GROUP BY m.public_id
+HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
+
+-- check merged/datasource:foreign_keys_resolve
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
+FROM "public"."datasource" c
+WHERE c."dataset_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."id" = c."dataset_id")
+GROUP BY c."dataset_id") q) b;
+
+-- check merged/datasource:natural_key_unique
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+SELECT "t"."purl", count(*) AS rows
+FROM "public"."datasource" t
+GROUP BY "t"."purl"
+HAVING count(*) > 1) q) b;
+
+-- check merged/datasource:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource") n
+WHERE l.table_name = 'datasource'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_datasource" WHERE inserted))
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource')) q) b;
+
+-- check repaired_arrays/datasource__package_indexes:array_elements_exist
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
+-- (NULL elements are kept on purpose and are not dangling).
+SELECT t."id" AS id, t."package_indexes" AS elements
+FROM "public"."datasource" t
+WHERE t."package_indexes" IS NOT NULL
+  AND EXISTS (SELECT 1 FROM unnest(t."package_indexes") AS x(element)
+              LEFT JOIN "public"."package" r ON r."id" = x.element
+              WHERE x.element IS NOT NULL AND r."id" IS NULL)) q) b;
+
+-- check id_map/edit:map_complete
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- exist, and no two staging rows share a public row unless their natural keys are equal.
+SELECT 'staging row missing from map' AS problem, st."id"::text AS id
+FROM "staging"."edit" st
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_edit" m WHERE m.staging_id = st."id")
+UNION ALL
+SELECT 'map row without staging row', m.staging_id::text
+FROM "pgmerge"."map_edit" m
+WHERE NOT EXISTS (SELECT 1 FROM "staging"."edit" st WHERE st."id" = m.staging_id)
+UNION ALL
+SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
+FROM "pgmerge"."map_edit" m
+JOIN "staging"."edit" st ON st."id" = m.staging_id
+GROUP BY m.public_id
+HAVING count(DISTINCT st."id") > 1) q) b;
+
+-- check merged/edit:foreign_keys_resolve
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
+FROM "public"."edit" c
+WHERE c."dataset_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."id" = c."dataset_id")
+GROUP BY c."dataset_id") q) b;
+
+-- check merged/edit:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_edit" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."edit") n
+WHERE l.table_name = 'edit'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_edit" WHERE inserted))
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'edit')) q) b;
+
+-- check merged/finding_finding_reporter:foreign_keys_resolve
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'finding_id' AS column_name, c."finding_id"::text AS value, count(*) AS rows
+FROM "public"."finding_finding_reporter" c
+WHERE c."finding_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."finding" p WHERE p."id" = c."finding_id")
+GROUP BY c."finding_id"
+UNION ALL
+-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'finding_reporter_id' AS column_name, c."finding_reporter_id"::text AS value, count(*) AS rows
+FROM "public"."finding_finding_reporter" c
+WHERE c."finding_reporter_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."finding_reporter" p WHERE p."id" = c."finding_reporter_id")
+GROUP BY c."finding_reporter_id") q) b;
+
+-- check merged/finding_finding_reporter:natural_key_unique
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows
+FROM "public"."finding_finding_reporter" t
+GROUP BY "t"."finding_id", "t"."finding_reporter_id"
+HAVING count(*) > 1) q) b;
+
+-- check merged/finding_finding_reporter:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, l.rows_inserted AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."finding_finding_reporter") n
+WHERE l.table_name = 'finding_finding_reporter'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> l.rows_inserted)
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'finding_finding_reporter')) q) b;
+
+-- check id_map/datasource_event:map_complete
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- exist, and no two staging rows share a public row unless their natural keys are equal.
+SELECT 'staging row missing from map' AS problem, st."id"::text AS id
+FROM "staging"."datasource_event" st
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.staging_id = st."id")
+UNION ALL
+SELECT 'map row without staging row', m.staging_id::text
+FROM "pgmerge"."map_datasource_event" m
+WHERE NOT EXISTS (SELECT 1 FROM "staging"."datasource_event" st WHERE st."id" = m.staging_id)
+UNION ALL
+SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
+FROM "pgmerge"."map_datasource_event" m
+JOIN "staging"."datasource_event" st ON st."id" = m.staging_id
+GROUP BY m.public_id
+HAVING count(DISTINCT jsonb_build_array("st"."datasource_id", "st"."kind", "st"."occurred_at")) > 1) q) b;
+
+-- check merged/datasource_event:foreign_keys_resolve
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'datasource_id' AS column_name, c."datasource_id"::text AS value, count(*) AS rows
+FROM "public"."datasource_event" c
+WHERE c."datasource_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."datasource" p WHERE p."id" = c."datasource_id")
+GROUP BY c."datasource_id") q) b;
+
+-- check merged/datasource_event:natural_key_unique
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows
+FROM "public"."datasource_event" t
+GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
+HAVING count(*) > 1) q) b;
+
+-- check merged/datasource_event:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource_event" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_event") n
+WHERE l.table_name = 'datasource_event'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_datasource_event" WHERE inserted))
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource_event')) q) b;
+
+-- check id_map/datasource_metrics:map_complete
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- exist, and no two staging rows share a public row unless their natural keys are equal.
+SELECT 'staging row missing from map' AS problem, st."id"::text AS id
+FROM "staging"."datasource_metrics" st
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_metrics" m WHERE m.staging_id = st."id")
+UNION ALL
+SELECT 'map row without staging row', m.staging_id::text
+FROM "pgmerge"."map_datasource_metrics" m
+WHERE NOT EXISTS (SELECT 1 FROM "staging"."datasource_metrics" st WHERE st."id" = m.staging_id)
+UNION ALL
+SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
+FROM "pgmerge"."map_datasource_metrics" m
+JOIN "staging"."datasource_metrics" st ON st."id" = m.staging_id
+GROUP BY m.public_id
+HAVING count(DISTINCT st."id") > 1) q) b;
+
+-- check merged/datasource_metrics:foreign_keys_resolve
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'datasource_id' AS column_name, c."datasource_id"::text AS value, count(*) AS rows
+FROM "public"."datasource_metrics" c
+WHERE c."datasource_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."datasource" p WHERE p."id" = c."datasource_id")
+GROUP BY c."datasource_id") q) b;
+
+-- check merged/datasource_metrics:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource_metrics" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_metrics") n
+WHERE l.table_name = 'datasource_metrics'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_datasource_metrics" WHERE inserted))
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource_metrics')) q) b;
+
+-- check merged/datasource_event_finding:foreign_keys_resolve
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'datasource_event_id' AS column_name, c."datasource_event_id"::text AS value, count(*) AS rows
+FROM "public"."datasource_event_finding" c
+WHERE c."datasource_event_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."datasource_event" p WHERE p."id" = c."datasource_event_id")
+GROUP BY c."datasource_event_id"
+UNION ALL
+-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'finding_id' AS column_name, c."finding_id"::text AS value, count(*) AS rows
+FROM "public"."datasource_event_finding" c
+WHERE c."finding_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."finding" p WHERE p."id" = c."finding_id")
+GROUP BY c."finding_id") q) b;
+
+-- check merged/datasource_event_finding:natural_key_unique
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows
+FROM "public"."datasource_event_finding" t
+GROUP BY "t"."datasource_event_id", "t"."finding_id"
+HAVING count(*) > 1) q) b;
+
+-- check merged/datasource_event_finding:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, l.rows_inserted AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_event_finding") n
+WHERE l.table_name = 'datasource_event_finding'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> l.rows_inserted)
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource_event_finding')) q) b;
+
+-- check merged/datasource_event_package:foreign_keys_resolve
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'datasource_event_id' AS column_name, c."datasource_event_id"::text AS value, count(*) AS rows
+FROM "public"."datasource_event_package" c
+WHERE c."datasource_event_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."datasource_event" p WHERE p."id" = c."datasource_event_id")
+GROUP BY c."datasource_event_id"
+UNION ALL
+-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+SELECT 'package_id' AS column_name, c."package_id"::text AS value, count(*) AS rows
+FROM "public"."datasource_event_package" c
+WHERE c."package_id" IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "public"."package" p WHERE p."id" = c."package_id")
+GROUP BY c."package_id") q) b;
+
+-- check merged/datasource_event_package:natural_key_unique
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows
+FROM "public"."datasource_event_package" t
+GROUP BY "t"."datasource_event_id", "t"."package_id"
+HAVING count(*) > 1) q) b;
+
+-- check merged/datasource_event_package:rows_conserved
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+SELECT l.rows_before, l.rows_inserted, n.rows_now, l.rows_inserted AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_event_package") n
+WHERE l.table_name = 'datasource_event_package'
+  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> l.rows_inserted)
+UNION ALL
+SELECT NULL, NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource_event_package')) q) b;
+
+-- check sequences:sequences_ahead
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A sequence that would hand out an id its table already holds.
+SELECT 'dataset' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
+FROM (SELECT max("id") AS max_id FROM "public"."dataset") t, "public"."dataset_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+UNION ALL
+-- A sequence that would hand out an id its table already holds.
+SELECT 'finding' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
+FROM (SELECT max("id") AS max_id FROM "public"."finding") t, "public"."finding_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+UNION ALL
+-- A sequence that would hand out an id its table already holds.
+SELECT 'finding_reporter' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
+FROM (SELECT max("id") AS max_id FROM "public"."finding_reporter") t, "public"."finding_reporter_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+UNION ALL
+-- A sequence that would hand out an id its table already holds.
+SELECT 'package' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
+FROM (SELECT max("id") AS max_id FROM "public"."package") t, "public"."package_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+UNION ALL
+-- A sequence that would hand out an id its table already holds.
+SELECT 'dataset_metrics' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
+FROM (SELECT max("id") AS max_id FROM "public"."dataset_metrics") t, "public"."dataset_metrics_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+UNION ALL
+-- A sequence that would hand out an id its table already holds.
+SELECT 'datasource' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
+FROM (SELECT max("id") AS max_id FROM "public"."datasource") t, "public"."datasource_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+UNION ALL
+-- A sequence that would hand out an id its table already holds.
+SELECT 'edit' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
+FROM (SELECT max("id") AS max_id FROM "public"."edit") t, "public"."edit_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+UNION ALL
+-- A sequence that would hand out an id its table already holds.
+SELECT 'datasource_event' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
+FROM (SELECT max("id") AS max_id FROM "public"."datasource_event") t, "public"."datasource_event_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+UNION ALL
+-- A sequence that would hand out an id its table already holds.
+SELECT 'datasource_metrics' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
+FROM (SELECT max("id") AS max_id FROM "public"."datasource_metrics") t, "public"."datasource_metrics_id_seq" s
+WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)) q) b;
+
+-- proof dataset
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at")) AS c FROM "staging"."dataset" k0
+), p AS (
+    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at")) AS c FROM "public"."dataset" k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = s.staging_id
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined;
+
+-- proof finding
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."identifier")) AS k, jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary")) AS c FROM "staging"."finding" k0
+), p AS (
+    SELECT jsonb_build_array(to_jsonb("k0"."identifier")) AS k, jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary")) AS c FROM "public"."finding" k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = s.staging_id
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined;
+
+-- proof finding_reporter
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email")) AS c FROM "staging"."finding_reporter" k0
+), p AS (
+    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email")) AS c FROM "public"."finding_reporter" k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = s.staging_id
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined;
+
+-- proof package
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license")) AS c FROM "staging"."package" k0
+), p AS (
+    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license")) AS c FROM "public"."package" k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = s.staging_id
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined;
+
+-- proof dataset_metrics
+-- Lossless proof for append-only history: the multiset of staging rows, written id-free, must be
+-- contained in public's (EXCEPT ALL leaves exactly the staging rows public lacks).
+WITH s AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'txid', to_jsonb("k0"."txid"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'package_count', to_jsonb("k0"."package_count"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "staging"."dataset_metrics" k0),
+     p AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'txid', to_jsonb("k0"."txid"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'package_count', to_jsonb("k0"."package_count"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "public"."dataset_metrics" k0),
+     missing AS (SELECT c FROM s EXCEPT ALL SELECT c FROM p)
+SELECT (SELECT count(*) FROM s) AS staging_rows,
+       (SELECT count(*) FROM s) - (SELECT count(*) FROM missing) AS identical,
+       0::bigint AS conflicts,
+       (SELECT count(*) FROM missing) AS lost,
+       '[]'::jsonb AS conflict_sample,
+       coalesce((SELECT jsonb_agg(c) FROM (SELECT c FROM missing LIMIT 20) x), '[]') AS lost_sample;
+
+-- proof datasource
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "staging"."datasource" k0
+), p AS (
+    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "public"."datasource" k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = s.staging_id
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined;
+
+-- proof edit
+-- Lossless proof for append-only history: the multiset of staging rows, written id-free, must be
+-- contained in public's (EXCEPT ALL leaves exactly the staging rows public lacks).
+WITH s AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'author', to_jsonb("k0"."author"), 'edited_at', to_jsonb("k0"."edited_at"), 'change', to_jsonb("k0"."change")) AS c FROM "staging"."edit" k0),
+     p AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'author', to_jsonb("k0"."author"), 'edited_at', to_jsonb("k0"."edited_at"), 'change', to_jsonb("k0"."change")) AS c FROM "public"."edit" k0),
+     missing AS (SELECT c FROM s EXCEPT ALL SELECT c FROM p)
+SELECT (SELECT count(*) FROM s) AS staging_rows,
+       (SELECT count(*) FROM s) - (SELECT count(*) FROM missing) AS identical,
+       0::bigint AS conflicts,
+       (SELECT count(*) FROM missing) AS lost,
+       '[]'::jsonb AS conflict_sample,
+       coalesce((SELECT jsonb_agg(c) FROM (SELECT c FROM missing LIMIT 20) x), '[]') AS lost_sample;
+
+-- proof finding_finding_reporter
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS c FROM "staging"."finding_finding_reporter" k0
+), p AS (
+    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS c FROM "public"."finding_finding_reporter" k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, true AS matched
+    FROM s LEFT JOIN p ON p.k = s.k 
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined;
+
+-- proof datasource_event
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT k0."id" AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload")) AS c FROM "staging"."datasource_event" k0
+), p AS (
+    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload")) AS c FROM "public"."datasource_event" k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = s.staging_id
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined;
+
+-- proof datasource_metrics
+-- Lossless proof for append-only history: the multiset of staging rows, written id-free, must be
+-- contained in public's (EXCEPT ALL leaves exactly the staging rows public lacks).
+WITH s AS (SELECT jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'event_count', to_jsonb("k0"."event_count")) AS c FROM "staging"."datasource_metrics" k0),
+     p AS (SELECT jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'event_count', to_jsonb("k0"."event_count")) AS c FROM "public"."datasource_metrics" k0),
+     missing AS (SELECT c FROM s EXCEPT ALL SELECT c FROM p)
+SELECT (SELECT count(*) FROM s) AS staging_rows,
+       (SELECT count(*) FROM s) - (SELECT count(*) FROM missing) AS identical,
+       0::bigint AS conflicts,
+       (SELECT count(*) FROM missing) AS lost,
+       '[]'::jsonb AS conflict_sample,
+       coalesce((SELECT jsonb_agg(c) FROM (SELECT c FROM missing LIMIT 20) x), '[]') AS lost_sample;
+
+-- proof datasource_event_finding
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS c FROM "staging"."datasource_event_finding" k0
+), p AS (
+    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS c FROM "public"."datasource_event_finding" k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, true AS matched
+    FROM s LEFT JOIN p ON p.k = s.k 
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined;
+
+-- proof datasource_event_package
+-- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
+-- array elements replaced by the referenced rows' natural keys), must be found in public under the same
+-- key with the same content — or, where the key matched an existing public row, differ as a conflict
+-- that public won. Anything else is lost.
+WITH s AS (
+    SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS c FROM "staging"."datasource_event_package" k0
+), p AS (
+    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS c FROM "public"."datasource_event_package" k0
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, true AS matched
+    FROM s LEFT JOIN p ON p.k = s.k 
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
+       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM joined;

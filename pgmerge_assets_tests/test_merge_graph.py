@@ -1,0 +1,170 @@
+"""The merge graph on a small hand-made pair of databases whose right answer is known row by row."""
+
+import psycopg
+import pytest
+import dagster as dg
+
+from pgmerge_assets.assets.runner import prepare_merge_state
+from pgmerge_assets.catalog.spec import load_spec
+from pgmerge_assets.paths import REFERENCE_SCHEMA_SQL, REFERENCE_SPEC
+from pgmerge_assets.plan.staging import StagingPlan
+from pgmerge_assets.run import root_message
+from pgmerge_assets_tests.merge_helpers import MERGE_ONLY, checksums, clone_public_into_staging, materialize
+
+PUBLIC_ROWS = """
+INSERT INTO public.dataset VALUES (1, 'a', NULL, '2024-01-01'), (2, 'b', 'public says b', '2024-01-01');
+INSERT INTO public.package VALUES (1, 'pkg:p1'), (2, 'pkg:p2');
+INSERT INTO public.datasource VALUES (1, 'ds1', 1, 'http://one', '{1,2}');
+INSERT INTO public.datasource_event VALUES (1, 1, 'scan', '2020-01-01', NULL);
+INSERT INTO public.datasource_event_package VALUES (1, 1);
+INSERT INTO public.dataset_metrics VALUES (1, 1, 100, '2024-01-02', 2, '{1,2}');
+SELECT setval('public.dataset_id_seq', 2), setval('public.package_id_seq', 2), setval('public.datasource_id_seq', 1),
+       setval('public.dataset_metrics_id_seq', 1), setval('public.datasource_event_id_seq', 1);
+"""
+# Staging ids collide with public's on purpose: staging dataset 1 is public's 'b', package 1 is public's p2.
+STAGING_ROWS = """
+INSERT INTO staging.dataset VALUES (1, 'b', 'staging says b', '2024-01-01'), (2, 'c', NULL, '2024-01-01');
+INSERT INTO staging.package VALUES (1, 'pkg:p2'), (2, 'pkg:p3');
+INSERT INTO staging.datasource VALUES (1, 'ds2', 2, NULL, '{1,NULL,2}'), (2, 'ds1', 1, 'http://other', '{2}'),
+                                      (3, 'ds3', 2, NULL, '{}'), (4, 'ds4', 2, NULL, NULL);
+INSERT INTO staging.datasource_event VALUES (1, 1, 'scan', '2020-01-01', NULL), (2, 2, 'scan', '2020-01-01', NULL);
+INSERT INTO staging.datasource_event_package VALUES (1, 1), (1, 2), (2, 2);
+INSERT INTO staging.dataset_metrics VALUES (1, 1, 200, '2024-01-03', 1, '{2,1}');
+"""
+
+
+def setup_pair(dsn: str, public_rows: str = PUBLIC_ROWS, staging_rows: str = STAGING_ROWS) -> None:
+    with psycopg.connect(dsn) as conn:
+        conn.execute(REFERENCE_SCHEMA_SQL.read_text())
+        clone_public_into_staging(conn)
+        conn.execute(public_rows)
+        conn.execute(staging_rows)
+        conn.commit()
+        prepare_merge_state(conn, StagingPlan(load_spec(REFERENCE_SPEC)))
+
+
+def rows(dsn: str, query: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(query).fetchall()
+
+
+def materialized(result) -> set[str]:
+    return {e.event_specific_data.materialization.asset_key.to_user_string()
+            for e in result.get_asset_materialization_events()}
+
+
+def test_merge_translates_ids_foreign_keys_and_arrays(fresh_db, tmp_path):
+    setup_pair(fresh_db)
+    result = materialize(fresh_db, tmp_path, selection=MERGE_ONLY)
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+    # public wins on 'b'; 'c' is new and gets the next id of public's sequence
+    assert rows(fresh_db, "SELECT id, name, description FROM dataset ORDER BY id") == [
+        (1, "a", None), (2, "b", "public says b"), (3, "c", None)]
+    assert rows(fresh_db, "SELECT id, purl FROM package ORDER BY id") == [(1, "pkg:p1"), (2, "pkg:p2"), (3, "pkg:p3")]
+    # ds1 matched (public's url and array kept); new datasources point at public's ids; arrays keep
+    # order, length, NULL elements, empty and NULL arrays
+    assert rows(fresh_db, "SELECT purl, dataset_id, url, package_indexes FROM datasource ORDER BY purl") == [
+        ("ds1", 1, "http://one", [1, 2]), ("ds2", 3, None, [2, None, 3]), ("ds3", 3, None, []), ("ds4", 3, None, None)]
+    assert rows(fresh_db, "SELECT d.purl, e.kind FROM datasource_event e JOIN datasource d ON d.id = e.datasource_id "
+                          "ORDER BY 1") == [("ds1", "scan"), ("ds2", "scan")]
+    assert rows(fresh_db, "SELECT d.purl, p.purl FROM datasource_event_package j "
+                          "JOIN datasource_event e ON e.id = j.datasource_event_id "
+                          "JOIN datasource d ON d.id = e.datasource_id JOIN package p ON p.id = j.package_id "
+                          "ORDER BY 1, 2") == [("ds1", "pkg:p1"), ("ds1", "pkg:p3"), ("ds2", "pkg:p2"), ("ds2", "pkg:p3")]
+    # history: staging's snapshot is appended with a fresh id, its array rewritten through the package map
+    assert rows(fresh_db, "SELECT m.id, d.name, m.txid, m.package_indexes FROM dataset_metrics m "
+                          "JOIN dataset d ON d.id = m.dataset_id ORDER BY m.id") == [
+        (1, "a", 100, [1, 2]), (2, "b", 200, [3, 2])]
+    # the maps are there to inspect
+    assert rows(fresh_db, "SELECT staging_id, public_id, inserted FROM pgmerge.map_dataset ORDER BY 1") == [
+        (1, 2, False), (2, 3, True)]
+    # sequences are past max(id): the next dataset gets 4
+    assert rows(fresh_db, "SELECT nextval('dataset_id_seq')") == [(4,)]
+
+    report = (tmp_path / "report.json").read_text()
+    import json
+    data = json.loads(report)
+    assert data["lossless"]["lost"] == 0
+    assert data["lossless"]["proven"] == data["lossless"]["staging_rows"] == 14
+    assert data["tables"]["dataset"]["conflicts"] == 1  # 'b': staging's description lost to public's
+    assert data["tables"]["datasource"]["conflicts"] == 1  # ds1: other url and array
+    assert data["tables"]["dataset"]["conflict_sample"][0]["key"] == ["b"]
+
+
+def test_materializing_twice_changes_nothing(fresh_db, tmp_path):
+    setup_pair(fresh_db)
+    assert materialize(fresh_db, tmp_path, selection=MERGE_ONLY).success
+    with psycopg.connect(fresh_db) as conn:
+        first = checksums(conn) | {f"pgmerge.{k}": v for k, v in checksums(conn, "pgmerge").items()}
+    second_run = materialize(fresh_db, tmp_path, selection=MERGE_ONLY)
+    assert second_run.success
+    with psycopg.connect(fresh_db) as conn:
+        second = checksums(conn) | {f"pgmerge.{k}": v for k, v in checksums(conn, "pgmerge").items()}
+    assert first == second
+    assert len(first) > 20
+
+
+def test_unresolvable_foreign_key_is_one_clear_error_and_public_is_untouched(fresh_db, tmp_path):
+    setup_pair(fresh_db, staging_rows=STAGING_ROWS + "INSERT INTO staging.datasource VALUES (9, 'ds9', 77, NULL, NULL);")
+    with psycopg.connect(fresh_db) as conn:
+        before = checksums(conn)
+    result = materialize(fresh_db, tmp_path, selection=MERGE_ONLY)
+    assert not result.success
+    failures = [root_message(e.step_failure_data.error) for e in result.all_events
+                if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert any("staging.datasource.dataset_id: rows reference dataset ids that dump #2 does not hold: 1 offending rows"
+               in f for f in failures), failures
+    assert "merged/datasource" not in materialized(result)
+    with psycopg.connect(fresh_db) as conn:
+        after = checksums(conn)
+    assert after["datasource"] == before["datasource"]
+
+
+# Each corruption breaks exactly what one check guards; blocking checks stop everything downstream.
+CORRUPTIONS = [
+    pytest.param("ALTER TABLE public.datasource_event DROP CONSTRAINT datasource_event_datasource_id_fkey;"
+                 "INSERT INTO public.datasource_event VALUES (50, 999, 'orphan', '2020-01-01', NULL);",
+                 "merged/datasource_event", "foreign_keys_resolve", "merged/datasource_event_package", id="orphan-fk"),
+    pytest.param("INSERT INTO public.datasource VALUES (50, 'dirty', 1, NULL, '{1,999}');",
+                 "repaired_arrays/datasource__package_indexes", "array_elements_exist", "integrity_report",
+                 id="dangling-array-element"),
+    pytest.param("ALTER TABLE public.finding_reporter DROP CONSTRAINT finding_reporter_name_key;"
+                 "INSERT INTO public.finding_reporter VALUES (1, 'twin', NULL), (2, 'twin', NULL);"
+                 "SELECT setval('public.finding_reporter_id_seq', 2);",
+                 "merged/finding_reporter", "natural_key_unique", "merged/finding_finding_reporter", id="duplicate-key"),
+]
+
+
+@pytest.mark.parametrize("corruption, asset, check, downstream", CORRUPTIONS)
+def test_blocking_checks_fail_and_stop_downstream(fresh_db, tmp_path, corruption, asset, check, downstream):
+    setup_pair(fresh_db, public_rows=PUBLIC_ROWS + corruption)
+    result = materialize(fresh_db, tmp_path, selection=MERGE_ONLY)
+    failed = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations() if not e.passed}
+    assert (asset, check) in failed, failed.keys()
+    assert failed[(asset, check)].metadata["offending_rows"].value >= 1
+    assert downstream not in materialized(result)
+    assert "integrity_report" not in materialized(result)
+
+
+# Corruptions after a good merge, seen by re-running the checks alone.
+AFTERMATH = [
+    pytest.param("INSERT INTO staging.dataset VALUES (3, 'late', NULL, '2024-01-01')", "id_map/dataset", "map_complete",
+                 id="unmapped-staging-row"),
+    pytest.param("UPDATE pgmerge.map_package SET public_id = 1", "id_map/package", "map_complete", id="map-not-injective"),
+    pytest.param("DELETE FROM public.dataset_metrics WHERE id = 2", "merged/dataset_metrics", "rows_conserved",
+                 id="row-lost"),
+    pytest.param("SELECT setval('public.dataset_id_seq', 1)", "sequences", "sequences_ahead", id="rewound-sequence"),
+]
+
+
+@pytest.mark.parametrize("corruption, asset, check", AFTERMATH)
+def test_checks_catch_damage_after_the_merge(fresh_db, tmp_path, corruption, asset, check):
+    setup_pair(fresh_db)
+    assert materialize(fresh_db, tmp_path, selection=MERGE_ONLY).success
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(corruption)
+    result = materialize(fresh_db, tmp_path, selection=dg.AssetSelection.all_asset_checks())
+    failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
+    assert (asset, check) in failed
