@@ -108,10 +108,9 @@ def step_asset(step: Step) -> dg.AssetsDefinition:
             sql_md = statements_markdown(conn, step.statements)
         metadata = {"seconds": round(result.seconds, 3), "sql": dg.MetadataValue.md(sql_md),
                     "statement_rowcounts": dg.MetadataValue.json(result.rowcounts)}
-        metadata.update({k: v for k, v in result.stats.items() if v is not None})
-        if "row_count" in result.stats:
-            metadata["dagster/row_count"] = result.stats.pop("row_count")
-            metadata.pop("row_count", None)
+        for name, value in result.stats.items():
+            if value is not None:
+                metadata["dagster/row_count" if name == "row_count" else name] = value
         return dg.MaterializeResult(metadata=metadata)
 
     return _asset

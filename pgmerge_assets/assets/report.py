@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from pgmerge_assets.assets.runner import offending
-from pgmerge_assets.plan.planner import Plan, id_map_key, merged_key
+from pgmerge_assets.plan.planner import Plan, merged_key
 from pgmerge_assets.plan.proof import build_proofs
 
 
@@ -27,12 +27,11 @@ def gather(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
         for proof in build_proofs(plan.spec):
             t = plan.spec.tables[proof.table]
             merged = _row(conn, plan.step(merged_key(t.name)).stats)
-            mapped = _row(conn, plan.step(id_map_key(t.name)).stats) if t.has_map else {}
             result = _row(conn, proof.query)
             tables[t.name] = {
                 "strategy": t.strategy,
                 "staging_rows": result["staging_rows"],
-                "matched_existing": mapped.get("matched_rows", result["staging_rows"] - (merged.get("rows_inserted") or 0)),
+                "matched_existing": merged.get("rows_matched"),
                 "inserted": merged.get("rows_inserted"),
                 "rows_before": merged.get("rows_before"),
                 "rows_now": merged.get("row_count"),

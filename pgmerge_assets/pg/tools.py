@@ -71,3 +71,54 @@ def run_tool(args: list[str], *, what: str, env: dict[str, str] | None = None) -
     if proc.returncode != 0:
         raise PgToolError(f"{what} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
     return proc.stdout
+
+
+@cache
+def tool_version(path: str) -> str:
+    """The full version a client tool reports, e.g. '18.4' or '15.20'."""
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"\)\s*(\d+(?:\.\d+)*)", out) or re.search(r"(\d+(?:\.\d+)+)", out)
+    if not match:
+        raise PgToolError(f"cannot read the version of {path}: {out!r}")
+    return match.group(1)
+
+
+@cache
+def psql_knows_restrict(path: str) -> bool:
+    """Whether this psql understands the `\\restrict` / `\\unrestrict` lines of pg_dump >= 17.6.
+
+    The commands were back-patched (17.6, 16.10, 15.14, 14.19, 13.22), so ask the binary itself
+    instead of comparing version numbers.
+    """
+    proc = subprocess.run([path, "--help=commands"], capture_output=True, text=True)
+    return "\\restrict" in proc.stdout
+
+
+def tool_conninfo(dsn: str) -> tuple[str, dict[str, str]]:
+    """A conninfo string without the password, and an environment carrying it as PGPASSWORD.
+
+    Client tools get the conninfo on their command line (visible in `ps`) and the secret only
+    through their environment.
+    """
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(dsn)
+    password = params.pop("password", None)
+    env = dict(os.environ)
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo(**params), env
+
+
+def scrub(text: str, dsn: str | None) -> str:
+    """`text` with the DSN's password (if any) replaced by ***, for error messages and logs."""
+    if not dsn:
+        return text
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:  # an unparsable DSN: hide all of it
+        return text.replace(dsn, "***")
+    text = text.replace(dsn, "***")
+    return text.replace(str(password), "***") if password else text

@@ -155,7 +155,7 @@ def _id_map_step(n: Names, t: TableSpec) -> Step:
         how = "append-only history: every staging row gets a fresh id"
     guards = tuple(_unmapped_fk_guard(n, t, fk) for fk in key_fks)
     deps = (STAGING_DATA, *dict.fromkeys(id_map_key(f.table) for f in key_fks if f.table != t.name))
-    stats = sql.SQL("SELECT count(*) AS staging_rows, count(*) FILTER (WHERE inserted) AS new_rows, "
+    stats = sql.SQL("SELECT count(*) AS row_count, count(*) FILTER (WHERE inserted) AS new_rows, "
                     "count(*) FILTER (WHERE NOT inserted) AS matched_rows FROM {}").format(ids["map"])
     return Step(id_map_key(t.name), "id_map", f"Map staging {t.name}.{t.id} to public ids by {how}.",
                 deps, (create, catch_up, fill), guards, stats, t.name)
@@ -188,9 +188,11 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
     deps = tuple(dict.fromkeys(
         ([id_map_key(t.name)] if t.has_map else [STAGING_DATA])
         + [id_map_key(p) for p in parents] + [merged_key(p) for p in parents]))
+    matched = (sql.SQL("(SELECT count(*) FROM {} WHERE NOT inserted)").format(n.map(t.name)) if t.has_map
+               else sql.SQL("(SELECT count(*) FROM {}) - l.rows_inserted").format(n.staging(t.name)))
     stats = sql.SQL("SELECT (SELECT count(*) FROM {}) AS row_count, (SELECT count(*) FROM {}) AS staging_rows, "
-                    "l.rows_before, l.rows_inserted FROM {} l WHERE l.table_name = {}").format(
-        n.public(t.name), n.staging(t.name), n.merge_log, sql.Literal(t.name))
+                    "l.rows_before, l.rows_inserted, {} AS rows_matched FROM {} l WHERE l.table_name = {}").format(
+        n.public(t.name), n.staging(t.name), matched, n.merge_log, sql.Literal(t.name))
     fks = ", ".join(f"{f.column}→{f.table}" for f in t.foreign_keys) or "none"
     return Step(merged_key(t.name), "merged",
                 f"Insert staging {t.name} into public: {how}; foreign keys translated: {fks}.",
@@ -203,7 +205,7 @@ def _repaired_step(n: Names, t: TableSpec, array) -> Step:
     guard = Guard(f"{n.spec.staging_schema}.{t.name}.{array.column}: elements name {array.table} ids "
                   f"that dump #2 does not hold",
                   wrap(compose("checks/unmapped_array_element.sql", **{k: v for k, v in ids.items() if k != "public_table"})))
-    stats = sql.SQL("SELECT count(*) AS rows_from_dump2 FROM {} WHERE inserted").format(n.map(t.name))
+    stats = sql.SQL("SELECT count(*) AS row_count FROM {} WHERE inserted").format(n.map(t.name))
     return Step(repaired_key(t.name, array.column), "repaired_arrays",
                 f"Rewrite {t.name}.{array.column} of dump #2's rows through the {array.table} id map.",
                 (merged_key(t.name), id_map_key(array.table)), (compose("merge/repair_array.sql", **ids),),
