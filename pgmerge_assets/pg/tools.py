@@ -90,7 +90,7 @@ def psql_knows_restrict(path: str) -> bool:
     The commands were back-patched (17.6, 16.10, 15.14, 14.19, 13.22), so ask the binary itself
     instead of comparing version numbers.
     """
-    proc = subprocess.run([path, "--help=commands"], capture_output=True, text=True)
+    proc = subprocess.run([path, "--help=commands"], capture_output=True, text=True, check=False)
     return "\\restrict" in proc.stdout
 
 
@@ -114,11 +114,12 @@ def scrub(text: str, dsn: str | None) -> str:
     """`text` with the DSN's password (if any) replaced by ***, for error messages and logs."""
     if not dsn:
         return text
+    import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
     try:
         password = conninfo_to_dict(dsn).get("password")
-    except Exception:  # an unparsable DSN: hide all of it
+    except psycopg.Error:  # an unparsable DSN: hide all of it
         return text.replace(dsn, "***")
     text = text.replace(dsn, "***")
     return text.replace(str(password), "***") if password else text

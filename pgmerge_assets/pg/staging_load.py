@@ -1,0 +1,514 @@
+"""Load dump #2 (or a live database) into `staging.<table>` without ever touching `public`.
+
+Design (why it is safe): dump #2 is never replayed against the target. It is restored into a
+throw-away SCRATCH database (on `scratch_admin_dsn`'s server, or the embedded server under
+`./.pgmerge`), where its `SET search_path`, `CREATE`, `ALTER` and `setval('public.…')` lines do
+whatever they like. Then, after comparing dump #2's tables and columns with the target's `public`,
+each table is streamed with COPY from the scratch database into the target's `staging.<table>`
+(binary COPY when every column type is built in, text otherwise), inside one target transaction
+that first truncates the staging tables. The scratch database is dropped afterwards, also on
+failure. A live `source_dsn` is read the same way, in one REPEATABLE READ snapshot, without scratch.
+
+Data-only dumps carry no table definitions, so the scratch database first gets the target's own
+(`pg_dump --schema-only --section=pre-data` of the target, all schemas but staging; no indexes,
+foreign keys or triggers). Their COPY headers / INSERT column lists are compared with the target's
+columns while the dump streams through (a column too many or too few stops the load, naming table,
+column and row count). Limitations of data-only dumps, by nature: they carry no column types, so a
+changed type is only caught when a value does not convert (the error names table and column); and
+positional INSERTs (`pg_dump --inserts` without `--column-inserts`) are refused, because nothing
+ties their values to columns.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from pgmerge_assets.paths import SQL_DIR
+from pgmerge_assets.pg.embedded import (
+    drop_database,
+    embedded_server_uri,
+    redact,
+    with_dbname,
+)
+from pgmerge_assets.pg.restore import (
+    DumpError,
+    DumpStream,
+    PsqlFailure,
+    _archive_info,
+    describe_failure,
+    detect_format,
+    pg_dump_stream,
+    plain_is_data_only,
+    run_psql,
+    server_version,
+    split_qualified,
+    sql_stream,
+    tools_line,
+)
+from pgmerge_assets.pg.tools import find_tool, psql_knows_restrict, scrub
+
+SCRATCH_PREFIX = "pgmerge_scratch_"
+FLUSH_BYTES = 128 * 1024  # COPY blocks are gathered up to this size before each write
+BUILTIN_OID_LIMIT = 10000  # types below this oid are built in: their binary COPY format is stable
+
+
+class StagingError(RuntimeError):
+    """The target is not ready for a staging load (missing public table, stale staging clone...)."""
+
+
+@dataclass(frozen=True)
+class StagingLoadResult:
+    source_format: str  # 'plain' | 'plain-inserts' | 'custom' | 'directory' | 'tar' | 'live'
+    data_only: bool | None  # None for a live source
+    row_counts: dict[str, int]  # rows now in staging.<table>, per table of `tables`
+    seconds: dict[str, float]  # restore, check, copy, total
+    scratch: str  # redacted DSN of the scratch database (dropped by now) or of the live source
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    type_oid: int
+    generated: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    relkind: str
+    columns: tuple[Column, ...]
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def _template(name: str) -> str:
+    return (SQL_DIR / "staging" / name).read_text()
+
+
+def _composed(template: str, /, **parts: sql.Composable) -> sql.Composed:
+    return sql.SQL(_template(template)).format(**parts)
+
+
+def _bare_names(tables: list[str], public: str) -> list[str]:
+    names: list[str] = []
+    for t in tables:
+        schema, name = split_qualified(t) if "." in t else ("", t)
+        if schema and schema != public:
+            raise ValueError(f"table {t!r} is not in schema {public!r}: staging clones tables of {public} only")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def read_tables(
+    conn: psycopg.Connection, schemas: list[str] | None, exclude: list[str] = ()
+) -> dict[tuple[str, str], Table]:
+    """The user tables of `schemas` (None: all), with their columns, keyed by (schema, table)."""
+    rows = conn.execute(_template("columns.sql"), {"schemas": schemas, "exclude_schemas": list(exclude)}).fetchall()
+    out: dict[tuple[str, str], list] = {}
+    kinds: dict[tuple[str, str], str] = {}
+    for schema, table, relkind, col, ctype, oid, generated in rows:
+        out.setdefault((schema, table), []).append(Column(col, ctype, int(oid), bool(generated)))
+        kinds[(schema, table)] = relkind
+    return {k: Table(k[0], k[1], kinds[k], tuple(v)) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# staging schema
+
+
+def create_staging_schema(
+    conn: psycopg.Connection, tables: list[str], *, public: str = "public", staging: str = "staging"
+) -> None:
+    """(Re)create `staging` holding an empty UNLOGGED clone of each `public` table of `tables`.
+
+    Clones keep columns, defaults, identity, generated columns, CHECK/NOT NULL constraints and all
+    indexes (so natural-key UNIQUE constraints hold in staging too), never foreign keys or triggers.
+    Refuses (StagingError) when objects outside `staging` depend on it, since DROP ... CASCADE
+    would silently take them along. Runs in the caller's transaction: the caller commits.
+    Note: INCLUDING DEFAULTS keeps `nextval('public.x_seq')` defaults; loads always supply the key
+    columns, so they never fire, but an INSERT into staging that omits them would use public's sequence.
+    """
+    if staging == public:
+        raise ValueError("the staging schema must differ from the public schema")
+    names = _bare_names(tables, public)
+    existing = read_tables(conn, [public])
+    missing = [t for t in names if (public, t) not in existing]
+    if missing:
+        raise StagingError(
+            f"{public} has no table {', '.join(missing)}: cannot clone {'it' if len(missing) == 1 else 'them'} into {staging}"
+        )
+    dependents = conn.execute(_template("outside_dependents.sql"), {"staging": staging}).fetchall()
+    if dependents:
+        listed = ", ".join(f"{kind} {ident}" for kind, ident in dependents[:10])
+        raise StagingError(
+            f"refusing to DROP SCHEMA {staging} CASCADE: {len(dependents)} object(s) outside it depend on it ({listed})"
+        )
+    ids = {"staging": sql.Identifier(staging), "public": sql.Identifier(public)}
+    conn.execute(_composed("drop_schema.sql", staging=ids["staging"]))
+    conn.execute(_composed("create_schema.sql", staging=ids["staging"]))
+    for name in names:
+        conn.execute(_composed("create_table.sql", table=sql.Identifier(name), **ids))
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def load_staging(
+    target_dsn: str,
+    tables: list[str],
+    *,
+    dump_path: Path | None = None,
+    source_dsn: str | None = None,
+    scratch_admin_dsn: str | None = None,
+    public: str = "public",
+    staging: str = "staging",
+    pg_bin: str | None = None,
+) -> StagingLoadResult:
+    """Fill `staging.<t>` for each t of `tables` from dump #2 (any pg_dump format, full or
+    data-only) or from a live `source_dsn`. Idempotent: staging tables are truncated first, in the
+    same transaction as the copy. `public` is only ever read. Raises DumpError when dump #2 does not
+    fit `public` (naming table, column and row count), StagingError when staging is not ready."""
+    if (dump_path is None) == (source_dsn is None):
+        raise ValueError("give exactly one of dump_path and source_dsn")
+    started = time.monotonic()
+    seconds: dict[str, float] = {}
+    names = _bare_names(tables, public)
+    if not names:
+        raise ValueError("no tables to load")
+    with psycopg.connect(target_dsn, autocommit=True) as conn:
+        target_all = read_tables(conn, None, exclude=[staging])
+        staged = read_tables(conn, [staging])
+    _check_staging_ready(names, target_all, staged, public, staging)
+
+    if source_dsn is not None:
+        counts, check_s, copy_s = _check_and_copy(
+            source_dsn, target_dsn, names, target_all, public, staging, label="source"
+        )
+        seconds.update(restore=0.0, check=check_s, copy=copy_s, total=round(time.monotonic() - started, 3))
+        return StagingLoadResult("live", None, counts, seconds, redact(source_dsn))
+
+    dump_path = Path(dump_path)
+    fmt = detect_format(dump_path)
+    if fmt == "plain":
+        data_only = plain_is_data_only(dump_path)
+    else:
+        data_only = _archive_info(dump_path, fmt, pg_bin).data_only  # ArchiveVersionError on skew
+    scratch_admin = scratch_admin_dsn or embedded_server_uri(Path(".pgmerge"))
+    scratch_name = f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}"
+    scratch_dsn = with_dbname(scratch_admin, scratch_name)
+    with psycopg.connect(scratch_admin, autocommit=True) as conn:
+        conn.execute(_composed("create_database.sql", name=sql.Identifier(scratch_name)))
+    try:
+        t0 = time.monotonic()
+        inserts = _restore_into_scratch(
+            dump_path, fmt, data_only, scratch_dsn, target_dsn, target_all, public, staging, pg_bin
+        )
+        seconds["restore"] = round(time.monotonic() - t0, 3)
+        counts, check_s, copy_s = _check_and_copy(
+            scratch_dsn, target_dsn, names, target_all, public, staging, label="dump #2"
+        )
+        seconds.update(check=check_s, copy=copy_s)
+    except BaseException as exc:
+        try:
+            drop_database(scratch_admin, scratch_name)
+        except psycopg.Error as drop_exc:  # keep the original error; say what is left behind
+            exc.add_note(
+                f"also, scratch database {redact(scratch_dsn)} could not be dropped: "
+                f"{scrub(str(drop_exc), scratch_admin)}"
+            )
+        raise
+    drop_database(scratch_admin, scratch_name)
+    seconds["total"] = round(time.monotonic() - started, 3)
+    source_format = "plain-inserts" if fmt == "plain" and inserts else fmt
+    return StagingLoadResult(source_format, data_only, counts, seconds, redact(scratch_dsn))
+
+
+def _check_staging_ready(names, target_all, staged, public, staging) -> None:
+    missing = [t for t in names if (public, t) not in target_all]
+    if missing:
+        raise StagingError(f"{public} has no table {', '.join(missing)}; nothing to stage it for")
+    for t in names:
+        clone = staged.get((staging, t))
+        if clone is None:
+            raise StagingError(f"{staging}.{t} does not exist: run create_staging_schema first")
+        want = [(c.name, c.type) for c in target_all[(public, t)].columns]
+        have = [(c.name, c.type) for c in clone.columns]
+        if want != have:
+            raise StagingError(
+                f"{staging}.{t} no longer matches {public}.{t} (columns {have} vs {want}): run create_staging_schema again"
+            )
+
+
+def _restore_into_scratch(path, fmt, data_only, scratch_dsn, target_dsn, target_all, public, staging, pg_bin) -> bool:
+    """Restore dump #2 into the scratch database; return whether it is INSERT-style."""
+    major, full = server_version(scratch_dsn)
+    psql = find_tool("psql", pg_bin)
+    strip = not psql_knows_restrict(str(psql.path))
+    if data_only:
+        pg_dump = find_tool("pg_dump", pg_bin)
+        quoted = '"' + staging.replace('"', '""') + '"'
+        schema_stream = DumpStream(server_major=major, strip_restrict=strip, scratch=True, label="the target's schema")
+        try:
+            run_psql(
+                psql,
+                scratch_dsn,
+                pg_dump_stream(
+                    pg_dump,
+                    target_dsn,
+                    [
+                        "--schema-only",
+                        "--section=pre-data",
+                        "--no-owner",
+                        "--no-privileges",
+                        f"--exclude-schema={quoted}",
+                    ],
+                    schema_stream,
+                ),
+            )
+        except PsqlFailure as failure:
+            raise StagingError(
+                f"copying the table definitions of {redact(target_dsn)} into scratch database "
+                f"{redact(scratch_dsn)} (PostgreSQL {full}) with {tools_line(pg_dump, psql)} failed:\n"
+                f"{describe_failure(failure.stderr)}"
+            ) from None
+
+    def on_data(schema: str, table: str, columns: list[str] | None, style: str) -> str | None:
+        target = target_all.get((schema, table))
+        if target is None:
+            return (
+                f"dump #2 has {{count}} for table {schema}.{table}, which the target has no table for; "
+                f"they would be lost"
+            )
+        if columns is None:
+            return (
+                f"dump #2 table {table} ({{count}}): a data-only dump written with pg_dump --inserts names no "
+                f"columns, so its values cannot be matched to the columns of {schema}.{table}; re-dump with "
+                f"--column-inserts (or without --inserts)"
+            )
+        known = {c.name for c in target.columns}
+        extra = [c for c in columns if c not in known]
+        if extra:
+            return f"dump #2 table {table} ({{count}}): column {extra[0]} is in dump #2 but not in {schema}.{table}" + (
+                f" (nor are {', '.join(extra[1:])})" if extra[1:] else ""
+            )
+        lacking = [c.name for c in target.columns if not c.generated and c.name not in columns]
+        if lacking:
+            return (
+                f"dump #2 table {table} ({{count}}): column {lacking[0]} of {schema}.{table} is missing from "
+                f"dump #2"
+                + (f" (and {', '.join(lacking[1:])})" if lacking[1:] else "")
+                + "; its rows would get defaults instead of their values"
+            )
+        return None
+
+    stream = DumpStream(
+        server_major=major, strip_restrict=strip, scratch=True, on_data=on_data if data_only else None, label="dump #2"
+    )
+    pg_restore = None
+    tools = [psql]
+    if fmt != "plain":
+        pg_restore = find_tool("pg_restore", pg_bin)
+        tools = [pg_restore, psql]
+    # full archives: tables and data only; indexes, constraints and triggers are of no use in scratch
+    args = [] if data_only else ["--section=pre-data", "--section=data"]
+    try:
+        run_psql(psql, scratch_dsn, sql_stream(path, fmt, stream, pg_restore=pg_restore, restore_args=args))
+    except PsqlFailure as failure:
+        raise _scratch_failure(failure.stderr, path, fmt, stream, scratch_dsn, full, tools, public) from None
+    return stream.inserts
+
+
+def _scratch_failure(err, path, fmt, stream, scratch_dsn, server, tools, public) -> DumpError:
+    made_by = f", written by pg_dump {stream.pg_dump_version}" if stream.pg_dump_version else ""
+    where = (
+        f"(restoring {path.name} ({fmt}{made_by}) into scratch database {redact(scratch_dsn)}, "
+        f"PostgreSQL {server}, with {tools_line(*tools)})"
+    )
+    m = re.search(r'column "([^"]+)" of relation "([^"]+)" does not exist', err)
+    if m:
+        col, rel = m.groups()
+        return DumpError(f"dump #2 table {rel}: column {col} is in dump #2 but not in {public}.{rel} {where}")
+    m = re.search(r"CONTEXT:\s+COPY (\S+), line (\d+)(?:, column ([^:\n]+))?", err)
+    if m:
+        rel, line, col = m.groups()
+        first = next((ln for ln in err.splitlines() if "ERROR" in ln), "").split("ERROR:", 1)[-1].strip()
+        return DumpError(
+            f"dump #2 table {rel}: row {line}{f', column {col}' if col else ''} does not fit "
+            f"{public}.{rel}: {first} {where}"
+        )
+    m = re.search(r'relation "([^"]+)" does not exist', err)
+    if m:
+        return DumpError(f"dump #2 has data for table {m.group(1)}, which the target has no table for {where}")
+    skew = f"; dropped for version skew: {', '.join(stream.dropped)}" if stream.dropped else ""
+    return DumpError(f"dump #2 could not be restored {where}{skew}:\n{describe_failure(err)}")
+
+
+def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, *, label):
+    """Compare the source's tables with public's, then stream every table into staging."""
+    t0 = time.monotonic()
+    with psycopg.connect(source_dsn, client_encoding="UTF8") as src:
+        src.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        src.read_only = True
+        source = read_tables(src, None)
+        problems: list[str] = []
+        # 1. rows that would be lost: tables with data that are not being loaded
+        expected = {(public, t) for t in names}
+        for schema, table, root_schema, root_table in src.execute(_template("data_tables.sql")).fetchall():
+            if (root_schema, root_table) in expected:
+                continue
+            if not _has_rows(src, schema, table):
+                continue
+            n = _count(src, schema, table, only=True)
+            if n:
+                part = (
+                    ""
+                    if (schema, table) == (root_schema, root_table)
+                    else f" (partition of {root_schema}.{root_table})"
+                )
+                why = (
+                    "is not among the tables being loaded"
+                    if (public, table) in target_all and schema == public
+                    else f"has no counterpart in the target's {public}"
+                )
+                problems.append(f"{label} table {schema}.{table}{part} has {n} rows but {why}; they would be lost")
+        # 2. column differences of the tables being loaded
+        plans: dict[str, tuple[Table, Table]] = {}
+        for t in names:
+            theirs = source.get((public, t))
+            if theirs is None:
+                continue  # absent from dump #2: loads 0 rows
+            ours = target_all[(public, t)]
+            diffs = _column_diffs(theirs, ours, label, public)
+            if diffs:
+                n = _count(src, public, t, only=theirs.relkind == "r")
+                problems += [f"{label} table {t} ({n} rows): {d}" for d in diffs]
+            plans[t] = (theirs, ours)
+        if problems:
+            raise DumpError(
+                ("\n".join(problems))
+                if len(problems) == 1
+                else f"{len(problems)} problems, nothing was loaded:\n" + "\n".join(problems)
+            )
+        check_s = round(time.monotonic() - t0, 3)
+
+        t1 = time.monotonic()
+        counts: dict[str, int] = {}
+        with psycopg.connect(target_dsn, client_encoding="UTF8") as dst:
+            dst.execute(_composed("truncate.sql", tables=sql.SQL(", ").join(sql.Identifier(staging, t) for t in names)))
+            try:
+                for t in names:
+                    if t not in plans:
+                        counts[t] = 0
+                        continue
+                    theirs, ours = plans[t]
+                    counts[t] = _copy_table(src, dst, theirs, ours, staging, label, source_dsn)
+            except (KeyboardInterrupt, SystemExit, Exception):
+                raise
+            except BaseException:
+                # e.g. Dagster's DagsterExecutionInterruptedError: psycopg only cancels running
+                # statements on KeyboardInterrupt/SystemExit, so cancel the COPYs ourselves
+                for conn in (src, dst):
+                    try:
+                        conn.cancel_safe()
+                    except psycopg.Error:
+                        pass  # the interruption is re-raised below; a failed cancel changes nothing
+                raise
+            dst.commit()
+        src.rollback()
+    return counts, check_s, round(time.monotonic() - t1, 3)
+
+
+def _column_diffs(theirs: Table, ours: Table, label: str, public: str) -> list[str]:
+    diffs = []
+    for c in ours.columns:
+        other = theirs.column(c.name)
+        if other is None:
+            diffs.append(f"column {c.name} ({c.type}) of {public}.{ours.name} is missing from {label}")
+        elif other.type != c.type:
+            diffs.append(f"column {c.name} is {other.type} in {label} but {c.type} in {public}")
+    for c in theirs.columns:
+        if ours.column(c.name) is None:
+            diffs.append(f"column {c.name} ({c.type}) is in {label} but not in {public}.{ours.name}")
+    return diffs
+
+
+def _has_rows(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    q = _composed("has_rows.sql", only=sql.SQL("ONLY"), schema=sql.Identifier(schema), table=sql.Identifier(table))
+    return bool(conn.execute(q).fetchone()[0])
+
+
+def _count(conn: psycopg.Connection, schema: str, table: str, *, only: bool) -> int:
+    q = _composed(
+        "count_rows.sql",
+        only=sql.SQL("ONLY" if only else ""),
+        schema=sql.Identifier(schema),
+        table=sql.Identifier(table),
+    )
+    return int(conn.execute(q).fetchone()[0])
+
+
+def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, label: str, source_dsn: str) -> int:
+    """Stream one table: COPY TO STDOUT on the source, blocks written into COPY FROM STDIN."""
+    columns = [c for c in ours.columns if not c.generated]
+    names = [c.name for c in columns]
+    binary = all(c.type_oid < BUILTIN_OID_LIMIT for c in columns) and all(
+        theirs.column(n).type_oid < BUILTIN_OID_LIMIT for n in names
+    )
+    fmt = sql.SQL("BINARY" if binary else "TEXT")
+    cols = sql.SQL(", ").join(map(sql.Identifier, names))
+    copy_out = _composed(
+        "copy_out.sql",
+        columns=cols,
+        only=sql.SQL("ONLY" if theirs.relkind == "r" else ""),
+        schema=sql.Identifier(theirs.schema),
+        table=sql.Identifier(theirs.name),
+        format=fmt,
+    )
+    copy_in = _composed(
+        "copy_in.sql", schema=sql.Identifier(staging), table=sql.Identifier(ours.name), columns=cols, format=fmt
+    )
+    try:
+        with src.cursor() as scur, dst.cursor() as dcur:
+            with dcur.copy(copy_in) as sink, scur.copy(copy_out) as source:
+                buf = bytearray()
+                for block in source:  # raw COPY data, never parsed into rows
+                    buf += block
+                    if len(buf) >= FLUSH_BYTES:
+                        sink.write(buf)
+                        buf = bytearray()
+                if buf:
+                    sink.write(buf)
+            return dcur.rowcount
+    except psycopg.Error as exc:
+        diag = exc.diag
+        column = diag.column_name
+        if not column and diag.context:
+            m = re.search(r"column (\w+)", diag.context)
+            column = m.group(1) if m else None
+        with psycopg.connect(source_dsn) as fresh:
+            n = _count(fresh, theirs.schema, theirs.name, only=theirs.relkind == "r")
+        detail = "; ".join(
+            x
+            for x in (
+                diag.message_primary or str(exc),
+                diag.message_detail,
+                diag.constraint_name and f"constraint {diag.constraint_name}",
+            )
+            if x
+        )
+        raise DumpError(
+            f"{label} table {ours.name} ({n} rows): loading into {staging}.{ours.name} failed"
+            f"{f' on column {column}' if column else ''}: {scrub(detail, source_dsn)}"
+        ) from None

@@ -1,0 +1,1 @@
+COPY (SELECT {columns} FROM {only} {schema}.{table}) TO STDOUT (FORMAT {format})
