@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _finish(outcome, workdir: Path) -> int:
 
 
 def cmd_demo(args) -> int:
-    from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
+    from pgmerge_assets.assets.resources import SCRATCH_DSN_ENV, MergeInputs, TargetDatabase
     from pgmerge_assets.demo.generate import generate_demo
     from pgmerge_assets.pg.embedded import (
         EMBEDDED_DBNAME,
@@ -54,16 +55,17 @@ def cmd_demo(args) -> int:
     files = generate_demo(workdir, scale=args.scale, seed=args.seed)
     for name in ("dump1_sql", "dump1_custom", "dump2_sql", "dump2_custom", "truth"):
         print(f"  {getattr(files, name)}")
+    admin = embedded_server_uri(workdir)  # generated the dumps; also hosts dump #2's scratch database
     if args.target_dsn:
         dsn = args.target_dsn
     else:
-        admin = embedded_server_uri(workdir)
         drop_database(admin, EMBEDDED_DBNAME)  # a demo starts from an empty target every time
         ensure_database(admin, EMBEDDED_DBNAME)
         dsn = with_dbname(admin, EMBEDDED_DBNAME)
     print(f"merging into {redact(dsn)}: dump #1 = {files.dump1_custom.name}, dump #2 = {files.dump2_sql.name}")
     outcome = run_graph(TargetDatabase(dsn=dsn, workdir=str(workdir)),
-                        MergeInputs(dump1=str(files.dump1_custom), dump2=str(files.dump2_sql)), args.spec)
+                        MergeInputs(dump1=str(files.dump1_custom), dump2=str(files.dump2_sql),
+                                    scratch_dsn=os.environ.get(SCRATCH_DSN_ENV) or admin), args.spec)
     return _finish(outcome, workdir)
 
 
