@@ -17,6 +17,8 @@ from pgmerge_assets.assets.runner import (
     statements_markdown,
     table_counts,
 )
+from pgmerge_assets.pg.restore import public_has_tables, restore_dump
+from pgmerge_assets.pg.staging_load import create_staging_schema, load_staging
 from pgmerge_assets.plan.planner import STAGING_DATA, Check, Plan, Step
 from pgmerge_assets.plan.staging import StagingPlan
 
@@ -41,8 +43,6 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
     @dg.asset(name="public_restored", group_name="load", kinds=KINDS,
               description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
     def public_restored(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
-        from pgmerge_assets.pg.restore import public_has_tables, restore_dump
-
         dsn = target.resolved_dsn()
         present = public_has_tables(dsn, tables, spec.target_schema)
         if len(present) == len(tables):
@@ -65,8 +65,6 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
               description="An empty clone of every spec table in the staging schema: columns, defaults and "
                           "unique indexes, no foreign keys.")
     def staging_schema(target: TargetDatabase):
-        from pgmerge_assets.pg.staging_load import create_staging_schema
-
         with target.connect() as conn, cancel_on_interrupt(conn):
             create_staging_schema(conn, tables, public=spec.target_schema, staging=spec.staging_schema)
             conn.commit()
@@ -76,8 +74,6 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
               description="Dump #2's rows in the staging schema, by way of a scratch database, so none of its "
                           "statements ever reach the target schema.")
     def staging_data(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
-        from pgmerge_assets.pg.staging_load import load_staging
-
         if not inputs.dump2 and not inputs.source_dsn:
             raise RuntimeError("no dump #2 given: set PGMERGE_DUMP2 (a pg_dump file) or PGMERGE_SOURCE_DSN")
         result = load_staging(target.resolved_dsn(), tables, dump_path=Path(inputs.dump2) if inputs.dump2 else None,
