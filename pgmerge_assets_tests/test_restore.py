@@ -27,22 +27,10 @@ from pgmerge_assets.pg.restore import (
     restore_dump,
     run_psql,
 )
+from pgmerge_assets.demo.generate import TABLES as REFERENCE_TABLES
 from pgmerge_assets.pg.tools import embedded_bin_dirs, find_tool, tool_conninfo
 
-TABLES = [
-    "dataset",
-    "package",
-    "datasource",
-    "finding",
-    "finding_reporter",
-    "datasource_event",
-    "datasource_event_package",
-    "datasource_event_finding",
-    "finding_finding_reporter",
-    "dataset_metrics",
-    "datasource_metrics",
-    "edit",
-]
+TABLES = list(REFERENCE_TABLES)
 
 # (variant name, pg_dump arguments, format name, data_only, inserts)
 VARIANTS = [

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from pgmerge_assets.plan.templates import load
+from pgmerge_assets.templates import load
 
 
 @dataclass(frozen=True)

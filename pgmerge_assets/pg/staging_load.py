@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from pgmerge_assets.paths import SQL_DIR
+from pgmerge_assets.templates import compose, load
 from pgmerge_assets.pg.embedded import (
     drop_database,
     embedded_server_uri,
@@ -91,14 +91,6 @@ class Table:
         return next((c for c in self.columns if c.name == name), None)
 
 
-def _template(name: str) -> str:
-    return (SQL_DIR / "staging" / name).read_text()
-
-
-def _composed(template: str, /, **parts: sql.Composable) -> sql.Composed:
-    return sql.SQL(_template(template)).format(**parts)
-
-
 def _bare_names(tables: list[str], public: str) -> list[str]:
     names: list[str] = []
     for t in tables:
@@ -114,7 +106,7 @@ def read_tables(
     conn: psycopg.Connection, schemas: list[str] | None, exclude: list[str] = ()
 ) -> dict[tuple[str, str], Table]:
     """The user tables of `schemas` (None: all), with their columns, keyed by (schema, table)."""
-    rows = conn.execute(_template("columns.sql"), {"schemas": schemas, "exclude_schemas": list(exclude)}).fetchall()
+    rows = conn.execute(load("staging/columns.sql"), {"schemas": schemas, "exclude_schemas": list(exclude)}).fetchall()
     out: dict[tuple[str, str], list] = {}
     kinds: dict[tuple[str, str], str] = {}
     for schema, table, relkind, col, ctype, oid, generated in rows:
@@ -148,17 +140,17 @@ def create_staging_schema(
         raise StagingError(
             f"{public} has no table {', '.join(missing)}: cannot clone {'it' if len(missing) == 1 else 'them'} into {staging}"
         )
-    dependents = conn.execute(_template("outside_dependents.sql"), {"staging": staging}).fetchall()
+    dependents = conn.execute(load("staging/outside_dependents.sql"), {"staging": staging}).fetchall()
     if dependents:
         listed = ", ".join(f"{kind} {ident}" for kind, ident in dependents[:10])
         raise StagingError(
             f"refusing to DROP SCHEMA {staging} CASCADE: {len(dependents)} object(s) outside it depend on it ({listed})"
         )
     ids = {"staging": sql.Identifier(staging), "public": sql.Identifier(public)}
-    conn.execute(_composed("drop_schema.sql", staging=ids["staging"]))
-    conn.execute(_composed("create_schema.sql", staging=ids["staging"]))
+    conn.execute(compose("staging/drop_schema.sql", staging=ids["staging"]))
+    conn.execute(compose("staging/create_schema.sql", staging=ids["staging"]))
     for name in names:
-        conn.execute(_composed("create_table.sql", table=sql.Identifier(name), **ids))
+        conn.execute(compose("staging/create_table.sql", table=sql.Identifier(name), **ids))
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,7 +201,7 @@ def load_staging(
     scratch_name = f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}"
     scratch_dsn = with_dbname(scratch_admin, scratch_name)
     with psycopg.connect(scratch_admin, autocommit=True) as conn:
-        conn.execute(_composed("create_database.sql", name=sql.Identifier(scratch_name)))
+        conn.execute(compose("staging/create_database.sql", name=sql.Identifier(scratch_name)))
     try:
         t0 = time.monotonic()
         inserts = _restore_into_scratch(
@@ -365,7 +357,7 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         problems: list[str] = []
         # 1. rows that would be lost: tables with data that are not being loaded
         expected = {(public, t) for t in names}
-        for schema, table, root_schema, root_table in src.execute(_template("data_tables.sql")).fetchall():
+        for schema, table, root_schema, root_table in src.execute(load("staging/data_tables.sql")).fetchall():
             if (root_schema, root_table) in expected:
                 continue
             if not _has_rows(src, schema, table):
@@ -406,7 +398,7 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         t1 = time.monotonic()
         counts: dict[str, int] = {}
         with psycopg.connect(target_dsn, client_encoding="UTF8") as dst:
-            dst.execute(_composed("truncate.sql", tables=sql.SQL(", ").join(sql.Identifier(staging, t) for t in names)))
+            dst.execute(compose("staging/truncate.sql", tables=sql.SQL(", ").join(sql.Identifier(staging, t) for t in names)))
             try:
                 for t in names:
                     if t not in plans:
@@ -445,13 +437,12 @@ def _column_diffs(theirs: Table, ours: Table, label: str, public: str) -> list[s
 
 
 def _has_rows(conn: psycopg.Connection, schema: str, table: str) -> bool:
-    q = _composed("has_rows.sql", only=sql.SQL("ONLY"), schema=sql.Identifier(schema), table=sql.Identifier(table))
+    q = compose("staging/has_rows.sql", only=sql.SQL("ONLY"), schema=sql.Identifier(schema), table=sql.Identifier(table))
     return bool(conn.execute(q).fetchone()[0])
 
 
 def _count(conn: psycopg.Connection, schema: str, table: str, *, only: bool) -> int:
-    q = _composed(
-        "count_rows.sql",
+    q = compose("staging/count_rows.sql",
         only=sql.SQL("ONLY" if only else ""),
         schema=sql.Identifier(schema),
         table=sql.Identifier(table),
@@ -468,16 +459,14 @@ def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, label: str, 
     )
     fmt = sql.SQL("BINARY" if binary else "TEXT")
     cols = sql.SQL(", ").join(map(sql.Identifier, names))
-    copy_out = _composed(
-        "copy_out.sql",
+    copy_out = compose("staging/copy_out.sql",
         columns=cols,
         only=sql.SQL("ONLY" if theirs.relkind == "r" else ""),
         schema=sql.Identifier(theirs.schema),
         table=sql.Identifier(theirs.name),
         format=fmt,
     )
-    copy_in = _composed(
-        "copy_in.sql", schema=sql.Identifier(staging), table=sql.Identifier(ours.name), columns=cols, format=fmt
+    copy_in = compose("staging/copy_in.sql", schema=sql.Identifier(staging), table=sql.Identifier(ours.name), columns=cols, format=fmt
     )
     try:
         with src.cursor() as scur, dst.cursor() as dcur:

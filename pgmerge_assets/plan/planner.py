@@ -14,7 +14,7 @@ from psycopg import sql
 from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
 from pgmerge_assets.plan.names import asset_name, object_name
 from pgmerge_assets.plan.order import merge_order
-from pgmerge_assets.plan.templates import compose
+from pgmerge_assets.templates import compose
 
 StepKey = tuple[str, ...]
 

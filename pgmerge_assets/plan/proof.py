@@ -14,7 +14,7 @@ from psycopg import sql
 from pgmerge_assets.catalog.spec import MergeSpec, SpecError, TableSpec
 from pgmerge_assets.plan.order import merge_order
 from pgmerge_assets.plan.planner import Names
-from pgmerge_assets.plan.templates import compose
+from pgmerge_assets.templates import compose
 
 MAX_DEPTH = 8
 

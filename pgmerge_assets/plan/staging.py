@@ -6,7 +6,7 @@ from psycopg import sql
 
 from pgmerge_assets.catalog.spec import MergeSpec
 from pgmerge_assets.plan.planner import Names
-from pgmerge_assets.plan.templates import compose
+from pgmerge_assets.templates import compose
 
 
 class StagingPlan:

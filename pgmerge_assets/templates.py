@@ -15,6 +15,6 @@ def load(name: str) -> str:
     return (SQL_DIR / name).read_text()
 
 
-def compose(name: str, **parts: sql.Composable) -> sql.Composed:
-    """`sql/<name>` with its `{placeholders}` filled by identifiers, literals or composed fragments."""
-    return sql.SQL(load(name).strip().rstrip(";")).format(**parts)
+def compose(template: str, /, **parts: sql.Composable) -> sql.Composed:
+    """`sql/<template>` with its `{placeholders}` filled by identifiers, literals or composed fragments."""
+    return sql.SQL(load(template).strip().rstrip(";")).format(**parts)
