@@ -34,10 +34,11 @@ def _instance() -> dg.DagsterInstance:
 
 
 def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path,
-              selection: dg.AssetSelection | None = None) -> RunOutcome:
+              selection: dg.AssetSelection | None = None, log_level: str = "WARNING") -> RunOutcome:
     defs = build_definitions(spec_path, {"target": target, "inputs": inputs})
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     result = dg.materialize([*defs.assets, *defs.asset_checks], selection=selection, resources=defs.resources,
-                            instance=_instance(), raise_on_error=False)
+                            instance=_instance(), raise_on_error=False, run_config=run_config)
     failures = []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
