@@ -26,8 +26,11 @@ HEADER = """\
 def _strategy(table: Table) -> tuple[str, tuple[str, ...], str | None]:
     """(strategy, natural key, note) guessed from keys: unique key → natural_key, serial-only → append."""
     pk = table.primary_key
-    if table.unique_keys:
-        return "natural_key", table.unique_keys[0], None
+    surrogate = pk[0] if len(pk) == 1 and table.sequence else None
+    # a unique key holding the surrogate id identifies nothing across two databases
+    natural = [key for key in table.unique_keys if surrogate not in key]
+    if natural:
+        return "natural_key", natural[0], None
     if len(pk) > 1:
         return "natural_key", pk, None
     if len(pk) == 1 and table.sequence:

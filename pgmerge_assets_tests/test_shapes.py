@@ -1,0 +1,76 @@
+"""Schema shapes beyond the reference schema, each merged from a spec drafted by `pgmerge spec`."""
+
+import psycopg
+import yaml
+
+from pgmerge_assets.assets.runner import prepare_merge_state
+from pgmerge_assets.catalog.draft import draft_spec
+from pgmerge_assets.catalog.introspect import read_catalog
+from pgmerge_assets.catalog.spec import load_spec
+from pgmerge_assets.plan.staging import StagingPlan
+from pgmerge_assets_tests.merge_helpers import MERGE_ONLY, clone_public_into_staging, materialize
+
+
+def merge_shape(dsn, tmp_path, ddl: str, public_rows: str, staging_rows: str, arrays: dict | None = None):
+    """Create the schema, draft its spec (pointing array columns where told), load both sides, merge."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(ddl)
+        raw = yaml.safe_load(draft_spec(read_catalog(conn, "public")))
+        for (table, column), target in (arrays or {}).items():
+            raw["tables"][table]["arrays"][column] = target
+        spec_path = tmp_path / "spec.yaml"
+        spec_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        clone_public_into_staging(conn, spec_path)
+        conn.execute(public_rows)
+        conn.execute(staging_rows)
+        conn.commit()
+        prepare_merge_state(conn, StagingPlan(load_spec(spec_path)))
+    result = materialize(dsn, tmp_path, spec_path=spec_path, selection=MERGE_ONLY)
+    failed = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
+    assert result.success and not failed, failed
+    return raw
+
+
+def rows(dsn, query):
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(query).fetchall()
+
+
+def test_self_referencing_table_keeps_its_tree(fresh_db, tmp_path):
+    """Staging's new employees point at new and at matched managers; one INSERT carries them all, since
+    every id is known from the map before the insert and PostgreSQL checks the FK at statement end."""
+    merge_shape(
+        fresh_db, tmp_path,
+        "CREATE TABLE employee (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE,"
+        " manager_id bigint REFERENCES employee (id))",
+        "INSERT INTO public.employee VALUES (1, 'boss@x', NULL), (2, 'a@x', 1);"
+        "SELECT setval('public.employee_id_seq', 2)",
+        # staging numbers them differently; 'newer' comes before its manager 'new' in id order
+        "INSERT INTO staging.employee VALUES (1, 'newer@x', 4), (2, 'ceo@x', NULL), (3, 'boss@x', 2),"
+        " (4, 'new@x', 3)",
+    )
+    assert rows(fresh_db, "SELECT e.email, m.email FROM employee e LEFT JOIN employee m ON m.id = e.manager_id "
+                          "ORDER BY 1") == [
+        ("a@x", "boss@x"), ("boss@x", None), ("ceo@x", None), ("new@x", "boss@x"), ("newer@x", "new@x")]
+
+
+def test_identifiers_that_need_quoting(fresh_db, tmp_path):
+    """Mixed case, spaces, quotes and reserved words survive every statement: nothing is concatenated."""
+    spec = merge_shape(
+        fresh_db, tmp_path,
+        'CREATE TABLE "Order" (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "a b" text NOT NULL UNIQUE);'
+        'CREATE TABLE "a""b" ("select" bigserial PRIMARY KEY, "Order Id" bigint NOT NULL REFERENCES "Order" (id),'
+        ' "Ids" bigint[], UNIQUE ("Order Id", "select"))',
+        'INSERT INTO public."Order" OVERRIDING SYSTEM VALUE VALUES (1, \'x\'), (2, \'y\');'
+        'SELECT setval(pg_get_serial_sequence(\'public."Order"\', \'id\'), 2);'
+        'INSERT INTO public."a""b" VALUES (1, 1, \'{1,2}\');'
+        'SELECT setval(pg_get_serial_sequence(\'public."a""b"\', \'select\'), 1)',
+        'INSERT INTO staging."Order" OVERRIDING SYSTEM VALUE VALUES (1, \'y\'), (2, \'z\');'
+        'INSERT INTO staging."a""b" VALUES (5, 2, \'{2,1,NULL}\')',
+        arrays={('a"b', "Ids"): "Order"},
+    )
+    assert spec["tables"]["Order"]["identity"] == "always"
+    assert spec["tables"]['a"b']["strategy"] == "append", "a unique key holding the id is no natural key"
+    assert rows(fresh_db, 'SELECT id, "a b" FROM "Order" ORDER BY id') == [(1, "x"), (2, "y"), (3, "z")]
+    assert rows(fresh_db, 'SELECT o."a b", t."Ids" FROM "a""b" t JOIN "Order" o ON o.id = t."Order Id" '
+                          'ORDER BY 1') == [("x", [1, 2]), ("z", [3, 2, None])]
