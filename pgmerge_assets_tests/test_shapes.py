@@ -74,3 +74,39 @@ def test_identifiers_that_need_quoting(fresh_db, tmp_path):
     assert rows(fresh_db, 'SELECT id, "a b" FROM "Order" ORDER BY id') == [(1, "x"), (2, "y"), (3, "z")]
     assert rows(fresh_db, 'SELECT o."a b", t."Ids" FROM "a""b" t JOIN "Order" o ON o.id = t."Order Id" '
                           'ORDER BY 1') == [("x", [1, 2]), ("z", [3, 2, None])]
+
+
+CYCLE_DDL = """
+CREATE TABLE team (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, captain_id bigint);
+CREATE TABLE player (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, team_id bigint NOT NULL REFERENCES team);
+ALTER TABLE team ADD FOREIGN KEY (captain_id) REFERENCES player;
+"""
+
+
+def test_foreign_key_cycle_is_broken_at_its_nullable_column(fresh_db, tmp_path):
+    spec = merge_shape(
+        fresh_db, tmp_path, CYCLE_DDL,
+        "INSERT INTO public.team VALUES (1, 'reds', NULL); INSERT INTO public.player VALUES (1, 'ann@x', 1);"
+        "UPDATE public.team SET captain_id = 1; SELECT setval('public.team_id_seq', 1), setval('public.player_id_seq', 1)",
+        "INSERT INTO staging.team VALUES (1, 'blues', 2), (2, 'reds', 1);"
+        "INSERT INTO staging.player VALUES (1, 'bob@x', 2), (2, 'cid@x', 1)",
+    )
+    assert spec["tables"]["team"]["deferred_foreign_keys"] == ["captain_id"]
+    assert rows(fresh_db, "SELECT t.name, c.email FROM team t LEFT JOIN player c ON c.id = t.captain_id ORDER BY 1") == [
+        ("blues", "cid@x"), ("reds", "ann@x")]  # reds matched: public's captain kept
+    assert rows(fresh_db, "SELECT p.email, t.name FROM player p JOIN team t ON t.id = p.team_id ORDER BY 1") == [
+        ("ann@x", "reds"), ("bob@x", "reds"), ("cid@x", "blues")]
+
+
+def test_cycle_without_nullable_column_is_a_clear_error(fresh_db, tmp_path):
+    import pytest
+    from pgmerge_assets.catalog.spec import SpecError
+
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(CYCLE_DDL.replace("captain_id bigint", "captain_id bigint NOT NULL"))
+        draft = draft_spec(read_catalog(conn, "public"))
+    assert "has no nullable column to break it at" in draft
+    path = tmp_path / "spec.yaml"
+    path.write_text(draft)
+    with pytest.raises(SpecError, match=r"foreign keys form a cycle: .*team.captain_id -> player"):
+        load_spec(path)

@@ -23,7 +23,8 @@ from pgmerge_assets.plan.planner import STAGING_DATA, Check, Plan, Step
 from pgmerge_assets.plan.staging import StagingPlan
 
 KINDS = {"postgres"}
-GROUPS = {"id_map": "id_maps", "merged": "merged", "repaired_arrays": "repaired_arrays", "sequences": "finalize"}
+GROUPS = {"id_map": "id_maps", "merged": "merged", "deferred_fk": "merged", "repaired_arrays": "repaired_arrays",
+          "sequences": "finalize"}
 
 
 def key_of(step_key: tuple[str, ...]) -> dg.AssetKey:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from graphlib import CycleError, TopologicalSorter
+
 import yaml
 
 from pgmerge_assets.catalog.introspect import Table
@@ -17,6 +19,8 @@ HEADER = """\
 #   natural_key  columns that identify a row across the two databases (foreign-key columns are
 #                compared after translating them to public's ids).
 #   foreign_keys column: table whose id it holds (translated through that table's id map).
+#   deferred_foreign_keys  nullable foreign-key columns that close a cycle: inserted NULL, set once
+#                both tables are merged.
 #   arrays       integer-array column: table whose ids its elements hold (rewritten through that
 #                table's id map). The catalog cannot know this: every `null` below needs a table name.
 #   columns, id, sequence, identity: catalog facts; keep them in step with the schema.
@@ -38,6 +42,34 @@ def _strategy(table: Table) -> tuple[str, tuple[str, ...], str | None]:
     if pk:
         return "natural_key", pk, "primary key without a sequence: its value is taken as the natural key"
     return "skip", (), "no primary or unique key: choose a strategy"
+
+
+def _defer_cycles(tables: dict[str, Table], body: dict[str, dict]) -> None:
+    """Break each foreign-key cycle at a nullable column of a table with an id; flag what cannot be broken."""
+    while True:
+        graph = {
+            name: {fk for fk, ref in entry.get("foreign_keys", {}).items()
+                   if ref != name and fk not in entry.get("deferred_foreign_keys", [])}
+            for name, entry in body.items() if entry["strategy"] != "skip"
+        }
+        graph = {name: {body[name]["foreign_keys"][c] for c in cols} for name, cols in graph.items()}
+        try:
+            TopologicalSorter(graph).prepare()
+            return
+        except CycleError as exc:
+            cycle = exc.args[1][::-1]
+        for child, parent in zip(cycle, cycle[1:]):
+            entry = body[child]
+            candidates = [c for c, ref in entry.get("foreign_keys", {}).items()
+                          if ref == parent and "id" in entry and c not in entry.get("natural_key", [])
+                          and tables[child].column(c).nullable]
+            if candidates:
+                entry.setdefault("deferred_foreign_keys", []).append(candidates[0])
+                break
+        else:
+            body[cycle[0]]["note"] = (f"foreign-key cycle {' -> '.join(cycle)} has no nullable column to break it "
+                                      f"at: it cannot be merged as is")
+            return
 
 
 def draft_spec(tables: dict[str, Table], schema: str = "public") -> str:
@@ -65,5 +97,6 @@ def draft_spec(tables: dict[str, Table], schema: str = "public") -> str:
         if arrays:
             entry["arrays"] = arrays
         body[name] = entry
+    _defer_cycles(tables, body)
     doc = {"version": 1, "target_schema": schema, "staging_schema": "staging", "map_schema": "pgmerge", "tables": body}
     return HEADER.format(schema=schema) + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100)

@@ -18,6 +18,7 @@ class Column:
     type: str
     identity: str | None  # 'always' | 'by_default' | None
     generated: bool
+    nullable: bool
     is_integer_array: bool
 
 
@@ -44,9 +45,11 @@ class Table:
 def read_catalog(conn: psycopg.Connection, schema: str = "public") -> dict[str, Table]:
     """Every ordinary or partitioned table of `schema` (partitions excluded), by name."""
     tables: dict[str, Table] = {}
-    for name, column, type_, identity, generated, int_array in conn.execute(load("catalog/columns.sql"), {"schema": schema}):
+    for name, column, type_, identity, generated, nullable, int_array in conn.execute(
+            load("catalog/columns.sql"), {"schema": schema}):
         table = tables.setdefault(name, Table(name))
-        table.columns.append(Column(column, type_, {"a": "always", "d": "by_default"}.get(identity), generated, int_array))
+        identity = {"a": "always", "d": "by_default"}.get(identity)
+        table.columns.append(Column(column, type_, identity, generated, nullable, int_array))
     for name, kind, columns, ref_table, ref_columns in conn.execute(load("catalog/constraints.sql"), {"schema": schema}):
         table = tables.get(name)
         if table is None:

@@ -41,11 +41,17 @@ class TableSpec:
     natural_key: tuple[str, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     arrays: tuple[ArrayRef, ...] = ()
+    deferred_foreign_keys: tuple[str, ...] = ()  # inserted NULL, set once their parents are merged
 
     @property
     def has_map(self) -> bool:
         """Tables with a surrogate id get an id map staging_id → public_id."""
         return self.id is not None and self.strategy in ("natural_key", "append")
+
+    @property
+    def ordering_foreign_keys(self) -> tuple[ForeignKey, ...]:
+        """Foreign keys whose parent must be merged first: not deferred, not to the table itself."""
+        return tuple(f for f in self.foreign_keys if f.table != self.name and f.column not in self.deferred_foreign_keys)
 
     def fk(self, column: str) -> ForeignKey | None:
         return next((f for f in self.foreign_keys if f.column == column), None)
@@ -89,7 +95,8 @@ def _table(name: str, raw: dict) -> TableSpec:
     where = f"table {name}"
     if not isinstance(raw, dict):
         raise SpecError(f"{where}: expected a mapping, got {raw!r}")
-    unknown = set(raw) - {"strategy", "columns", "id", "sequence", "identity", "natural_key", "foreign_keys", "arrays", "note"}
+    unknown = set(raw) - {"strategy", "columns", "id", "sequence", "identity", "natural_key", "foreign_keys", "arrays",
+                          "deferred_foreign_keys", "note"}
     if unknown:
         raise SpecError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     strategy = raw.get("strategy")
@@ -108,6 +115,7 @@ def _table(name: str, raw: dict) -> TableSpec:
         natural_key=_names(raw.get("natural_key"), f"{where}.natural_key"),
         foreign_keys=_refs(raw.get("foreign_keys"), f"{where}.foreign_keys", ForeignKey),
         arrays=_refs(raw.get("arrays"), f"{where}.arrays", ArrayRef),
+        deferred_foreign_keys=_names(raw.get("deferred_foreign_keys"), f"{where}.deferred_foreign_keys"),
     )
 
 
@@ -134,6 +142,15 @@ def validate(spec: MergeSpec) -> MergeSpec:
             if t.strategy != "skip" and target.strategy == "skip":
                 raise SpecError(f"{where}.{kind}.{ref.column}: references table {ref.table}, whose strategy is skip; "
                                 f"its ids could not be translated")
+        for column in t.deferred_foreign_keys:
+            if t.fk(column) is None:
+                raise SpecError(f"{where}.deferred_foreign_keys: {column} is not one of the table's foreign_keys")
+            if t.id is None:
+                raise SpecError(f"{where}.deferred_foreign_keys: only tables with an id column can set a foreign "
+                                f"key after inserting (their rows are found through the id map)")
+            if column in t.natural_key:
+                raise SpecError(f"{where}.deferred_foreign_keys: {column} is part of the natural key, which "
+                                f"must be known when rows are matched")
         if t.strategy == "natural_key" and not t.natural_key:
             raise SpecError(f"{where}: strategy natural_key needs natural_key columns")
         if t.strategy == "append" and (t.id is None or t.sequence is None):

@@ -13,13 +13,19 @@ def merge_order(spec: MergeSpec) -> list[TableSpec]:
     """Merged tables sorted so that every foreign key's table comes first; ties by name, for stable plans."""
     from pgmerge_assets.catalog.spec import SpecError
 
-    graph = {t.name: {f.table for f in t.foreign_keys if f.table != t.name} for t in spec.merged_tables}
+    graph = {t.name: {f.table for f in t.ordering_foreign_keys} for t in spec.merged_tables}
     sorter = TopologicalSorter(graph)
     try:
         sorter.prepare()
     except CycleError as exc:
-        cycle = " -> ".join(exc.args[1])
-        raise SpecError(f"foreign keys form a cycle: {cycle}; this version merges acyclic schemas only") from None
+        cycle = exc.args[1][::-1]  # graphlib lists it child-first
+        edges = []
+        for child, parent in zip(cycle, cycle[1:]):
+            columns = [f.column for f in spec.tables[child].ordering_foreign_keys if f.table == parent]
+            edges.append(f"{child}.{'/'.join(columns)} -> {parent}")
+        raise SpecError(f"foreign keys form a cycle: {', '.join(edges)}; list one nullable foreign-key column of "
+                        f"it under its table's deferred_foreign_keys (it is then set after both tables are "
+                        f"merged); a cycle of NOT NULL columns cannot be merged") from None
     order: list[str] = []
     while sorter.is_active():
         ready = sorted(sorter.get_ready())

@@ -98,6 +98,10 @@ def merged_key(table: str) -> StepKey:
     return ("merged", asset_name(table))
 
 
+def deferred_key(table: str, column: str) -> StepKey:
+    return ("deferred_fk", asset_name(table, column))
+
+
 def repaired_key(table: str, column: str) -> StepKey:
     return ("repaired_arrays", asset_name(table, column))
 
@@ -169,13 +173,14 @@ def _unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
 
 
 def _merged_step(n: Names, t: TableSpec) -> Step:
-    joins, aliases = _parent_joins(n, t, t.foreign_keys)
+    joins, aliases = _parent_joins(n, t, [f for f in t.foreign_keys if f.column not in t.deferred_foreign_keys])
     overriding = sql.SQL("OVERRIDING SYSTEM VALUE" if t.identity == "always" else "")
     common = dict(public_table=n.public(t.name), staging_table=n.staging(t.name), columns=_ident_list(t.columns),
                   overriding=overriding, parent_joins=joins, merge_log=n.merge_log, table_name=sql.Literal(t.name))
     if t.has_map:
         values = sql.SQL(", ").join(
-            sql.SQL("m.public_id") if c == t.id else _translated(c, aliases) for c in t.columns)
+            sql.SQL("m.public_id") if c == t.id else sql.SQL("NULL") if c in t.deferred_foreign_keys
+            else _translated(c, aliases) for c in t.columns)
         insert = compose("merge/insert_mapped.sql", **common, values=values, map=n.map(t.name), id=sql.Identifier(t.id))
         how = "rows new to public, under their mapped ids"
     else:
@@ -184,7 +189,7 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
         insert = compose("merge/insert_keyed.sql", **common, values=values, columns_of_s=_ident_list(t.columns, "s"),
                          key_match=_key_match(t.natural_key, "p", "s"))
         how = f"rows whose natural key ({', '.join(t.natural_key)}) public lacks"
-    parents = [f.table for f in t.foreign_keys if f.table != t.name]
+    parents = [f.table for f in t.ordering_foreign_keys]
     deps = tuple(dict.fromkeys(
         ([id_map_key(t.name)] if t.has_map else [STAGING_DATA])
         + [id_map_key(p) for p in parents] + [merged_key(p) for p in parents]))
@@ -193,10 +198,23 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
     stats = sql.SQL("SELECT (SELECT count(*) FROM {}) AS row_count, (SELECT count(*) FROM {}) AS staging_rows, "
                     "l.rows_before, l.rows_inserted, {} AS rows_matched FROM {} l WHERE l.table_name = {}").format(
         n.public(t.name), n.staging(t.name), matched, n.merge_log, sql.Literal(t.name))
-    fks = ", ".join(f"{f.column}→{f.table}" for f in t.foreign_keys) or "none"
+    fks = ", ".join(f"{f.column}→{f.table}{' (set later)' if f.column in t.deferred_foreign_keys else ''}"
+                    for f in t.foreign_keys) or "none"
     return Step(merged_key(t.name), "merged",
                 f"Insert staging {t.name} into public: {how}; foreign keys translated: {fks}.",
                 deps, (insert,), tuple(_unmapped_fk_guard(n, t, fk) for fk in t.foreign_keys), stats, t.name)
+
+
+def _deferred_step(n: Names, t: TableSpec, column: str) -> Step:
+    fk = t.fk(column)
+    update = compose("merge/set_deferred_foreign_key.sql", public_table=n.public(t.name), column=sql.Identifier(column),
+                     staging_table=n.staging(t.name), map=n.map(t.name), id=sql.Identifier(t.id),
+                     parent_map=n.map(fk.table))
+    stats = sql.SQL("SELECT count(*) AS row_count FROM {} WHERE inserted").format(n.map(t.name))
+    deps = tuple(dict.fromkeys([merged_key(t.name), id_map_key(fk.table), merged_key(fk.table)]))
+    return Step(deferred_key(t.name, column), "deferred_fk",
+                f"Set {t.name}.{column} (inserted NULL to break a foreign-key cycle) through the {fk.table} id map.",
+                deps, (update,), (), stats, t.name)
 
 
 def _repaired_step(n: Names, t: TableSpec, array) -> Step:
@@ -221,6 +239,14 @@ def _sequences_step(n: Names, tables: list[TableSpec]) -> Step:
                 tuple(merged_key(t.name) for t in tables), statements)
 
 
+def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
+    return sql.SQL("\nUNION ALL\n").join(
+        compose("checks/orphan_foreign_key.sql", column_name=sql.Literal(fk.column), column=sql.Identifier(fk.column),
+                public_table=n.public(t.name), parent_table=n.public(fk.table),
+                parent_id=sql.Identifier(n.spec.tables[fk.table].id))
+        for fk in fks)
+
+
 def _checks(n: Names, t: TableSpec) -> list[Check]:
     checks = []
     if t.has_map:
@@ -231,13 +257,9 @@ def _checks(n: Names, t: TableSpec) -> list[Check]:
                             wrap(compose("checks/map_incomplete.sql", id=sql.Identifier(t.id), map=n.map(t.name),
                                          staging_table=n.staging(t.name), staging_key=staging_key))))
     if t.foreign_keys:
-        orphans = sql.SQL("\nUNION ALL\n").join(
-            compose("checks/orphan_foreign_key.sql", column_name=sql.Literal(fk.column), column=sql.Identifier(fk.column),
-                    public_table=n.public(t.name), parent_table=n.public(fk.table),
-                    parent_id=sql.Identifier(n.spec.tables[fk.table].id))
-            for fk in t.foreign_keys)
         checks.append(Check("foreign_keys_resolve", merged_key(t.name),
-                            "No foreign-key value points at a missing parent, constraint or not.", wrap(orphans)))
+                            "No foreign-key value points at a missing parent, constraint or not.",
+                            wrap(_orphans(n, t, t.foreign_keys))))
     if t.strategy == "natural_key":
         checks.append(Check("natural_key_unique", merged_key(t.name),
                             f"Natural key ({', '.join(t.natural_key)}) is unique in public.",
@@ -249,6 +271,10 @@ def _checks(n: Names, t: TableSpec) -> list[Check]:
                         "Public rows after = public rows before + rows inserted.",
                         wrap(compose("checks/rows_not_conserved.sql", merge_log=n.merge_log, public_table=n.public(t.name),
                                      table_name=sql.Literal(t.name), new_in_map=new_in_map))))
+    for column in t.deferred_foreign_keys:
+        checks.append(Check("foreign_key_resolves", deferred_key(t.name, column),
+                            f"Every {t.name}.{column} names an existing {t.fk(column).table} row.",
+                            wrap(_orphans(n, t, [t.fk(column)]))))
     for array in t.arrays:
         ref = n.spec.tables[array.table]
         checks.append(Check("array_elements_exist", repaired_key(t.name, array.column),
@@ -275,6 +301,7 @@ def build_plan(spec: MergeSpec) -> Plan:
     plan = Plan(spec)
     plan.steps += [_id_map_step(n, t) for t in tables if t.has_map]
     plan.steps += [_merged_step(n, t) for t in tables]
+    plan.steps += [_deferred_step(n, t, c) for t in tables for c in t.deferred_foreign_keys]
     plan.steps += [_repaired_step(n, t, a) for t in tables for a in t.arrays]
     plan.steps.append(_sequences_step(n, tables))
     for t in tables:

@@ -4,6 +4,7 @@ SELECT c.relname,
        format_type(a.atttypid, a.atttypmod),
        nullif(a.attidentity, ''),
        a.attgenerated <> '',
+       NOT a.attnotnull,
        t.typcategory = 'A' AND et.typname IN ('int2', 'int4', 'int8')
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
