@@ -110,3 +110,86 @@ def test_cycle_without_nullable_column_is_a_clear_error(fresh_db, tmp_path):
     path.write_text(draft)
     with pytest.raises(SpecError, match=r"foreign keys form a cycle: .*team.captain_id -> player"):
         load_spec(path)
+
+
+def test_keys_that_are_not_bigserial(fresh_db, tmp_path):
+    """uuid and text keys keep their values, a smallint identity and a shared sequence hand out new ones,
+    and a table with no key at all is appended once."""
+    spec = merge_shape(
+        fresh_db, tmp_path,
+        "CREATE TABLE tenant (id uuid PRIMARY KEY, name text NOT NULL UNIQUE);"
+        "CREATE TABLE country (code text PRIMARY KEY, name text);"
+        "CREATE TABLE region (id smallint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text UNIQUE NOT NULL,"
+        " country_code text REFERENCES country);"
+        "CREATE SEQUENCE shared_seq;"
+        "CREATE TABLE site (id bigint PRIMARY KEY DEFAULT nextval('shared_seq'), url text UNIQUE NOT NULL,"
+        " tenant_id uuid REFERENCES tenant, region_id smallint REFERENCES region);"
+        "CREATE TABLE page (id bigint PRIMARY KEY DEFAULT nextval('shared_seq'), path text NOT NULL,"
+        " site_id bigint NOT NULL REFERENCES site, UNIQUE (site_id, path));"
+        "CREATE TABLE hit (site_id bigint REFERENCES site, at timestamptz)",
+        "INSERT INTO public.tenant VALUES ('00000000-0000-0000-0000-000000000001', 'acme');"
+        "INSERT INTO public.country VALUES ('fr', 'France');"
+        "INSERT INTO public.region OVERRIDING SYSTEM VALUE VALUES (1, 'north', 'fr');"
+        "INSERT INTO public.site VALUES (1, 'a.example', '00000000-0000-0000-0000-000000000001', 1);"
+        "INSERT INTO public.page VALUES (2, '/', 1); SELECT setval('public.shared_seq', 2);"
+        "SELECT setval(pg_get_serial_sequence('public.region', 'id'), 1);"
+        "INSERT INTO public.hit VALUES (1, '2024-01-01')",
+        "INSERT INTO staging.tenant VALUES ('00000000-0000-0000-0000-000000000002', 'acme'),"
+        " ('00000000-0000-0000-0000-000000000003', 'globex');"
+        "INSERT INTO staging.country VALUES ('fr', 'République'), ('de', 'Germany');"
+        "INSERT INTO staging.region OVERRIDING SYSTEM VALUE VALUES (1, 'south', 'de'), (2, 'north', 'fr');"
+        "INSERT INTO staging.site VALUES (1, 'b.example', '00000000-0000-0000-0000-000000000003', 1),"
+        " (2, 'a.example', '00000000-0000-0000-0000-000000000002', 2);"
+        "INSERT INTO staging.page VALUES (3, '/', 1), (4, '/', 2), (5, '/about', 2);"
+        "INSERT INTO staging.hit VALUES (1, '2024-02-01'), (2, '2024-02-02')",
+    )
+    assert spec["tables"]["site"]["sequence"] == spec["tables"]["page"]["sequence"] == "shared_seq"
+    assert spec["tables"]["tenant"]["natural_key"] == ["name"] and "sequence" not in spec["tables"]["tenant"]
+    assert spec["tables"]["hit"]["strategy"] == "append" and "id" not in spec["tables"]["hit"]
+    assert rows(fresh_db, "SELECT id::text, name FROM tenant ORDER BY name") == [
+        ("00000000-0000-0000-0000-000000000001", "acme"), ("00000000-0000-0000-0000-000000000003", "globex")]
+    assert rows(fresh_db, "SELECT code, name FROM country ORDER BY 1") == [("de", "Germany"), ("fr", "France")]
+    assert rows(fresh_db, "SELECT id, name, country_code FROM region ORDER BY 1") == [(1, "north", "fr"), (2, "south", "de")]
+    assert rows(fresh_db, "SELECT s.url, t.name, r.name FROM site s JOIN tenant t ON t.id = s.tenant_id "
+                          "JOIN region r ON r.id = s.region_id ORDER BY 1") == [
+        ("a.example", "acme", "north"), ("b.example", "globex", "south")]
+    # one sequence feeds both tables: every id is distinct across them and the sequence is past all of them
+    ids = rows(fresh_db, "SELECT id FROM site UNION ALL SELECT id FROM page")
+    assert len(ids) == len(set(ids)) == 5
+    assert rows(fresh_db, "SELECT s.url, p.path FROM page p JOIN site s ON s.id = p.site_id ORDER BY 1, 2") == [
+        ("a.example", "/"), ("a.example", "/about"), ("b.example", "/")]
+    assert rows(fresh_db, "SELECT s.url, h.at::date::text FROM hit h JOIN site s ON s.id = h.site_id ORDER BY 2") == [
+        ("a.example", "2024-01-01"), ("b.example", "2024-02-01"), ("a.example", "2024-02-02")]
+    assert rows(fresh_db, "SELECT nextval('shared_seq') > max(id) FROM (SELECT id FROM site UNION ALL SELECT id FROM page) x") == [(True,)]
+
+
+def test_columns_the_merge_leaves_alone(fresh_db, tmp_path):
+    """Generated columns are recomputed, enum/domain/jsonb values copied as they are, and a partitioned
+    table is written through its parent."""
+    spec = merge_shape(
+        fresh_db, tmp_path,
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');"
+        "CREATE DOMAIN score AS integer CHECK (VALUE BETWEEN 0 AND 100);"
+        "CREATE TABLE person (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, mood mood, score score,"
+        " profile jsonb, email_domain text GENERATED ALWAYS AS (split_part(email, '@', 2)) STORED);"
+        "CREATE TABLE visit (id bigserial, person_id bigint NOT NULL REFERENCES person, at date NOT NULL,"
+        " PRIMARY KEY (id, at)) PARTITION BY RANGE (at);"
+        "CREATE TABLE visit_2023 PARTITION OF visit FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');"
+        "CREATE TABLE visit_2024 PARTITION OF visit FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+        "INSERT INTO public.person (id, email, mood, score, profile) VALUES (1, 'a@x.org', 'ok', 50, '{\"a\": 1}');"
+        "INSERT INTO public.visit VALUES (1, 1, '2023-05-01'); SELECT setval('public.person_id_seq', 1),"
+        " setval('public.visit_id_seq', 1)",
+        "INSERT INTO staging.person (id, email, mood, score, profile) VALUES (1, 'b@y.com', 'happy', 99,"
+        " '{\"b\": [1, 2]}'), (2, 'a@x.org', 'sad', 1, NULL);"
+        "INSERT INTO staging.visit VALUES (1, 1, '2024-06-01'), (2, 2, '2023-07-01')",
+    )
+    assert "email_domain" not in spec["tables"]["person"]["columns"]
+    # the key (id, at) holds the sequence-fed id: history, fresh ids, distinct across partitions
+    assert spec["tables"]["visit"]["strategy"] == "append" and spec["tables"]["visit"]["id"] == "id"
+    assert rows(fresh_db, "SELECT count(DISTINCT id) FROM visit") == [(3,)]
+    assert rows(fresh_db, "SELECT email, mood::text, score, profile, email_domain FROM person ORDER BY 1") == [
+        ("a@x.org", "ok", 50, {"a": 1}, "x.org"), ("b@y.com", "happy", 99, {"b": [1, 2]}, "y.com")]
+    assert rows(fresh_db, "SELECT v.tableoid::regclass::text, p.email, v.at::text FROM visit v "
+                          "JOIN person p ON p.id = v.person_id ORDER BY 3") == [
+        ("visit_2023", "a@x.org", "2023-05-01"), ("visit_2023", "a@x.org", "2023-07-01"),
+        ("visit_2024", "b@y.com", "2024-06-01")]

@@ -38,4 +38,4 @@ def test_draft_guesses_strategies_from_keys(fresh_db, capsys):
     assert tables["person"]["strategy"] == "natural_key" and tables["person"]["natural_key"] == ["email"]
     assert tables["login"]["strategy"] == "append" and tables["login"]["identity"] == "always"
     assert tables["login"]["foreign_keys"] == {"person_id": "person"}
-    assert tables["loose"]["strategy"] == "skip"
+    assert tables["loose"]["strategy"] == "append" and "id" not in tables["loose"]  # no key: appended once

@@ -30,18 +30,17 @@ HEADER = """\
 def _strategy(table: Table) -> tuple[str, tuple[str, ...], str | None]:
     """(strategy, natural key, note) guessed from keys: unique key → natural_key, serial-only → append."""
     pk = table.primary_key
-    surrogate = pk[0] if len(pk) == 1 and table.sequence else None
-    # a unique key holding the surrogate id identifies nothing across two databases
-    natural = [key for key in table.unique_keys if surrogate not in key]
+    # a key holding the sequence-fed id identifies nothing across two databases
+    natural = [key for key in table.unique_keys if table.sequence_column not in key]
     if natural:
         return "natural_key", natural[0], None
+    if table.sequence_column:
+        return "append", (), "no unique key besides the id: treated as history (every row of dump #2 is new)"
     if len(pk) > 1:
         return "natural_key", pk, None
-    if len(pk) == 1 and table.sequence:
-        return "append", (), "no unique key besides the id: treated as history (every row of dump #2 is new)"
     if pk:
         return "natural_key", pk, "primary key without a sequence: its value is taken as the natural key"
-    return "skip", (), "no primary or unique key: choose a strategy"
+    return "append", (), "no primary or unique key: every row of dump #2 is appended once"
 
 
 def _defer_cycles(tables: dict[str, Table], body: dict[str, dict]) -> None:
@@ -77,7 +76,7 @@ def draft_spec(tables: dict[str, Table], schema: str = "public") -> str:
     for name in sorted(tables):
         t = tables[name]
         strategy, natural_key, note = _strategy(t)
-        id_column = t.primary_key[0] if len(t.primary_key) == 1 and t.sequence else None
+        id_column = t.id_column
         entry: dict = {"strategy": strategy}
         if note:
             entry["note"] = note
@@ -86,7 +85,8 @@ def draft_spec(tables: dict[str, Table], schema: str = "public") -> str:
         entry["columns"] = [c.name for c in t.columns if not c.generated]
         if id_column:
             entry["id"] = id_column
-            entry["sequence"] = t.sequence
+            if t.sequence:
+                entry["sequence"] = t.sequence
             identity = t.column(id_column).identity
             if identity:
                 entry["identity"] = identity

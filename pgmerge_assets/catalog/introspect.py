@@ -36,7 +36,13 @@ class Table:
     primary_key: tuple[str, ...] = ()
     unique_keys: list[tuple[str, ...]] = field(default_factory=list)
     foreign_keys: list[ForeignKeyConstraint] = field(default_factory=list)
-    sequence: str | None = None  # sequence feeding the single-column primary key
+    sequence: str | None = None  # sequence feeding a primary-key column
+    sequence_column: str | None = None
+
+    @property
+    def id_column(self) -> str | None:
+        """The surrogate id maps translate: the sequence-fed key column, else a single-column key."""
+        return self.sequence_column or (self.primary_key[0] if len(self.primary_key) == 1 else None)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -61,7 +67,7 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> dict[str, 
                 table.unique_keys.append(tuple(columns))
         elif kind == "f":
             table.foreign_keys.append(ForeignKeyConstraint(tuple(columns), ref_table, tuple(ref_columns)))
-    for name, sequence in conn.execute(load("catalog/sequences.sql"), {"schema": schema}):
+    for name, column, sequence in conn.execute(load("catalog/sequences.sql"), {"schema": schema}):
         if name in tables:
-            tables[name].sequence = sequence
+            tables[name].sequence_column, tables[name].sequence = column, sequence
     return tables

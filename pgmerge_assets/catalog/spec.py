@@ -153,10 +153,10 @@ def validate(spec: MergeSpec) -> MergeSpec:
                                 f"must be known when rows are matched")
         if t.strategy == "natural_key" and not t.natural_key:
             raise SpecError(f"{where}: strategy natural_key needs natural_key columns")
-        if t.strategy == "append" and (t.id is None or t.sequence is None):
-            raise SpecError(f"{where}: strategy append needs an id column and the sequence that feeds it")
-        if t.strategy == "natural_key" and t.id is not None and t.sequence is None:
-            raise SpecError(f"{where}: an id column without a sequence cannot get fresh ids for new rows")
+        if t.strategy == "append" and t.id is not None and t.sequence is None:
+            raise SpecError(f"{where}: strategy append needs the sequence that feeds its id column, for fresh ids")
+        if t.strategy == "append" and t.id is None and t.arrays:
+            raise SpecError(f"{where}.arrays: a table without an id column cannot have its arrays repaired")
     from pgmerge_assets.plan.order import merge_order  # the cycle check lives with the ordering
 
     merge_order(spec)

@@ -139,30 +139,34 @@ def _key_match(columns, left: str, right: str) -> sql.Composed:
 
 def _id_map_step(n: Names, t: TableSpec) -> Step:
     ids = dict(id=sql.Identifier(t.id), map=n.map(t.name), staging_table=n.staging(t.name),
-               public_table=n.public(t.name), sequence=n.sequence(t))
-    create = compose("merge/map_create.sql", map=ids["map"], id=ids["id"], staging_table=ids["staging_table"],
-                     public_table=ids["public_table"],
-                     map_staging_index=sql.Identifier(object_name("map_", t.name, "_staging_id")),
-                     map_public_index=sql.Identifier(object_name("map_", t.name, "_public_id")))
-    catch_up = compose("merge/sequence_catch_up.sql", sequence=ids["sequence"], id=ids["id"],
-                       public_table=ids["public_table"], sequence_table=n.sequence_table(t))
+               public_table=n.public(t.name))
+    statements = [compose("merge/map_create.sql", **ids,
+                          map_staging_index=sql.Identifier(object_name("map_", t.name, "_staging_id")),
+                          map_public_index=sql.Identifier(object_name("map_", t.name, "_public_id")))]
+    if t.sequence:
+        statements.append(compose("merge/sequence_catch_up.sql", sequence=n.sequence(t), id=ids["id"],
+                                  public_table=ids["public_table"], sequence_table=n.sequence_table(t)))
+        new_id = sql.SQL("nextval({})").format(n.sequence(t))
+    else:  # uuid, text and other keys no sequence feeds: a new row keeps its own id
+        new_id = sql.SQL("s.staging_id")
     key_fks = [f for f in t.foreign_keys if f.column in t.natural_key]
     if t.strategy == "natural_key":
         joins, aliases = _parent_joins(n, t, key_fks)
-        fill = compose("merge/map_natural_key.sql", **ids, parent_joins=joins,
+        fill = compose("merge/map_natural_key.sql", **ids, new_id=new_id, parent_joins=joins,
                        key_columns=sql.SQL(", ").join(
                            sql.SQL("{} AS {}").format(_translated(c, aliases), sql.Identifier(c)) for c in t.natural_key),
                        key_match=_key_match(t.natural_key, "p", "s"))
-        how = f"natural key ({', '.join(t.natural_key)}); public wins, new keys get fresh ids"
+        how = (f"natural key ({', '.join(t.natural_key)}); public wins, new keys get "
+               f"{'fresh ids' if t.sequence else 'their own ids'}")
     else:
-        fill = compose("merge/map_append.sql", **ids)
+        fill = compose("merge/map_append.sql", **ids, sequence=n.sequence(t))
         how = "append-only history: every staging row gets a fresh id"
     guards = tuple(_unmapped_fk_guard(n, t, fk) for fk in key_fks)
     deps = (STAGING_DATA, *dict.fromkeys(id_map_key(f.table) for f in key_fks if f.table != t.name))
     stats = sql.SQL("SELECT count(*) AS row_count, count(*) FILTER (WHERE inserted) AS new_rows, "
                     "count(*) FILTER (WHERE NOT inserted) AS matched_rows FROM {}").format(ids["map"])
     return Step(id_map_key(t.name), "id_map", f"Map staging {t.name}.{t.id} to public ids by {how}.",
-                deps, (create, catch_up, fill), guards, stats, t.name)
+                deps, (*statements, fill), guards, stats, t.name)
 
 
 def _unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
@@ -183,6 +187,10 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
             else _translated(c, aliases) for c in t.columns)
         insert = compose("merge/insert_mapped.sql", **common, values=values, map=n.map(t.name), id=sql.Identifier(t.id))
         how = "rows new to public, under their mapped ids"
+    elif t.strategy == "append":
+        values = sql.SQL(", ").join(_translated(c, aliases) for c in t.columns)
+        insert = compose("merge/insert_once.sql", **common, values=values)
+        how = "every row, once (the table has no key)"
     else:
         values = sql.SQL(", ").join(
             sql.SQL("{} AS {}").format(_translated(c, aliases), sql.Identifier(c)) for c in t.columns)

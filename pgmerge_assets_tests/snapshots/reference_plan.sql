@@ -15,8 +15,9 @@ FROM (SELECT max("id") AS max_id FROM "public"."dataset") t, "public"."dataset_i
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
 -- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
--- of the natural key are compared after translation through their parents' maps.
+-- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
+-- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
+-- translation through their parents' maps.
 INSERT INTO "pgmerge"."map_dataset" (staging_id, public_id, inserted)
 SELECT s.staging_id, coalesce(p."id", nextval('"public"."dataset_id_seq"'::regclass)), p."id" IS NULL
 FROM (
@@ -45,8 +46,9 @@ FROM (SELECT max("id") AS max_id FROM "public"."finding") t, "public"."finding_i
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
 -- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
--- of the natural key are compared after translation through their parents' maps.
+-- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
+-- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
+-- translation through their parents' maps.
 INSERT INTO "pgmerge"."map_finding" (staging_id, public_id, inserted)
 SELECT s.staging_id, coalesce(p."id", nextval('"public"."finding_id_seq"'::regclass)), p."id" IS NULL
 FROM (
@@ -75,8 +77,9 @@ FROM (SELECT max("id") AS max_id FROM "public"."finding_reporter") t, "public"."
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
 -- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
--- of the natural key are compared after translation through their parents' maps.
+-- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
+-- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
+-- translation through their parents' maps.
 INSERT INTO "pgmerge"."map_finding_reporter" (staging_id, public_id, inserted)
 SELECT s.staging_id, coalesce(p."id", nextval('"public"."finding_reporter_id_seq"'::regclass)), p."id" IS NULL
 FROM (
@@ -105,8 +108,9 @@ FROM (SELECT max("id") AS max_id FROM "public"."package") t, "public"."package_i
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
 -- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
--- of the natural key are compared after translation through their parents' maps.
+-- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
+-- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
+-- translation through their parents' maps.
 INSERT INTO "pgmerge"."map_package" (staging_id, public_id, inserted)
 SELECT s.staging_id, coalesce(p."id", nextval('"public"."package_id_seq"'::regclass)), p."id" IS NULL
 FROM (
@@ -161,8 +165,9 @@ FROM (SELECT max("id") AS max_id FROM "public"."datasource") t, "public"."dataso
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
 -- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
--- of the natural key are compared after translation through their parents' maps.
+-- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
+-- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
+-- translation through their parents' maps.
 INSERT INTO "pgmerge"."map_datasource" (staging_id, public_id, inserted)
 SELECT s.staging_id, coalesce(p."id", nextval('"public"."datasource_id_seq"'::regclass)), p."id" IS NULL
 FROM (
@@ -226,8 +231,9 @@ FROM (SELECT max("id") AS max_id FROM "public"."datasource_event") t, "public"."
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
 -- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence (inserted = true). Foreign-key columns
--- of the natural key are compared after translation through their parents' maps.
+-- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
+-- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
+-- translation through their parents' maps.
 INSERT INTO "pgmerge"."map_datasource_event" (staging_id, public_id, inserted)
 SELECT s.staging_id, coalesce(p."id", nextval('"public"."datasource_event_id_seq"'::regclass)), p."id" IS NULL
 FROM (
