@@ -44,7 +44,7 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             failures.append(f"{event.step_key}: {root_message(event.step_failure_data.error)}")
     for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             offending = evaluation.metadata.get("offending_rows")
             count = f" ({offending.value} offending rows)" if offending is not None else ""
             failures.append(f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed{count}")

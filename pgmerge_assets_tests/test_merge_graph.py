@@ -130,10 +130,6 @@ CORRUPTIONS = [
     pytest.param("INSERT INTO public.datasource VALUES (50, 'dirty', 1, NULL, '{1,999}');",
                  "repaired_arrays/datasource__package_indexes", "array_elements_exist", "integrity_report",
                  id="dangling-array-element"),
-    pytest.param("ALTER TABLE public.finding_reporter DROP CONSTRAINT finding_reporter_name_key;"
-                 "INSERT INTO public.finding_reporter VALUES (1, 'twin', NULL), (2, 'twin', NULL);"
-                 "SELECT setval('public.finding_reporter_id_seq', 2);",
-                 "merged/finding_reporter", "natural_key_unique", "merged/finding_finding_reporter", id="duplicate-key"),
 ]
 
 
@@ -156,6 +152,9 @@ AFTERMATH = [
     pytest.param("DELETE FROM public.dataset_metrics WHERE id = 2", "merged/dataset_metrics", "rows_conserved",
                  id="row-lost"),
     pytest.param("SELECT setval('public.dataset_id_seq', 1)", "sequences", "sequences_ahead", id="rewound-sequence"),
+    pytest.param("ALTER TABLE public.dataset DROP CONSTRAINT dataset_name_key;"
+                 "INSERT INTO public.dataset VALUES (99, 'c', NULL, '2024-01-01')",  # 'c' came from dump #2
+                 "merged/dataset", "natural_key_unique", id="duplicate-key"),
 ]
 
 
@@ -168,3 +167,19 @@ def test_checks_catch_damage_after_the_merge(fresh_db, tmp_path, corruption, ass
     result = materialize(fresh_db, tmp_path, selection=dg.AssetSelection.all_asset_checks())
     failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
     assert (asset, check) in failed
+
+
+def test_keys_repeated_before_the_merge_warn_without_blocking(fresh_db, tmp_path):
+    """Public already repeating a natural key (no unique constraint) is reported, and staging's row with that
+    key maps deterministically to the lowest public id."""
+    setup_pair(fresh_db, public_rows=PUBLIC_ROWS + (
+        "ALTER TABLE public.dataset DROP CONSTRAINT dataset_name_key;"
+        "INSERT INTO public.dataset VALUES (3, 'b', 'again', '2024-01-01'); SELECT setval('public.dataset_id_seq', 3);"))
+    result = materialize(fresh_db, tmp_path, selection=MERGE_ONLY)
+    assert result.success
+    warned = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [(e.asset_key.to_user_string(), e.check_name, e.severity) for e in warned] == [
+        ("id_map/dataset", "natural_keys_repeated", dg.AssetCheckSeverity.WARN)]
+    assert warned[0].metadata["sample"].value == [{"side": "public", "natural_key": ["b"], "rows": 2}]
+    assert rows(fresh_db, "SELECT staging_id, public_id, inserted FROM pgmerge.map_dataset ORDER BY 1") == [
+        (1, 2, False), (2, 4, True)]

@@ -120,7 +120,8 @@ def check_definition(check: Check) -> dg.AssetChecksDefinition:
     def _check(target: TargetDatabase) -> dg.AssetCheckResult:
         with target.connect() as conn, cancel_on_interrupt(conn):
             count, sample = offending(conn, check.query)
-        return dg.AssetCheckResult(passed=count == 0, severity=dg.AssetCheckSeverity.ERROR,
+        severity = dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN
+        return dg.AssetCheckResult(passed=count == 0, severity=severity,
                                    metadata={"offending_rows": count, "sample": dg.MetadataValue.json(sample)})
 
     return _check

@@ -45,6 +45,7 @@ def gather(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
         for check in plan.checks:
             count, sample = offending(conn, check.query)
             checks.append({"asset": "/".join(check.step), "check": check.name, "passed": count == 0,
+                           "severity": "ERROR" if check.blocking else "WARN",
                            "offending": count, "sample": sample, "description": check.description})
     staging_rows = sum(t["staging_rows"] for t in tables.values())
     proven = sum(t["identical"] + t["conflicts"] for t in tables.values())
@@ -58,7 +59,7 @@ def gather(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
             "lost": lost,
             "coverage": 1.0 if staging_rows == 0 else proven / staging_rows,
         },
-        "checks_passed": all(c["passed"] for c in checks),
+        "checks_passed": all(c["passed"] for c in checks if c["severity"] == "ERROR"),
         "tables": tables,
         "checks": checks,
     }
@@ -83,10 +84,11 @@ def render_markdown(report: dict[str, Any]) -> str:
                      f"| {t['conflicts']} | {t['lost']} | {t['rows_now']} |")
     lines += ["", "## Checks", "", "| asset | check | result | offending rows |", "|---|---|---|---:|"]
     for c in report["checks"]:
-        lines.append(f"| {c['asset']} | {c['check']} | {'pass' if c['passed'] else 'FAIL'} | {c['offending']} |")
+        result = "pass" if c["passed"] else ("FAIL" if c["severity"] == "ERROR" else "warn")
+        lines.append(f"| {c['asset']} | {c['check']} | {result} | {c['offending']} |")
     for c in report["checks"]:
         if not c["passed"]:
-            lines += ["", f"### {c['asset']} {c['check']} failed", "", "```json", json.dumps(c["sample"], indent=1, default=str), "```"]
+            lines += ["", f"### {c['asset']} {c['check']}: {c['offending']} offending rows", "", "```json", json.dumps(c["sample"], indent=1, default=str), "```"]
     for name, t in report["tables"].items():
         if t["conflicts"]:
             lines += ["", f"## Conflicts in {name} ({t['conflicts']}; public's values kept; first {len(t['conflict_sample'])})",

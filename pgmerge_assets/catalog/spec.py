@@ -42,6 +42,7 @@ class TableSpec:
     foreign_keys: tuple[ForeignKey, ...] = ()
     arrays: tuple[ArrayRef, ...] = ()
     deferred_foreign_keys: tuple[str, ...] = ()  # inserted NULL, set once their parents are merged
+    nulls_in_key: str = "distinct"  # distinct: a NULL in the key never matches (the row is new); equal: NULL = NULL
 
     @property
     def has_map(self) -> bool:
@@ -96,12 +97,15 @@ def _table(name: str, raw: dict) -> TableSpec:
     if not isinstance(raw, dict):
         raise SpecError(f"{where}: expected a mapping, got {raw!r}")
     unknown = set(raw) - {"strategy", "columns", "id", "sequence", "identity", "natural_key", "foreign_keys", "arrays",
-                          "deferred_foreign_keys", "note"}
+                          "deferred_foreign_keys", "nulls_in_key", "note"}
     if unknown:
         raise SpecError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     strategy = raw.get("strategy")
     if strategy not in STRATEGIES:
         raise SpecError(f"{where}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    nulls = raw.get("nulls_in_key", "distinct")
+    if nulls not in ("distinct", "equal"):
+        raise SpecError(f"{where}: nulls_in_key must be distinct or equal, got {nulls!r}")
     identity = raw.get("identity")
     if identity not in (None, "always", "by_default"):
         raise SpecError(f"{where}: identity must be always or by_default, got {identity!r}")
@@ -116,6 +120,7 @@ def _table(name: str, raw: dict) -> TableSpec:
         foreign_keys=_refs(raw.get("foreign_keys"), f"{where}.foreign_keys", ForeignKey),
         arrays=_refs(raw.get("arrays"), f"{where}.arrays", ArrayRef),
         deferred_foreign_keys=_names(raw.get("deferred_foreign_keys"), f"{where}.deferred_foreign_keys"),
+        nulls_in_key=nulls,
     )
 
 

@@ -50,7 +50,7 @@ class Check:
     step: StepKey
     description: str
     query: sql.Composed
-    blocking: bool = True
+    blocking: bool = True  # False: a warning that does not stop what comes after
 
 
 @dataclass
@@ -132,9 +132,27 @@ def _translated(column: str, aliases: dict[str, sql.Identifier]) -> sql.Composed
     return sql.SQL("st.{}").format(sql.Identifier(column))
 
 
-def _key_match(columns, left: str, right: str) -> sql.Composed:
+def _key_match(t: TableSpec, left: str, right: str) -> sql.Composed:
+    """Natural keys equal; with nulls_in_key: equal, NULL matches NULL."""
+    op = sql.SQL(" IS NOT DISTINCT FROM " if t.nulls_in_key == "equal" else " = ")
     return sql.SQL(" AND ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(left, c), sql.Identifier(right, c)) for c in columns)
+        sql.SQL("{}{}{}").format(sql.Identifier(left, c), op, sql.Identifier(right, c)) for c in t.natural_key)
+
+
+def _key_complete(t: TableSpec, alias: str) -> sql.Composable:
+    """Rows whose key can match at all: with nulls_in_key: distinct, those without a NULL in it."""
+    if t.nulls_in_key == "equal":
+        return sql.SQL("true")
+    return sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(alias, c)) for c in t.natural_key)
+
+
+def _group_key(t: TableSpec, alias: str, row_id: sql.Composable) -> sql.Composed:
+    """Columns that make rows 'the same key'; with nulls_in_key: distinct, a row with a NULL is its own group."""
+    columns = _ident_list(t.natural_key, alias)
+    if t.nulls_in_key == "equal":
+        return columns
+    any_null = sql.SQL(" OR ").join(sql.SQL("{} IS NULL").format(sql.Identifier(alias, c)) for c in t.natural_key)
+    return sql.SQL("{}, CASE WHEN {} THEN {} END").format(columns, any_null, row_id)
 
 
 def _id_map_step(n: Names, t: TableSpec) -> Step:
@@ -148,14 +166,15 @@ def _id_map_step(n: Names, t: TableSpec) -> Step:
                                   public_table=ids["public_table"], sequence_table=n.sequence_table(t)))
         new_id = sql.SQL("nextval({})").format(n.sequence(t))
     else:  # uuid, text and other keys no sequence feeds: a new row keeps its own id
-        new_id = sql.SQL("s.staging_id")
+        new_id = sql.SQL("l.staging_id")
     key_fks = [f for f in t.foreign_keys if f.column in t.natural_key]
     if t.strategy == "natural_key":
         joins, aliases = _parent_joins(n, t, key_fks)
         fill = compose("merge/map_natural_key.sql", **ids, new_id=new_id, parent_joins=joins,
                        key_columns=sql.SQL(", ").join(
                            sql.SQL("{} AS {}").format(_translated(c, aliases), sql.Identifier(c)) for c in t.natural_key),
-                       key_match=_key_match(t.natural_key, "p", "s"))
+                       public_key_columns=_ident_list(t.natural_key, "p"), key_match=_key_match(t, "p", "s"),
+                       group_key=_group_key(t, "s", sql.SQL("s.staging_id")))
         how = (f"natural key ({', '.join(t.natural_key)}); public wins, new keys get "
                f"{'fresh ids' if t.sequence else 'their own ids'}")
     else:
@@ -195,7 +214,7 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
         values = sql.SQL(", ").join(
             sql.SQL("{} AS {}").format(_translated(c, aliases), sql.Identifier(c)) for c in t.columns)
         insert = compose("merge/insert_keyed.sql", **common, values=values, columns_of_s=_ident_list(t.columns, "s"),
-                         key_match=_key_match(t.natural_key, "p", "s"))
+                         key_match=_key_match(t, "p", "s"))
         how = f"rows whose natural key ({', '.join(t.natural_key)}) public lacks"
     parents = [f.table for f in t.ordering_foreign_keys]
     deps = tuple(dict.fromkeys(
@@ -269,10 +288,23 @@ def _checks(n: Names, t: TableSpec) -> list[Check]:
                             "No foreign-key value points at a missing parent, constraint or not.",
                             wrap(_orphans(n, t, t.foreign_keys))))
     if t.strategy == "natural_key":
+        merge_inserted = (sql.SQL("bool_or(EXISTS (SELECT 1 FROM {} m WHERE m.public_id = t.{} AND m.inserted))").format(
+            n.map(t.name), sql.Identifier(t.id)) if t.has_map else sql.SQL("true"))
         checks.append(Check("natural_key_unique", merged_key(t.name),
-                            f"Natural key ({', '.join(t.natural_key)}) is unique in public.",
+                            f"The merge gave no natural key ({', '.join(t.natural_key)}) a second public row.",
                             wrap(compose("checks/duplicate_natural_key.sql", public_table=n.public(t.name),
-                                         key_columns=_ident_list(t.natural_key, "t")))))
+                                         key_columns=_ident_list(t.natural_key, "t"),
+                                         key_complete=_key_complete(t, "t"), merge_inserted=merge_inserted))))
+        if t.has_map:
+            checks.append(Check("natural_keys_repeated", id_map_key(t.name),
+                                "Natural keys repeated within dump #2 or within public (a warning).",
+                                wrap(compose("checks/repeated_natural_key.sql", staging_table=n.staging(t.name),
+                                             public_table=n.public(t.name),
+                                             staging_key_columns=_ident_list(t.natural_key, "st"),
+                                             public_key_columns=_ident_list(t.natural_key, "t"),
+                                             staging_key_complete=_key_complete(t, "st"),
+                                             public_key_complete=_key_complete(t, "t"))),
+                                blocking=False))
     new_in_map = (sql.SQL("(SELECT count(*) FROM {} WHERE inserted)").format(n.map(t.name)) if t.has_map
                   else sql.SQL("l.rows_inserted"))
     checks.append(Check("rows_conserved", merged_key(t.name),

@@ -14,20 +14,36 @@ SELECT setval('"public"."dataset_id_seq"'::regclass, t.max_id)
 FROM (SELECT max("id") AS max_id FROM "public"."dataset") t, "public"."dataset_id_seq" s
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
--- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
--- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
--- translation through their parents' maps.
-INSERT INTO "pgmerge"."map_dataset" (staging_id, public_id, inserted)
-SELECT s.staging_id, coalesce(p."id", nextval('"public"."dataset_id_seq"'::regclass)), p."id" IS NULL
-FROM (
+-- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
+-- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
+-- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
+-- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
+-- all map to the row of the lowest staging id, which alone is inserted.
+WITH s AS (
     SELECT st."id" AS staging_id, st."name" AS "name"
     FROM "staging"."dataset" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.staging_id = st."id")
-    ORDER BY st."id"
-) s
-LEFT JOIN "public"."dataset" p ON "p"."name" = "s"."name";
+), public_keys AS (
+    SELECT DISTINCT ON ("p"."name") p."id" AS public_id, "p"."name"
+    FROM "public"."dataset" p
+    ORDER BY "p"."name", p."id"
+), matched AS (
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_keys p ON "p"."name" = "s"."name"
+), new_rows AS (
+    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."name", CASE WHEN "s"."name" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+), leaders AS (
+    SELECT l.staging_id, nextval('"public"."dataset_id_seq"'::regclass) AS public_id
+    FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
+)
+INSERT INTO "pgmerge"."map_dataset" (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT n.staging_id, l.public_id, n.staging_id = n.leader
+FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
 -- step id_map/finding after staging_data
 
@@ -45,20 +61,36 @@ SELECT setval('"public"."finding_id_seq"'::regclass, t.max_id)
 FROM (SELECT max("id") AS max_id FROM "public"."finding") t, "public"."finding_id_seq" s
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
--- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
--- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
--- translation through their parents' maps.
-INSERT INTO "pgmerge"."map_finding" (staging_id, public_id, inserted)
-SELECT s.staging_id, coalesce(p."id", nextval('"public"."finding_id_seq"'::regclass)), p."id" IS NULL
-FROM (
+-- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
+-- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
+-- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
+-- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
+-- all map to the row of the lowest staging id, which alone is inserted.
+WITH s AS (
     SELECT st."id" AS staging_id, st."identifier" AS "identifier"
     FROM "staging"."finding" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.staging_id = st."id")
-    ORDER BY st."id"
-) s
-LEFT JOIN "public"."finding" p ON "p"."identifier" = "s"."identifier";
+), public_keys AS (
+    SELECT DISTINCT ON ("p"."identifier") p."id" AS public_id, "p"."identifier"
+    FROM "public"."finding" p
+    ORDER BY "p"."identifier", p."id"
+), matched AS (
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_keys p ON "p"."identifier" = "s"."identifier"
+), new_rows AS (
+    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."identifier", CASE WHEN "s"."identifier" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+), leaders AS (
+    SELECT l.staging_id, nextval('"public"."finding_id_seq"'::regclass) AS public_id
+    FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
+)
+INSERT INTO "pgmerge"."map_finding" (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT n.staging_id, l.public_id, n.staging_id = n.leader
+FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
 -- step id_map/finding_reporter after staging_data
 
@@ -76,20 +108,36 @@ SELECT setval('"public"."finding_reporter_id_seq"'::regclass, t.max_id)
 FROM (SELECT max("id") AS max_id FROM "public"."finding_reporter") t, "public"."finding_reporter_id_seq" s
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
--- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
--- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
--- translation through their parents' maps.
-INSERT INTO "pgmerge"."map_finding_reporter" (staging_id, public_id, inserted)
-SELECT s.staging_id, coalesce(p."id", nextval('"public"."finding_reporter_id_seq"'::regclass)), p."id" IS NULL
-FROM (
+-- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
+-- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
+-- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
+-- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
+-- all map to the row of the lowest staging id, which alone is inserted.
+WITH s AS (
     SELECT st."id" AS staging_id, st."name" AS "name"
     FROM "staging"."finding_reporter" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.staging_id = st."id")
-    ORDER BY st."id"
-) s
-LEFT JOIN "public"."finding_reporter" p ON "p"."name" = "s"."name";
+), public_keys AS (
+    SELECT DISTINCT ON ("p"."name") p."id" AS public_id, "p"."name"
+    FROM "public"."finding_reporter" p
+    ORDER BY "p"."name", p."id"
+), matched AS (
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_keys p ON "p"."name" = "s"."name"
+), new_rows AS (
+    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."name", CASE WHEN "s"."name" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+), leaders AS (
+    SELECT l.staging_id, nextval('"public"."finding_reporter_id_seq"'::regclass) AS public_id
+    FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
+)
+INSERT INTO "pgmerge"."map_finding_reporter" (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT n.staging_id, l.public_id, n.staging_id = n.leader
+FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
 -- step id_map/package after staging_data
 
@@ -107,20 +155,36 @@ SELECT setval('"public"."package_id_seq"'::regclass, t.max_id)
 FROM (SELECT max("id") AS max_id FROM "public"."package") t, "public"."package_id_seq" s
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
--- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
--- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
--- translation through their parents' maps.
-INSERT INTO "pgmerge"."map_package" (staging_id, public_id, inserted)
-SELECT s.staging_id, coalesce(p."id", nextval('"public"."package_id_seq"'::regclass)), p."id" IS NULL
-FROM (
+-- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
+-- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
+-- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
+-- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
+-- all map to the row of the lowest staging id, which alone is inserted.
+WITH s AS (
     SELECT st."id" AS staging_id, st."purl" AS "purl"
     FROM "staging"."package" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.staging_id = st."id")
-    ORDER BY st."id"
-) s
-LEFT JOIN "public"."package" p ON "p"."purl" = "s"."purl";
+), public_keys AS (
+    SELECT DISTINCT ON ("p"."purl") p."id" AS public_id, "p"."purl"
+    FROM "public"."package" p
+    ORDER BY "p"."purl", p."id"
+), matched AS (
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_keys p ON "p"."purl" = "s"."purl"
+), new_rows AS (
+    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."purl", CASE WHEN "s"."purl" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+), leaders AS (
+    SELECT l.staging_id, nextval('"public"."package_id_seq"'::regclass) AS public_id
+    FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
+)
+INSERT INTO "pgmerge"."map_package" (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT n.staging_id, l.public_id, n.staging_id = n.leader
+FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
 -- step id_map/dataset_metrics after staging_data
 
@@ -164,20 +228,36 @@ SELECT setval('"public"."datasource_id_seq"'::regclass, t.max_id)
 FROM (SELECT max("id") AS max_id FROM "public"."datasource") t, "public"."datasource_id_seq" s
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
--- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
--- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
--- translation through their parents' maps.
-INSERT INTO "pgmerge"."map_datasource" (staging_id, public_id, inserted)
-SELECT s.staging_id, coalesce(p."id", nextval('"public"."datasource_id_seq"'::regclass)), p."id" IS NULL
-FROM (
+-- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
+-- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
+-- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
+-- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
+-- all map to the row of the lowest staging id, which alone is inserted.
+WITH s AS (
     SELECT st."id" AS staging_id, st."purl" AS "purl"
     FROM "staging"."datasource" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.staging_id = st."id")
-    ORDER BY st."id"
-) s
-LEFT JOIN "public"."datasource" p ON "p"."purl" = "s"."purl";
+), public_keys AS (
+    SELECT DISTINCT ON ("p"."purl") p."id" AS public_id, "p"."purl"
+    FROM "public"."datasource" p
+    ORDER BY "p"."purl", p."id"
+), matched AS (
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_keys p ON "p"."purl" = "s"."purl"
+), new_rows AS (
+    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."purl", CASE WHEN "s"."purl" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+), leaders AS (
+    SELECT l.staging_id, nextval('"public"."datasource_id_seq"'::regclass) AS public_id
+    FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
+)
+INSERT INTO "pgmerge"."map_datasource" (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT n.staging_id, l.public_id, n.staging_id = n.leader
+FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
 -- step id_map/edit after staging_data
 
@@ -230,20 +310,36 @@ SELECT setval('"public"."datasource_event_id_seq"'::regclass, t.max_id)
 FROM (SELECT max("id") AS max_id FROM "public"."datasource_event") t, "public"."datasource_event_id_seq" s
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
--- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
--- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
--- translation through their parents' maps.
-INSERT INTO "pgmerge"."map_datasource_event" (staging_id, public_id, inserted)
-SELECT s.staging_id, coalesce(p."id", nextval('"public"."datasource_event_id_seq"'::regclass)), p."id" IS NULL
-FROM (
+-- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
+-- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
+-- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
+-- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
+-- all map to the row of the lowest staging id, which alone is inserted.
+WITH s AS (
     SELECT st."id" AS staging_id, "f0".public_id AS "datasource_id", st."kind" AS "kind", st."occurred_at" AS "occurred_at"
     FROM "staging"."datasource_event" st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.staging_id = st."id")
-    ORDER BY st."id"
-) s
-LEFT JOIN "public"."datasource_event" p ON "p"."datasource_id" = "s"."datasource_id" AND "p"."kind" = "s"."kind" AND "p"."occurred_at" = "s"."occurred_at";
+), public_keys AS (
+    SELECT DISTINCT ON ("p"."datasource_id", "p"."kind", "p"."occurred_at") p."id" AS public_id, "p"."datasource_id", "p"."kind", "p"."occurred_at"
+    FROM "public"."datasource_event" p
+    ORDER BY "p"."datasource_id", "p"."kind", "p"."occurred_at", p."id"
+), matched AS (
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_keys p ON "p"."datasource_id" = "s"."datasource_id" AND "p"."kind" = "s"."kind" AND "p"."occurred_at" = "s"."occurred_at"
+), new_rows AS (
+    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."datasource_id", "s"."kind", "s"."occurred_at", CASE WHEN "s"."datasource_id" IS NULL OR "s"."kind" IS NULL OR "s"."occurred_at" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+), leaders AS (
+    SELECT l.staging_id, nextval('"public"."datasource_event_id_seq"'::regclass) AS public_id
+    FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
+)
+INSERT INTO "pgmerge"."map_datasource_event" (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT n.staging_id, l.public_id, n.staging_id = n.leader
+FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
 -- step id_map/datasource_metrics after staging_data
 
@@ -725,9 +821,28 @@ HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
 -- check merged/dataset:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."name", count(*) AS rows
 FROM "public"."dataset" t
+WHERE "t"."name" IS NOT NULL
+GROUP BY "t"."name"
+HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+
+-- check id_map/dataset:natural_keys_repeated
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+SELECT 'dump #2' AS side, jsonb_build_array("st"."name") AS natural_key, count(*) AS rows
+FROM "staging"."dataset" st
+WHERE "st"."name" IS NOT NULL
+GROUP BY "st"."name"
+HAVING count(*) > 1
+UNION ALL
+SELECT 'public', jsonb_build_array("t"."name"), count(*)
+FROM "public"."dataset" t
+WHERE "t"."name" IS NOT NULL
 GROUP BY "t"."name"
 HAVING count(*) > 1) q) b;
 
@@ -765,9 +880,28 @@ HAVING count(DISTINCT jsonb_build_array("st"."identifier")) > 1) q) b;
 -- check merged/finding:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."identifier", count(*) AS rows
 FROM "public"."finding" t
+WHERE "t"."identifier" IS NOT NULL
+GROUP BY "t"."identifier"
+HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+
+-- check id_map/finding:natural_keys_repeated
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+SELECT 'dump #2' AS side, jsonb_build_array("st"."identifier") AS natural_key, count(*) AS rows
+FROM "staging"."finding" st
+WHERE "st"."identifier" IS NOT NULL
+GROUP BY "st"."identifier"
+HAVING count(*) > 1
+UNION ALL
+SELECT 'public', jsonb_build_array("t"."identifier"), count(*)
+FROM "public"."finding" t
+WHERE "t"."identifier" IS NOT NULL
 GROUP BY "t"."identifier"
 HAVING count(*) > 1) q) b;
 
@@ -805,9 +939,28 @@ HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
 -- check merged/finding_reporter:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."name", count(*) AS rows
 FROM "public"."finding_reporter" t
+WHERE "t"."name" IS NOT NULL
+GROUP BY "t"."name"
+HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+
+-- check id_map/finding_reporter:natural_keys_repeated
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+SELECT 'dump #2' AS side, jsonb_build_array("st"."name") AS natural_key, count(*) AS rows
+FROM "staging"."finding_reporter" st
+WHERE "st"."name" IS NOT NULL
+GROUP BY "st"."name"
+HAVING count(*) > 1
+UNION ALL
+SELECT 'public', jsonb_build_array("t"."name"), count(*)
+FROM "public"."finding_reporter" t
+WHERE "t"."name" IS NOT NULL
 GROUP BY "t"."name"
 HAVING count(*) > 1) q) b;
 
@@ -845,9 +998,28 @@ HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
 -- check merged/package:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."purl", count(*) AS rows
 FROM "public"."package" t
+WHERE "t"."purl" IS NOT NULL
+GROUP BY "t"."purl"
+HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+
+-- check id_map/package:natural_keys_repeated
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+SELECT 'dump #2' AS side, jsonb_build_array("st"."purl") AS natural_key, count(*) AS rows
+FROM "staging"."package" st
+WHERE "st"."purl" IS NOT NULL
+GROUP BY "st"."purl"
+HAVING count(*) > 1
+UNION ALL
+SELECT 'public', jsonb_build_array("t"."purl"), count(*)
+FROM "public"."package" t
+WHERE "t"."purl" IS NOT NULL
 GROUP BY "t"."purl"
 HAVING count(*) > 1) q) b;
 
@@ -948,9 +1120,28 @@ GROUP BY c."dataset_id") q) b;
 -- check merged/datasource:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."purl", count(*) AS rows
 FROM "public"."datasource" t
+WHERE "t"."purl" IS NOT NULL
+GROUP BY "t"."purl"
+HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+
+-- check id_map/datasource:natural_keys_repeated
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+SELECT 'dump #2' AS side, jsonb_build_array("st"."purl") AS natural_key, count(*) AS rows
+FROM "staging"."datasource" st
+WHERE "st"."purl" IS NOT NULL
+GROUP BY "st"."purl"
+HAVING count(*) > 1
+UNION ALL
+SELECT 'public', jsonb_build_array("t"."purl"), count(*)
+FROM "public"."datasource" t
+WHERE "t"."purl" IS NOT NULL
 GROUP BY "t"."purl"
 HAVING count(*) > 1) q) b;
 
@@ -1039,11 +1230,13 @@ GROUP BY c."finding_reporter_id") q) b;
 -- check merged/finding_finding_reporter:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows
 FROM "public"."finding_finding_reporter" t
+WHERE "t"."finding_id" IS NOT NULL AND "t"."finding_reporter_id" IS NOT NULL
 GROUP BY "t"."finding_id", "t"."finding_reporter_id"
-HAVING count(*) > 1) q) b;
+HAVING count(*) > 1 AND true) q) b;
 
 -- check merged/finding_finding_reporter:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1089,9 +1282,28 @@ GROUP BY c."datasource_id") q) b;
 -- check merged/datasource_event:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows
 FROM "public"."datasource_event" t
+WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL
+GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
+HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+
+-- check id_map/datasource_event:natural_keys_repeated
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+SELECT 'dump #2' AS side, jsonb_build_array("st"."datasource_id", "st"."kind", "st"."occurred_at") AS natural_key, count(*) AS rows
+FROM "staging"."datasource_event" st
+WHERE "st"."datasource_id" IS NOT NULL AND "st"."kind" IS NOT NULL AND "st"."occurred_at" IS NOT NULL
+GROUP BY "st"."datasource_id", "st"."kind", "st"."occurred_at"
+HAVING count(*) > 1
+UNION ALL
+SELECT 'public', jsonb_build_array("t"."datasource_id", "t"."kind", "t"."occurred_at"), count(*)
+FROM "public"."datasource_event" t
+WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL
 GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
 HAVING count(*) > 1) q) b;
 
@@ -1168,11 +1380,13 @@ GROUP BY c."finding_id") q) b;
 -- check merged/datasource_event_finding:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows
 FROM "public"."datasource_event_finding" t
+WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."finding_id" IS NOT NULL
 GROUP BY "t"."datasource_event_id", "t"."finding_id"
-HAVING count(*) > 1) q) b;
+HAVING count(*) > 1 AND true) q) b;
 
 -- check merged/datasource_event_finding:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1206,11 +1420,13 @@ GROUP BY c."package_id") q) b;
 -- check merged/datasource_event_package:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys held by more than one public row.
+FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows
 FROM "public"."datasource_event_package" t
+WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."package_id" IS NOT NULL
 GROUP BY "t"."datasource_event_id", "t"."package_id"
-HAVING count(*) > 1) q) b;
+HAVING count(*) > 1 AND true) q) b;
 
 -- check merged/datasource_event_package:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1276,92 +1492,100 @@ WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)) 
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at")) AS c FROM "staging"."dataset" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at")) AS c FROM "public"."dataset" k0
+    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at"))) AS cs FROM "public"."dataset" k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
     FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = s.staging_id
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof finding
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."identifier")) AS k, jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary")) AS c FROM "staging"."finding" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."identifier")) AS k, jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary")) AS c FROM "public"."finding" k0
+    SELECT jsonb_build_array(to_jsonb("k0"."identifier")) AS k, array_agg(jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary"))) AS cs FROM "public"."finding" k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
     FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = s.staging_id
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof finding_reporter
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email")) AS c FROM "staging"."finding_reporter" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email")) AS c FROM "public"."finding_reporter" k0
+    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email"))) AS cs FROM "public"."finding_reporter" k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
     FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = s.staging_id
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof package
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license")) AS c FROM "staging"."package" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license")) AS c FROM "public"."package" k0
+    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license"))) AS cs FROM "public"."package" k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
     FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = s.staging_id
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof dataset_metrics
@@ -1381,23 +1605,25 @@ SELECT (SELECT count(*) FROM s) AS staging_rows,
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "staging"."datasource" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "public"."datasource" k0
+    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END)) AS cs FROM "public"."datasource" k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
     FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = s.staging_id
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof edit
@@ -1417,46 +1643,50 @@ SELECT (SELECT count(*) FROM s) AS staging_rows,
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS c FROM "staging"."finding_finding_reporter" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS c FROM "public"."finding_finding_reporter" k0
+    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, array_agg(jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id"))) AS cs FROM "public"."finding_finding_reporter" k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, true AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
     FROM s LEFT JOIN p ON p.k = s.k 
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof datasource_event
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload")) AS c FROM "staging"."datasource_event" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload")) AS c FROM "public"."datasource_event" k0
+    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, array_agg(jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload"))) AS cs FROM "public"."datasource_event" k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, NOT m.inserted AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
     FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = s.staging_id
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof datasource_metrics
@@ -1476,44 +1706,48 @@ SELECT (SELECT count(*) FROM s) AS staging_rows,
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS c FROM "staging"."datasource_event_finding" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS c FROM "public"."datasource_event_finding" k0
+    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"))) AS cs FROM "public"."datasource_event_finding" k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, true AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
     FROM s LEFT JOIN p ON p.k = s.k 
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof datasource_event_package
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS c FROM "staging"."datasource_event_package" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS c FROM "public"."datasource_event_package" k0
+    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id"))) AS cs FROM "public"."datasource_event_package" k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, true AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
     FROM s LEFT JOIN p ON p.k = s.k 
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined;

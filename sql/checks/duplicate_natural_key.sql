@@ -1,5 +1,7 @@
--- Natural keys held by more than one public row.
+-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT {key_columns}, count(*) AS rows
 FROM {public_table} t
+WHERE {key_complete}
 GROUP BY {key_columns}
-HAVING count(*) > 1
+HAVING count(*) > 1 AND {merge_inserted}

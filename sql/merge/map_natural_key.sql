@@ -1,14 +1,30 @@
--- Map the staging rows not yet mapped: a public row with the same natural key wins (public_id = its id,
--- inserted = false); otherwise a fresh id from public's sequence, or, for keys no sequence feeds (uuid,
--- text), the row's own id (inserted = true). Foreign-key columns of the natural key are compared after
--- translation through their parents' maps.
-INSERT INTO {map} (staging_id, public_id, inserted)
-SELECT s.staging_id, coalesce(p.{id}, {new_id}), p.{id} IS NULL
-FROM (
+-- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
+-- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
+-- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
+-- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
+-- all map to the row of the lowest staging id, which alone is inserted.
+WITH s AS (
     SELECT st.{id} AS staging_id, {key_columns}
     FROM {staging_table} st
     {parent_joins}
     WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.staging_id = st.{id})
-    ORDER BY st.{id}
-) s
-LEFT JOIN {public_table} p ON {key_match}
+), public_keys AS (
+    SELECT DISTINCT ON ({public_key_columns}) p.{id} AS public_id, {public_key_columns}
+    FROM {public_table} p
+    ORDER BY {public_key_columns}, p.{id}
+), matched AS (
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_keys p ON {key_match}
+), new_rows AS (
+    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY {group_key} ORDER BY s.staging_id) AS leader
+    FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+), leaders AS (
+    SELECT l.staging_id, {new_id} AS public_id
+    FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
+)
+INSERT INTO {map} (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT n.staging_id, l.public_id, n.staging_id = n.leader
+FROM new_rows n JOIN leaders l ON l.staging_id = n.leader

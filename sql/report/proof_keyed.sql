@@ -1,21 +1,23 @@
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same
 -- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost.
+-- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
+-- or a NULL-holding key inserted twice, still counts each staging row once.)
 WITH s AS (
     SELECT {staging_id} AS staging_id, {staging_key} AS k, {staging_content} AS c FROM {staging_table} k0
 ), p AS (
-    SELECT {public_key} AS k, {public_content} AS c FROM {public_table} k0
+    SELECT {public_key} AS k, array_agg({public_content}) AS cs FROM {public_table} k0 GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.c AS public_content, p.k IS NOT NULL AS found, {matched} AS matched
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same, {matched} AS matched
     FROM s LEFT JOIN p ON p.k = s.k {map_join}
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND public_content = staging_content) AS identical,
-       count(*) FILTER (WHERE found AND public_content <> staging_content AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND public_content <> staging_content AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (public_content <> staging_content AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
 FROM joined
