@@ -39,3 +39,27 @@ def test_draft_guesses_strategies_from_keys(fresh_db, capsys):
     assert tables["login"]["strategy"] == "append" and tables["login"]["identity"] == "always"
     assert tables["login"]["foreign_keys"] == {"person_id": "person"}
     assert tables["loose"]["strategy"] == "append" and "id" not in tables["loose"]  # no key: appended once
+
+
+def test_spec_that_contradicts_the_catalog_stops_before_staging(fresh_db, tmp_path):
+    """A spec written for another version of the schema fails naming every table and column that differ."""
+    from pgmerge_assets_tests.merge_helpers import materialize
+
+    import dagster as dg
+
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(REFERENCE_SCHEMA_SQL.read_text())
+        conn.execute("ALTER TABLE package ADD COLUMN homepage text; ALTER TABLE finding DROP COLUMN summary;"
+                     "ALTER TABLE datasource ALTER COLUMN package_indexes TYPE text[]")
+    result = materialize(fresh_db, tmp_path, selection=dg.AssetSelection.assets("staging_schema"))
+    assert not result.success
+    from pgmerge_assets.run import root_message
+
+    message = next(root_message(e.step_failure_data.error) for e in result.all_events
+                   if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "the spec does not fit the target database (3 problems)" in message
+    assert "table finding: spec column summary is not a column of public.finding" in message
+    assert "table package: column homepage is missing from the spec's columns" in message
+    assert "table datasource: arrays.package_indexes is text[], not an integer array" in message
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'staging'").fetchone()[0] == 0

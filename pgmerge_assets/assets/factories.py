@@ -17,6 +17,8 @@ from pgmerge_assets.assets.runner import (
     statements_markdown,
     table_counts,
 )
+from pgmerge_assets.catalog.introspect import read_catalog, spec_mismatches
+from pgmerge_assets.catalog.spec import SpecError
 from pgmerge_assets.pg.restore import public_has_tables, restore_dump
 from pgmerge_assets.pg.staging_load import create_staging_schema, load_staging
 from pgmerge_assets.plan.planner import STAGING_DATA, Check, Plan, Step
@@ -67,6 +69,10 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
                           "unique indexes, no foreign keys.")
     def staging_schema(target: TargetDatabase):
         with target.connect() as conn, cancel_on_interrupt(conn):
+            problems = spec_mismatches(spec, read_catalog(conn, spec.target_schema))
+            if problems:
+                raise SpecError(f"the spec does not fit the target database ({len(problems)} problems): "
+                                + "; ".join(problems))
             create_staging_schema(conn, tables, public=spec.target_schema, staging=spec.staging_schema)
             conn.commit()
         return dg.MaterializeResult(metadata={"tables": len(tables), "schema": spec.staging_schema})

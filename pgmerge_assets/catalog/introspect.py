@@ -71,3 +71,24 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> dict[str, 
         if name in tables:
             tables[name].sequence_column, tables[name].sequence = column, sequence
     return tables
+
+
+def spec_mismatches(spec, tables: dict[str, Table]) -> list[str]:
+    """Where a spec contradicts the live catalog of its target schema: each line names table and column."""
+    problems = []
+    for t in spec.merged_tables:
+        table = tables.get(t.name)
+        if table is None:
+            problems.append(f"table {t.name}: not in schema {spec.target_schema}")
+            continue
+        live = {c.name: c for c in table.columns if not c.generated}
+        for column in t.columns:
+            if column not in live:
+                problems.append(f"table {t.name}: spec column {column} is not a column of {spec.target_schema}.{t.name}")
+        for column in live:
+            if column not in t.columns:
+                problems.append(f"table {t.name}: column {column} is missing from the spec's columns (its values would be lost)")
+        for array in t.arrays:
+            if array.column in live and not live[array.column].is_integer_array:
+                problems.append(f"table {t.name}: arrays.{array.column} is {live[array.column].type}, not an integer array")
+    return problems
