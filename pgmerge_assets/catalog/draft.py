@@ -93,6 +93,15 @@ def draft_spec(tables: dict[str, Table], schema: str = "public") -> str:
         fks = {fk.columns[0]: fk.ref_table for fk in t.foreign_keys if len(fk.columns) == 1}
         if fks:
             entry["foreign_keys"] = fks
+        own = [column for column, ref in fks.items() if ref == name]
+        if own:
+            entry["note"] = (f"{entry['note']}; " if "note" in entry else "") + (
+                f"references itself ({', '.join(own)}): merged in one statement, every id known from the map")
+        composite = [fk for fk in t.foreign_keys if len(fk.columns) > 1]
+        if composite:
+            entry["note"] = (f"{entry['note']}; " if "note" in entry else "") + (
+                "composite foreign keys are not translated by this version: "
+                + ", ".join(f"({', '.join(fk.columns)}) -> {fk.ref_table}" for fk in composite))
         arrays = {c.name: None for c in t.columns if c.is_integer_array}
         if arrays:
             entry["arrays"] = arrays
