@@ -198,8 +198,10 @@ def _unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
 def _merged_step(n: Names, t: TableSpec) -> Step:
     joins, aliases = _parent_joins(n, t, [f for f in t.foreign_keys if f.column not in t.deferred_foreign_keys])
     overriding = sql.SQL("OVERRIDING SYSTEM VALUE" if t.identity == "always" else "")
+    record = compose("merge/record_inserted.sql", merge_log=n.merge_log, table_name=sql.Literal(t.name),
+                     public_table=n.public(t.name))
     common = dict(public_table=n.public(t.name), staging_table=n.staging(t.name), columns=_ident_list(t.columns),
-                  overriding=overriding, parent_joins=joins, merge_log=n.merge_log, table_name=sql.Literal(t.name))
+                  overriding=overriding, parent_joins=joins, record_inserted=record)
     if t.has_map:
         values = sql.SQL(", ").join(
             sql.SQL("m.public_id") if c == t.id else sql.SQL("NULL") if c in t.deferred_foreign_keys
@@ -208,7 +210,8 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
         how = "rows new to public, under their mapped ids"
     elif t.strategy == "append":
         values = sql.SQL(", ").join(_translated(c, aliases) for c in t.columns)
-        insert = compose("merge/insert_once.sql", **common, values=values)
+        insert = compose("merge/insert_once.sql", **common, values=values, merge_log=n.merge_log,
+                         table_name=sql.Literal(t.name))
         how = "every row, once (the table has no key)"
     else:
         values = sql.SQL(", ").join(

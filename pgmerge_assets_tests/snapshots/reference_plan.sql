@@ -381,6 +381,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."id" = m.public_id)
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('dataset', (SELECT count(*) FROM "public"."dataset"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -399,6 +400,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."finding" p WHERE p."id" = m.public_id)
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('finding', (SELECT count(*) FROM "public"."finding"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -417,6 +419,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."finding_reporter" p WHERE p."id" = m.public_id)
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('finding_reporter', (SELECT count(*) FROM "public"."finding_reporter"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -435,6 +438,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."package" p WHERE p."id" = m.public_id)
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('package', (SELECT count(*) FROM "public"."package"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -462,6 +466,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."dataset_metrics" p WHERE p."id" = m.public_id)
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('dataset_metrics', (SELECT count(*) FROM "public"."dataset_metrics"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -489,6 +494,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource" p WHERE p."id" = m.public_id)
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('datasource', (SELECT count(*) FROM "public"."datasource"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -516,6 +522,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."edit" p WHERE p."id" = m.public_id)
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('edit', (SELECT count(*) FROM "public"."edit"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -554,6 +561,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."finding_finding_reporter" p WHERE "p"."finding_id" = "s"."finding_id" AND "p"."finding_reporter_id" = "s"."finding_reporter_id")
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('finding_finding_reporter', (SELECT count(*) FROM "public"."finding_finding_reporter"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -581,6 +589,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event" p WHERE p."id" = m.public_id)
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('datasource_event', (SELECT count(*) FROM "public"."datasource_event"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -608,6 +617,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_metrics" p WHERE p."id" = m.public_id)
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('datasource_metrics', (SELECT count(*) FROM "public"."datasource_metrics"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -646,6 +656,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event_finding" p WHERE "p"."datasource_event_id" = "s"."datasource_event_id" AND "p"."finding_id" = "s"."finding_id")
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('datasource_event_finding', (SELECT count(*) FROM "public"."datasource_event_finding"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
@@ -684,6 +695,7 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event_package" p WHERE "p"."datasource_event_id" = "s"."datasource_event_id" AND "p"."package_id" = "s"."package_id")
     RETURNING 1
 )
+-- The merge log: the row count before the first insert, and the rows inserted so far.
 INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('datasource_event_package', (SELECT count(*) FROM "public"."datasource_event_package"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;

@@ -10,6 +10,4 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM {public_table} p WHERE p.{id} = m.public_id)
     RETURNING 1
 )
-INSERT INTO {merge_log} AS l (table_name, rows_before, rows_inserted)
-VALUES ({table_name}, (SELECT count(*) FROM {public_table}), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted
+{record_inserted}

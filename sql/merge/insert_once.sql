@@ -8,6 +8,4 @@ WITH inserted AS (
     WHERE NOT EXISTS (SELECT 1 FROM {merge_log} l WHERE l.table_name = {table_name})
     RETURNING 1
 )
-INSERT INTO {merge_log} AS l (table_name, rows_before, rows_inserted)
-VALUES ({table_name}, (SELECT count(*) FROM {public_table}), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted
+{record_inserted}
