@@ -33,10 +33,10 @@ def clone_public_into_staging(conn: psycopg.Connection, spec_path=REFERENCE_SPEC
     from psycopg import sql
 
     spec = load_spec(spec_path)
-    conn.execute("CREATE SCHEMA staging")
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(spec.staging_schema)))
     for t in spec.merged_tables:
         conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
-            sql.Identifier("staging", t.name), sql.Identifier("public", t.name)))
+            sql.Identifier(spec.staging_schema, t.name), sql.Identifier(spec.target_schema, t.name)))
     conn.commit()
 
 

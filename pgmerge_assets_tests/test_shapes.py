@@ -13,12 +13,12 @@ from pgmerge_assets_tests.merge_helpers import MERGE_ONLY, clone_public_into_sta
 
 
 def merge_shape(dsn, tmp_path, ddl: str, public_rows: str, staging_rows: str, arrays: dict | None = None,
-                edits: dict | None = None):
+                edits: dict | None = None, schema: str = "public"):
     """Create the schema, draft its spec (pointing array columns where told, applying the user's
     `edits` {table: {field: value}}), load both sides, merge."""
     with psycopg.connect(dsn) as conn:
         conn.execute(ddl)
-        raw = yaml.safe_load(draft_spec(read_catalog(conn, "public")))
+        raw = yaml.safe_load(draft_spec(read_catalog(conn, schema), schema))
         for (table, column), target in (arrays or {}).items():
             raw["tables"][table]["arrays"][column] = target
         for table, fields in (edits or {}).items():
@@ -221,3 +221,19 @@ def test_natural_key_declared_only_in_the_spec(fresh_db, tmp_path, nulls, expect
     new_id = expected[-1][0]
     assert rows(fresh_db, "SELECT staging_id, public_id FROM pgmerge.map_tag WHERE staging_id IN (3, 4)") == [
         (3, new_id), (4, new_id)]
+
+
+def test_target_schema_other_than_public(fresh_db, tmp_path):
+    """The merge target is the spec's target_schema; public is not touched."""
+    spec = merge_shape(
+        fresh_db, tmp_path,
+        "CREATE SCHEMA app; CREATE TABLE public.item (id int); CREATE TABLE app.item (id bigserial PRIMARY KEY,"
+        " sku text NOT NULL UNIQUE, parent_id bigint REFERENCES app.item)",
+        "INSERT INTO app.item VALUES (1, 'a', NULL); SELECT setval('app.item_id_seq', 1)",
+        "INSERT INTO staging.item VALUES (1, 'b', 2), (2, 'a', NULL)",
+        schema="app",
+    )
+    assert spec["target_schema"] == "app"
+    assert rows(fresh_db, "SELECT i.sku, p.sku FROM app.item i LEFT JOIN app.item p ON p.id = i.parent_id "
+                          "ORDER BY 1") == [("a", None), ("b", "a")]
+    assert rows(fresh_db, "SELECT count(*) FROM public.item") == [(0,)]
