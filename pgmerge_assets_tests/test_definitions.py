@@ -32,7 +32,8 @@ def test_lineage_shows_which_maps_feed_which_tables(monkeypatch):
 
     assert {"id_map/datasource", "id_map/datasource_event"} <= parents("merged/datasource_event")
     assert {"id_map/datasource_event", "id_map/package"} <= parents("merged/datasource_event_package")
-    assert parents("repaired_arrays/dataset_metrics__package_indexes") == {"merged/dataset_metrics", "id_map/package"}
+    assert parents("repaired_arrays/dataset_metrics__package_indexes") == {
+        "merged/dataset_metrics", "id_map/package", "merged/package"}
     assert parents("id_map/dataset") == {"staging_data"}
 
 

@@ -48,7 +48,6 @@ from pgmerge_assets.pg.restore import (
     plain_is_data_only,
     run_psql,
     server_version,
-    split_qualified,
     sql_stream,
     tools_line,
 )
@@ -92,14 +91,8 @@ class Table:
 
 
 def _bare_names(tables: list[str], public: str) -> list[str]:
-    names: list[str] = []
-    for t in tables:
-        schema, name = split_qualified(t) if "." in t else ("", t)
-        if schema and schema != public:
-            raise ValueError(f"table {t!r} is not in schema {public!r}: staging clones tables of {public} only")
-        if name not in names:
-            names.append(name)
-    return names
+    """Table names of `public`, as given (a dot is part of a name, never a schema separator), once each."""
+    return list(dict.fromkeys(tables))
 
 
 def read_tables(

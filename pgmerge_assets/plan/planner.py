@@ -146,13 +146,23 @@ def _key_complete(t: TableSpec, alias: str) -> sql.Composable:
     return sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(alias, c)) for c in t.natural_key)
 
 
-def _group_key(t: TableSpec, alias: str, row_id: sql.Composable) -> sql.Composed:
-    """Columns that make rows 'the same key'; with nulls_in_key: distinct, a row with a NULL is its own group."""
-    columns = _ident_list(t.natural_key, alias)
-    if t.nulls_in_key == "equal":
-        return columns
-    any_null = sql.SQL(" OR ").join(sql.SQL("{} IS NULL").format(sql.Identifier(alias, c)) for c in t.natural_key)
-    return sql.SQL("{}, CASE WHEN {} THEN {} END").format(columns, any_null, row_id)
+def _map_key_parts(t: TableSpec, aliases: dict[str, sql.Identifier]) -> dict[str, sql.Composable]:
+    """The natural key as one row value on each side, how two such keys match, and which rows group together
+    (with nulls_in_key: distinct, a row with a NULL in its key matches nothing and stands alone)."""
+    translated = [_translated(c, aliases) for c in t.natural_key]
+    equal = t.nulls_in_key == "equal"
+    complete = sql.SQL("true") if equal else sql.SQL(" AND ").join(
+        sql.SQL("{} IS NOT NULL").format(expr) for expr in translated)
+    return dict(
+        staging_key=sql.SQL(", ").join(translated),
+        staging_key_complete=complete,
+        public_key=_ident_list(t.natural_key, "p"),
+        # row values compare NULL fields as equal, so a key with a NULL is kept out explicitly
+        key_match=sql.SQL("p.natural_key = s.natural_key" if equal
+                          else "p.natural_key = s.natural_key AND s.key_complete"),
+        group_key=sql.SQL("s.natural_key" if equal
+                          else "s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END"),
+    )
 
 
 def _id_map_step(n: Names, t: TableSpec) -> Step:
@@ -171,10 +181,7 @@ def _id_map_step(n: Names, t: TableSpec) -> Step:
     if t.strategy == "natural_key":
         joins, aliases = _parent_joins(n, t, key_fks)
         fill = compose("merge/map_natural_key.sql", **ids, new_id=new_id, parent_joins=joins,
-                       key_columns=sql.SQL(", ").join(
-                           sql.SQL("{} AS {}").format(_translated(c, aliases), sql.Identifier(c)) for c in t.natural_key),
-                       public_key_columns=_ident_list(t.natural_key, "p"), key_match=_key_match(t, "p", "s"),
-                       group_key=_group_key(t, "s", sql.SQL("s.staging_id")))
+                       **_map_key_parts(t, aliases))
         how = (f"natural key ({', '.join(t.natural_key)}); public wins, new keys get "
                f"{'fresh ids' if t.sequence else 'their own ids'}")
     else:
@@ -256,7 +263,8 @@ def _repaired_step(n: Names, t: TableSpec, array) -> Step:
     stats = sql.SQL("SELECT count(*) AS row_count FROM {} WHERE inserted").format(n.map(t.name))
     return Step(repaired_key(t.name, array.column), "repaired_arrays",
                 f"Rewrite {t.name}.{array.column} of dump #2's rows through the {array.table} id map.",
-                (merged_key(t.name), id_map_key(array.table)), (compose("merge/repair_array.sql", **ids),),
+                tuple(dict.fromkeys([merged_key(t.name), id_map_key(array.table), merged_key(array.table)])),
+                (compose("merge/repair_array.sql", **ids),),
                 (guard,), stats, t.name)
 
 

@@ -18,21 +18,23 @@ WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted.
+-- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
+-- so no user column name can clash with the names used here.
 WITH s AS (
-    SELECT st."id" AS staging_id, st."name" AS "name"
+    SELECT st."id" AS staging_id, ROW(st."name") AS natural_key, st."name" IS NOT NULL AS key_complete
     FROM "staging"."dataset" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON ("p"."name") p."id" AS public_id, "p"."name"
+    SELECT DISTINCT ON (ROW("p"."name")) p."id" AS public_id, ROW("p"."name") AS natural_key
     FROM "public"."dataset" p
-    ORDER BY "p"."name", p."id"
+    ORDER BY ROW("p"."name"), p."id"
 ), matched AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON "p"."name" = "s"."name"
+    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
 ), new_rows AS (
-    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."name", CASE WHEN "s"."name" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    SELECT s.staging_id,
+           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -65,21 +67,23 @@ WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted.
+-- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
+-- so no user column name can clash with the names used here.
 WITH s AS (
-    SELECT st."id" AS staging_id, st."identifier" AS "identifier"
+    SELECT st."id" AS staging_id, ROW(st."identifier") AS natural_key, st."identifier" IS NOT NULL AS key_complete
     FROM "staging"."finding" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON ("p"."identifier") p."id" AS public_id, "p"."identifier"
+    SELECT DISTINCT ON (ROW("p"."identifier")) p."id" AS public_id, ROW("p"."identifier") AS natural_key
     FROM "public"."finding" p
-    ORDER BY "p"."identifier", p."id"
+    ORDER BY ROW("p"."identifier"), p."id"
 ), matched AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON "p"."identifier" = "s"."identifier"
+    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
 ), new_rows AS (
-    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."identifier", CASE WHEN "s"."identifier" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    SELECT s.staging_id,
+           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -112,21 +116,23 @@ WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted.
+-- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
+-- so no user column name can clash with the names used here.
 WITH s AS (
-    SELECT st."id" AS staging_id, st."name" AS "name"
+    SELECT st."id" AS staging_id, ROW(st."name") AS natural_key, st."name" IS NOT NULL AS key_complete
     FROM "staging"."finding_reporter" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON ("p"."name") p."id" AS public_id, "p"."name"
+    SELECT DISTINCT ON (ROW("p"."name")) p."id" AS public_id, ROW("p"."name") AS natural_key
     FROM "public"."finding_reporter" p
-    ORDER BY "p"."name", p."id"
+    ORDER BY ROW("p"."name"), p."id"
 ), matched AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON "p"."name" = "s"."name"
+    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
 ), new_rows AS (
-    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."name", CASE WHEN "s"."name" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    SELECT s.staging_id,
+           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -159,21 +165,23 @@ WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted.
+-- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
+-- so no user column name can clash with the names used here.
 WITH s AS (
-    SELECT st."id" AS staging_id, st."purl" AS "purl"
+    SELECT st."id" AS staging_id, ROW(st."purl") AS natural_key, st."purl" IS NOT NULL AS key_complete
     FROM "staging"."package" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON ("p"."purl") p."id" AS public_id, "p"."purl"
+    SELECT DISTINCT ON (ROW("p"."purl")) p."id" AS public_id, ROW("p"."purl") AS natural_key
     FROM "public"."package" p
-    ORDER BY "p"."purl", p."id"
+    ORDER BY ROW("p"."purl"), p."id"
 ), matched AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON "p"."purl" = "s"."purl"
+    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
 ), new_rows AS (
-    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."purl", CASE WHEN "s"."purl" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    SELECT s.staging_id,
+           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -232,21 +240,23 @@ WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted.
+-- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
+-- so no user column name can clash with the names used here.
 WITH s AS (
-    SELECT st."id" AS staging_id, st."purl" AS "purl"
+    SELECT st."id" AS staging_id, ROW(st."purl") AS natural_key, st."purl" IS NOT NULL AS key_complete
     FROM "staging"."datasource" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON ("p"."purl") p."id" AS public_id, "p"."purl"
+    SELECT DISTINCT ON (ROW("p"."purl")) p."id" AS public_id, ROW("p"."purl") AS natural_key
     FROM "public"."datasource" p
-    ORDER BY "p"."purl", p."id"
+    ORDER BY ROW("p"."purl"), p."id"
 ), matched AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON "p"."purl" = "s"."purl"
+    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
 ), new_rows AS (
-    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."purl", CASE WHEN "s"."purl" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    SELECT s.staging_id,
+           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -289,8 +299,10 @@ FROM (
 
 -- guard staging.datasource_event.datasource_id: rows reference datasource ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."datasource_id" AS staging_value
 FROM "staging"."datasource_event" st
 LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
@@ -314,21 +326,23 @@ WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted.
+-- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
+-- so no user column name can clash with the names used here.
 WITH s AS (
-    SELECT st."id" AS staging_id, "f0".public_id AS "datasource_id", st."kind" AS "kind", st."occurred_at" AS "occurred_at"
+    SELECT st."id" AS staging_id, ROW("f0".public_id, st."kind", st."occurred_at") AS natural_key, "f0".public_id IS NOT NULL AND st."kind" IS NOT NULL AND st."occurred_at" IS NOT NULL AS key_complete
     FROM "staging"."datasource_event" st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON ("p"."datasource_id", "p"."kind", "p"."occurred_at") p."id" AS public_id, "p"."datasource_id", "p"."kind", "p"."occurred_at"
+    SELECT DISTINCT ON (ROW("p"."datasource_id", "p"."kind", "p"."occurred_at")) p."id" AS public_id, ROW("p"."datasource_id", "p"."kind", "p"."occurred_at") AS natural_key
     FROM "public"."datasource_event" p
-    ORDER BY "p"."datasource_id", "p"."kind", "p"."occurred_at", p."id"
+    ORDER BY ROW("p"."datasource_id", "p"."kind", "p"."occurred_at"), p."id"
 ), matched AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON "p"."datasource_id" = "s"."datasource_id" AND "p"."kind" = "s"."kind" AND "p"."occurred_at" = "s"."occurred_at"
+    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
 ), new_rows AS (
-    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY "s"."datasource_id", "s"."kind", "s"."occurred_at", CASE WHEN "s"."datasource_id" IS NULL OR "s"."kind" IS NULL OR "s"."occurred_at" IS NULL THEN s.staging_id END ORDER BY s.staging_id) AS leader
+    SELECT s.staging_id,
+           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -447,8 +461,10 @@ ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + exclude
 
 -- guard staging.dataset_metrics.dataset_id: rows reference dataset ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."dataset_id" AS staging_value
 FROM "staging"."dataset_metrics" st
 LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
@@ -475,8 +491,10 @@ ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + exclude
 
 -- guard staging.datasource.dataset_id: rows reference dataset ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."dataset_id" AS staging_value
 FROM "staging"."datasource" st
 LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
@@ -503,8 +521,10 @@ ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + exclude
 
 -- guard staging.edit.dataset_id: rows reference dataset ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."dataset_id" AS staging_value
 FROM "staging"."edit" st
 LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
@@ -531,8 +551,10 @@ ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + exclude
 
 -- guard staging.finding_finding_reporter.finding_id: rows reference finding ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."finding_id" AS staging_value
 FROM "staging"."finding_finding_reporter" st
 LEFT JOIN "pgmerge"."map_finding" f ON f.staging_id = st."finding_id"
@@ -540,8 +562,10 @@ WHERE st."finding_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
 -- guard staging.finding_finding_reporter.finding_reporter_id: rows reference finding_reporter ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."finding_reporter_id" AS staging_value
 FROM "staging"."finding_finding_reporter" st
 LEFT JOIN "pgmerge"."map_finding_reporter" f ON f.staging_id = st."finding_reporter_id"
@@ -570,8 +594,10 @@ ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + exclude
 
 -- guard staging.datasource_event.datasource_id: rows reference datasource ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."datasource_id" AS staging_value
 FROM "staging"."datasource_event" st
 LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
@@ -598,8 +624,10 @@ ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + exclude
 
 -- guard staging.datasource_metrics.datasource_id: rows reference datasource ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."datasource_id" AS staging_value
 FROM "staging"."datasource_metrics" st
 LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
@@ -626,8 +654,10 @@ ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + exclude
 
 -- guard staging.datasource_event_finding.datasource_event_id: rows reference datasource_event ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."datasource_event_id" AS staging_value
 FROM "staging"."datasource_event_finding" st
 LEFT JOIN "pgmerge"."map_datasource_event" f ON f.staging_id = st."datasource_event_id"
@@ -635,8 +665,10 @@ WHERE st."datasource_event_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
 -- guard staging.datasource_event_finding.finding_id: rows reference finding ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."finding_id" AS staging_value
 FROM "staging"."datasource_event_finding" st
 LEFT JOIN "pgmerge"."map_finding" f ON f.staging_id = st."finding_id"
@@ -665,8 +697,10 @@ ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + exclude
 
 -- guard staging.datasource_event_package.datasource_event_id: rows reference datasource_event ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."datasource_event_id" AS staging_value
 FROM "staging"."datasource_event_package" st
 LEFT JOIN "pgmerge"."map_datasource_event" f ON f.staging_id = st."datasource_event_id"
@@ -674,8 +708,10 @@ WHERE st."datasource_event_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
 -- guard staging.datasource_event_package.package_id: rows reference package ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
 SELECT st."package_id" AS staging_value
 FROM "staging"."datasource_event_package" st
 LEFT JOIN "pgmerge"."map_package" f ON f.staging_id = st."package_id"
@@ -700,12 +736,14 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
 VALUES ('datasource_event_package', (SELECT count(*) FROM "public"."datasource_event_package"), (SELECT count(*) FROM inserted))
 ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
 
--- step repaired_arrays/dataset_metrics__package_indexes after merged/dataset_metrics, id_map/package
+-- step repaired_arrays/dataset_metrics__package_indexes after merged/dataset_metrics, id_map/package, merged/package
 
 -- guard staging.dataset_metrics.package_indexes: elements name package ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Array elements of dump #2's new rows that name no row of the referenced table in dump #2.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Array elements of dump #2's new rows that name no row of the referenced table in dump #2.
 SELECT st."id" AS staging_id, u.element
 FROM "staging"."dataset_metrics" st
 JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id" AND m.inserted
@@ -732,12 +770,14 @@ FROM (
 ) r
 WHERE p."id" = r.public_id AND p."package_indexes" IS DISTINCT FROM r.repaired;
 
--- step repaired_arrays/datasource__package_indexes after merged/datasource, id_map/package
+-- step repaired_arrays/datasource__package_indexes after merged/datasource, id_map/package, merged/package
 
 -- guard staging.datasource.package_indexes: elements name package ids that dump #2 does not hold
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Array elements of dump #2's new rows that name no row of the referenced table in dump #2.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Array elements of dump #2's new rows that name no row of the referenced table in dump #2.
 SELECT st."id" AS staging_id, u.element
 FROM "staging"."datasource" st
 JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id" AND m.inserted
@@ -813,8 +853,10 @@ WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
 
 -- check id_map/dataset:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal.
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."dataset" st
@@ -832,8 +874,10 @@ HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
 
 -- check merged/dataset:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."name", count(*) AS rows
 FROM "public"."dataset" t
@@ -843,8 +887,10 @@ HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m 
 
 -- check id_map/dataset:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
 -- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."name") AS natural_key, count(*) AS rows
 FROM "staging"."dataset" st
@@ -860,8 +906,10 @@ HAVING count(*) > 1) q) b;
 
 -- check merged/dataset:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_dataset" WHERE inserted) AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."dataset") n
 WHERE l.table_name = 'dataset'
@@ -872,8 +920,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 
 -- check id_map/finding:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal.
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."finding" st
@@ -891,8 +941,10 @@ HAVING count(DISTINCT jsonb_build_array("st"."identifier")) > 1) q) b;
 
 -- check merged/finding:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."identifier", count(*) AS rows
 FROM "public"."finding" t
@@ -902,8 +954,10 @@ HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m 
 
 -- check id_map/finding:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
 -- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."identifier") AS natural_key, count(*) AS rows
 FROM "staging"."finding" st
@@ -919,8 +973,10 @@ HAVING count(*) > 1) q) b;
 
 -- check merged/finding:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_finding" WHERE inserted) AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."finding") n
 WHERE l.table_name = 'finding'
@@ -931,8 +987,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'fi
 
 -- check id_map/finding_reporter:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal.
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."finding_reporter" st
@@ -950,8 +1008,10 @@ HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
 
 -- check merged/finding_reporter:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."name", count(*) AS rows
 FROM "public"."finding_reporter" t
@@ -961,8 +1021,10 @@ HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_finding_rep
 
 -- check id_map/finding_reporter:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
 -- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."name") AS natural_key, count(*) AS rows
 FROM "staging"."finding_reporter" st
@@ -978,8 +1040,10 @@ HAVING count(*) > 1) q) b;
 
 -- check merged/finding_reporter:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_finding_reporter" WHERE inserted) AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."finding_reporter") n
 WHERE l.table_name = 'finding_reporter'
@@ -990,8 +1054,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'fi
 
 -- check id_map/package:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal.
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."package" st
@@ -1009,8 +1075,10 @@ HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
 
 -- check merged/package:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."purl", count(*) AS rows
 FROM "public"."package" t
@@ -1020,8 +1088,10 @@ HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_package" m 
 
 -- check id_map/package:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
 -- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."purl") AS natural_key, count(*) AS rows
 FROM "staging"."package" st
@@ -1037,8 +1107,10 @@ HAVING count(*) > 1) q) b;
 
 -- check merged/package:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_package" WHERE inserted) AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."package") n
 WHERE l.table_name = 'package'
@@ -1049,8 +1121,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'pa
 
 -- check id_map/dataset_metrics:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal.
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."dataset_metrics" st
@@ -1068,8 +1142,10 @@ HAVING count(DISTINCT st."id") > 1) q) b;
 
 -- check merged/dataset_metrics:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
 FROM "public"."dataset_metrics" c
 WHERE c."dataset_id" IS NOT NULL
@@ -1078,8 +1154,10 @@ GROUP BY c."dataset_id") q) b;
 
 -- check merged/dataset_metrics:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_dataset_metrics" WHERE inserted) AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."dataset_metrics") n
 WHERE l.table_name = 'dataset_metrics'
@@ -1090,8 +1168,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 
 -- check repaired_arrays/dataset_metrics__package_indexes:array_elements_exist
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
 -- (NULL elements are kept on purpose and are not dangling).
 SELECT t."id" AS id, t."package_indexes" AS elements
 FROM "public"."dataset_metrics" t
@@ -1102,8 +1182,10 @@ WHERE t."package_indexes" IS NOT NULL
 
 -- check id_map/datasource:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal.
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."datasource" st
@@ -1121,8 +1203,10 @@ HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
 
 -- check merged/datasource:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
 FROM "public"."datasource" c
 WHERE c."dataset_id" IS NOT NULL
@@ -1131,8 +1215,10 @@ GROUP BY c."dataset_id") q) b;
 
 -- check merged/datasource:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."purl", count(*) AS rows
 FROM "public"."datasource" t
@@ -1142,8 +1228,10 @@ HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_datasource"
 
 -- check id_map/datasource:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
 -- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."purl") AS natural_key, count(*) AS rows
 FROM "staging"."datasource" st
@@ -1159,8 +1247,10 @@ HAVING count(*) > 1) q) b;
 
 -- check merged/datasource:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource" WHERE inserted) AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource") n
 WHERE l.table_name = 'datasource'
@@ -1171,8 +1261,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 
 -- check repaired_arrays/datasource__package_indexes:array_elements_exist
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
 -- (NULL elements are kept on purpose and are not dangling).
 SELECT t."id" AS id, t."package_indexes" AS elements
 FROM "public"."datasource" t
@@ -1183,8 +1275,10 @@ WHERE t."package_indexes" IS NOT NULL
 
 -- check id_map/edit:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal.
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."edit" st
@@ -1202,8 +1296,10 @@ HAVING count(DISTINCT st."id") > 1) q) b;
 
 -- check merged/edit:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
 FROM "public"."edit" c
 WHERE c."dataset_id" IS NOT NULL
@@ -1212,8 +1308,10 @@ GROUP BY c."dataset_id") q) b;
 
 -- check merged/edit:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_edit" WHERE inserted) AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."edit") n
 WHERE l.table_name = 'edit'
@@ -1224,8 +1322,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'ed
 
 -- check merged/finding_finding_reporter:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'finding_id' AS column_name, c."finding_id"::text AS value, count(*) AS rows
 FROM "public"."finding_finding_reporter" c
 WHERE c."finding_id" IS NOT NULL
@@ -1241,8 +1341,10 @@ GROUP BY c."finding_reporter_id") q) b;
 
 -- check merged/finding_finding_reporter:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows
 FROM "public"."finding_finding_reporter" t
@@ -1252,8 +1354,10 @@ HAVING count(*) > 1 AND true) q) b;
 
 -- check merged/finding_finding_reporter:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, l.rows_inserted AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."finding_finding_reporter") n
 WHERE l.table_name = 'finding_finding_reporter'
@@ -1264,8 +1368,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'fi
 
 -- check id_map/datasource_event:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal.
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."datasource_event" st
@@ -1283,8 +1389,10 @@ HAVING count(DISTINCT jsonb_build_array("st"."datasource_id", "st"."kind", "st".
 
 -- check merged/datasource_event:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'datasource_id' AS column_name, c."datasource_id"::text AS value, count(*) AS rows
 FROM "public"."datasource_event" c
 WHERE c."datasource_id" IS NOT NULL
@@ -1293,8 +1401,10 @@ GROUP BY c."datasource_id") q) b;
 
 -- check merged/datasource_event:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows
 FROM "public"."datasource_event" t
@@ -1304,8 +1414,10 @@ HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_
 
 -- check id_map/datasource_event:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
 -- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."datasource_id", "st"."kind", "st"."occurred_at") AS natural_key, count(*) AS rows
 FROM "staging"."datasource_event" st
@@ -1321,8 +1433,10 @@ HAVING count(*) > 1) q) b;
 
 -- check merged/datasource_event:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource_event" WHERE inserted) AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_event") n
 WHERE l.table_name = 'datasource_event'
@@ -1333,8 +1447,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 
 -- check id_map/datasource_metrics:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal.
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."datasource_metrics" st
@@ -1352,8 +1468,10 @@ HAVING count(DISTINCT st."id") > 1) q) b;
 
 -- check merged/datasource_metrics:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'datasource_id' AS column_name, c."datasource_id"::text AS value, count(*) AS rows
 FROM "public"."datasource_metrics" c
 WHERE c."datasource_id" IS NOT NULL
@@ -1362,8 +1480,10 @@ GROUP BY c."datasource_id") q) b;
 
 -- check merged/datasource_metrics:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource_metrics" WHERE inserted) AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_metrics") n
 WHERE l.table_name = 'datasource_metrics'
@@ -1374,8 +1494,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 
 -- check merged/datasource_event_finding:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'datasource_event_id' AS column_name, c."datasource_event_id"::text AS value, count(*) AS rows
 FROM "public"."datasource_event_finding" c
 WHERE c."datasource_event_id" IS NOT NULL
@@ -1391,8 +1513,10 @@ GROUP BY c."finding_id") q) b;
 
 -- check merged/datasource_event_finding:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows
 FROM "public"."datasource_event_finding" t
@@ -1402,8 +1526,10 @@ HAVING count(*) > 1 AND true) q) b;
 
 -- check merged/datasource_event_finding:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, l.rows_inserted AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_event_finding") n
 WHERE l.table_name = 'datasource_event_finding'
@@ -1414,8 +1540,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 
 -- check merged/datasource_event_package:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'datasource_event_id' AS column_name, c."datasource_event_id"::text AS value, count(*) AS rows
 FROM "public"."datasource_event_package" c
 WHERE c."datasource_event_id" IS NOT NULL
@@ -1431,8 +1559,10 @@ GROUP BY c."package_id") q) b;
 
 -- check merged/datasource_event_package:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows
 FROM "public"."datasource_event_package" t
@@ -1442,8 +1572,10 @@ HAVING count(*) > 1 AND true) q) b;
 
 -- check merged/datasource_event_package:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
 SELECT l.rows_before, l.rows_inserted, n.rows_now, l.rows_inserted AS new_in_map
 FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_event_package") n
 WHERE l.table_name = 'datasource_event_package'
@@ -1454,8 +1586,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 
 -- check sequences:sequences_ahead
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM (-- A sequence that would hand out an id its table already holds.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A sequence that would hand out an id its table already holds.
 SELECT 'dataset' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
 FROM (SELECT max("id") AS max_id FROM "public"."dataset") t, "public"."dataset_id_seq" s
 WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)

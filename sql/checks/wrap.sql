@@ -1,3 +1,5 @@
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
-SELECT count(*) AS offending, coalesce(jsonb_agg(to_jsonb(b) - 'n') FILTER (WHERE b.n <= 20), '[]'::jsonb) AS sample
-FROM (SELECT q.*, row_number() OVER () AS n FROM ({offending_rows}) q) b
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM ({offending_rows}) q) b

@@ -2,21 +2,23 @@
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted.
+-- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
+-- so no user column name can clash with the names used here.
 WITH s AS (
-    SELECT st.{id} AS staging_id, {key_columns}
+    SELECT st.{id} AS staging_id, ROW({staging_key}) AS natural_key, {staging_key_complete} AS key_complete
     FROM {staging_table} st
     {parent_joins}
     WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.staging_id = st.{id})
 ), public_keys AS (
-    SELECT DISTINCT ON ({public_key_columns}) p.{id} AS public_id, {public_key_columns}
+    SELECT DISTINCT ON (ROW({public_key})) p.{id} AS public_id, ROW({public_key}) AS natural_key
     FROM {public_table} p
-    ORDER BY {public_key_columns}, p.{id}
+    ORDER BY ROW({public_key}), p.{id}
 ), matched AS (
     SELECT s.staging_id, p.public_id
     FROM s JOIN public_keys p ON {key_match}
 ), new_rows AS (
-    SELECT s.staging_id, first_value(s.staging_id) OVER (PARTITION BY {group_key} ORDER BY s.staging_id) AS leader
+    SELECT s.staging_id,
+           first_value(s.staging_id) OVER (PARTITION BY {group_key} ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (

@@ -1,0 +1,172 @@
+"""Split and re-merge, as a property: any schema of the supported shapes, split into two diverged
+databases, merges back into exactly db1's records + db2's new records + all history of both.
+
+Per example (see random_schema.py): draw a schema and a seed; generate the records in an origin
+database; place each record in db1, db2 or both (history in exactly one), renumber ids per database
+(they collide), give db2's shared records conflicting non-key values; pg_dump db1 and db2 (plain or
+custom, at random); draft the spec from db1's catalog with `draft_spec` and fill in only the arrays'
+tables; run the whole asset graph into a fresh target; compare the target's id-free canonical form
+with the expected one computed by the oracle in random_schema.py (no planner or proof code).
+
+Budget: PGMERGE_PROPERTY_EXAMPLES examples (default 5, derandomized so CI is stable). On demand:
+    PGMERGE_PROPERTY_EXAMPLES=500 uv run pytest pgmerge_assets_tests/test_split_remerge.py
+which explores with fresh randomness (set PGMERGE_PROPERTY_DERANDOMIZE=1 to keep it fixed).
+A failure prints the seed, the schema summary and @reproduce_failure. PGMERGE_PROPERTY_SHRINK=0 skips
+shrinking (a failing example is reported as found; shrinking one can take minutes).
+Shapes that once broke the tool are named by flags at the top of random_schema.py, all on;
+PGMERGE_PROPERTY_OFF=NAME,... switches one off.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
+import yaml
+from hypothesis import HealthCheck, Phase, event, given, note, settings
+from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
+
+from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
+from pgmerge_assets.catalog.draft import draft_spec
+from pgmerge_assets.catalog.introspect import read_catalog
+from pgmerge_assets.pg.embedded import drop_database, ensure_database, with_dbname
+from pgmerge_assets.pg.tools import find_tool, run_tool, tool_conninfo
+from pgmerge_assets.run import run_graph
+from pgmerge_assets_tests.random_schema import Schema, build_split, canonical, expected_merge, load_database, schemas
+
+EXAMPLES_ENV = "PGMERGE_PROPERTY_EXAMPLES"
+EXAMPLES = int(os.environ.get(EXAMPLES_ENV, "5"))
+SHRINK = os.environ.get("PGMERGE_PROPERTY_SHRINK", "1") == "1"  # 0: report the first failure unshrunk (faster)
+DERANDOMIZE = os.environ.get("PGMERGE_PROPERTY_DERANDOMIZE", "0" if EXAMPLES_ENV in os.environ else "1") == "1"
+
+
+def _event(text: str) -> None:
+    if currently_in_test_context():  # the body also runs as a plain function for hand-written schemas
+        event(text)
+
+
+def _dump(dsn: str, path: Path, custom: bool) -> None:
+    conninfo, env = tool_conninfo(dsn)
+    args = [str(find_tool("pg_dump").path), "--no-owner", "--no-privileges", "-f", str(path), "-d", conninfo]
+    if custom:
+        args.insert(1, "-Fc")
+    run_tool(args, what=f"pg_dump of {path.name}", env=env)
+
+
+def _draft(db1_dsn: str, schema: Schema) -> tuple[str, dict]:
+    """The drafted spec with every `arrays: {col: null}` filled in from the model; nothing else edited."""
+    with psycopg.connect(db1_dsn) as conn:
+        text = draft_spec(read_catalog(conn, "public"))
+    doc = yaml.safe_load(text)
+    by_name = {t.name: t for t in schema.tables}
+    assert set(doc["tables"]) == set(by_name), f"draft tables {sorted(doc['tables'])}"
+    for name, entry in doc["tables"].items():
+        t = by_name[name]
+        arrays = entry.get("arrays") or {}
+        model_arrays = {c.name: schema.tables[c.ref].name for c in t.cols if c.kind == "array"}
+        assert set(arrays) == set(model_arrays), f"{name}: drafted arrays {arrays}, model {model_arrays}"
+        assert all(v is None for v in arrays.values()), f"{name}: the draft guessed array tables {arrays}"
+        if model_arrays:
+            entry["arrays"] = model_arrays
+        # the draft must have guessed the rest right by itself; a wrong guess is a finding, not an edit
+        want = {"entity": "natural_key", "join": "natural_key", "history": "append"}[t.kind]
+        assert entry["strategy"] == want, f"{name}: drafted strategy {entry['strategy']}, model {want}"
+        if t.kind != "history":
+            assert entry["natural_key"] == t.key_names(), f"{name}: drafted key {entry['natural_key']}"
+        assert entry.get("id") == t.id, f"{name}: drafted id {entry.get('id')}"
+        model_fks = {c.name: schema.tables[c.ref].name for c in t.cols if c.kind == "fk"}
+        assert (entry.get("foreign_keys") or {}) == model_fks, f"{name}: drafted fks {entry.get('foreign_keys')}"
+    head = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    return head + "\n" + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True), doc
+
+
+def _sequences_ahead(conn: psycopg.Connection, schema: Schema) -> list[str]:
+    """Independent of the tool's check: nextval() of each table's sequence is past max(id)."""
+    from psycopg import sql
+
+    behind = []
+    for t in schema.tables:
+        if not t.id:
+            continue
+        qualified = sql.Literal(sql.Identifier("public", t.name).as_string(conn))
+        nxt, top = conn.execute(sql.SQL("SELECT nextval(pg_get_serial_sequence({}, {})), (SELECT max({}) FROM {})").format(
+            qualified, sql.Literal(t.id), sql.Identifier(t.id), sql.Identifier("public", t.name))).fetchone()
+        if top is not None and nxt <= top:
+            behind.append(f"{t.name}: nextval {nxt} <= max(id) {top}")
+    return behind
+
+
+def _first_difference(name: str, got: list[str], want: list[str]) -> str:
+    from collections import Counter
+
+    g, w = Counter(got), Counter(want)
+    missing = list((w - g).elements())[:5]
+    extra = list((g - w).elements())[:5]
+    return f"{name}: merged {len(got)} rows, expected {len(want)}; missing {missing}; unexpected {extra}"
+
+
+@settings(max_examples=EXAMPLES, deadline=None, print_blob=True, derandomize=DERANDOMIZE, database=None,
+          phases=[p for p in Phase if SHRINK or p is not Phase.shrink],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+@given(schema=schemas(), seed=st.integers(0, 2**31 - 1), dump1_custom=st.booleans(), dump2_custom=st.booleans())
+def test_split_and_remerge_gives_db1_plus_db2_new_records_plus_all_history(
+        admin_dsn, schema: Schema, seed: int, dump1_custom: bool, dump2_custom: bool):
+    context = (f"seed={seed} dump1={'custom' if dump1_custom else 'plain'} dump2={'custom' if dump2_custom else 'plain'}\n"
+               f"{schema.summary()}")
+    if currently_in_test_context():
+        note(context)
+    tag = uuid.uuid4().hex[:10]
+    names = {role: f"pgmerge_prop_{tag}_{role}" for role in ("origin", "db1", "db2", "target")}
+    work = Path(tempfile.mkdtemp(prefix="pgmerge-prop-"))
+    try:
+        for name in names.values():
+            ensure_database(admin_dsn, name)
+        dsn = {role: with_dbname(admin_dsn, name) for role, name in names.items()}
+        with psycopg.connect(dsn["origin"], autocommit=True) as origin:
+            build_split(origin, schema, seed)
+            for k in (1, 2):
+                with psycopg.connect(dsn[f"db{k}"]) as conn:
+                    load_database(origin, conn, schema, k)
+        with psycopg.connect(dsn["db1"]) as c1, psycopg.connect(dsn["db2"]) as c2:
+            canon1, canon2 = canonical(c1, schema), canonical(c2, schema)
+        expected, conflicts = expected_merge(canon1, canon2, schema)
+        rows1, rows2 = sum(len(v) for v in canon1.values()), sum(len(v) for v in canon2.values())
+        _event(f"rows db1+db2: {'<100' if rows1 + rows2 < 100 else '<400' if rows1 + rows2 < 400 else '>=400'}")
+        _event(f"conflicts: {'some' if sum(conflicts.values()) else 'none'}")
+        _event(f"db2 records new to db1: {'some' if sum(len(v) for v in expected.values()) > rows1 else 'none'}")
+        _event(f"quoted names: {any(not t.name.isidentifier() or t.name != t.name.lower() for t in schema.tables)}")
+
+        d1 = work / ("dump1.dump" if dump1_custom else "dump1.sql")
+        d2 = work / ("dump2.dump" if dump2_custom else "dump2.sql")
+        _dump(dsn["db1"], d1, dump1_custom)
+        _dump(dsn["db2"], d2, dump2_custom)
+        spec_text, _ = _draft(dsn["db1"], schema)
+        spec_path = work / "spec.yaml"
+        spec_path.write_text(spec_text)
+
+        outcome = run_graph(TargetDatabase(dsn=dsn["target"], workdir=str(work / "run")),
+                            MergeInputs(dump1=str(d1), dump2=str(d2), scratch_dsn=admin_dsn), spec_path)
+        assert outcome.success, f"merge failed: {outcome.failures}\n{context}\nspec:\n{spec_text}"
+
+        with psycopg.connect(dsn["target"]) as conn:
+            merged = canonical(conn, schema)
+            behind = _sequences_ahead(conn, schema)
+        diffs = [_first_difference(t.name, sorted(r for _, r in merged[t.name]), expected[t.name])
+                 for t in schema.tables if sorted(r for _, r in merged[t.name]) != expected[t.name]]
+        assert not diffs, "merged rows differ from the expected merge:\n" + "\n".join(diffs) + f"\n{context}"
+        assert not behind, f"sequences behind: {behind}\n{context}"
+        report = outcome.report
+        assert report is not None, context
+        assert report["lossless"]["lost"] == 0, f"lossless proof lost rows: {report['lossless']}\n{context}"
+        assert report["lossless"]["staging_rows"] == sum(len(v) for v in canon2.values()), context
+        got_conflicts = {name: t["conflicts"] for name, t in report["tables"].items()}
+        assert got_conflicts == conflicts, f"conflicts reported {got_conflicts}, expected {conflicts}\n{context}"
+    finally:
+        for name in names.values():
+            drop_database(admin_dsn, name)
+        shutil.rmtree(work, ignore_errors=True)
