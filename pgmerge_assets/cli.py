@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -129,10 +130,10 @@ def cmd_stop(args) -> int:
     if not (pgdata / "postmaster.pid").exists():
         print(f"no embedded server is running in {pgdata}")
         return 0
-    owner = pgdata.owner()
     command = [str(find_tool("pg_ctl").path), "-D", str(pgdata), "stop", "-m", "fast"]
-    if owner != "root" and Path("/").owner() == "root" and __import__("os").geteuid() == 0:
-        command = ["su", owner, "-s", "/bin/sh", "-c", " ".join(command)]
+    owner = pgdata.owner()
+    if os.geteuid() == 0 and owner != "root":  # run as root, the embedded server runs as its own user
+        command = ["su", owner, "-s", "/bin/sh", "-c", shlex.join(command)]
     return subprocess.run(command).returncode
 
 
