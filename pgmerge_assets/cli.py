@@ -182,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `pgmerge plan | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # one clear line for the user; the traceback helps nobody at a prompt
         print(f"pgmerge: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
