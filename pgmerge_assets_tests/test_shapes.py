@@ -241,3 +241,21 @@ def test_target_schema_other_than_public(fresh_db, tmp_path):
     assert rows(fresh_db, "SELECT i.sku, p.sku FROM app.item i LEFT JOIN app.item p ON p.id = i.parent_id "
                           "ORDER BY 1") == [("a", None), ("b", "a")]
     assert rows(fresh_db, "SELECT count(*) FROM public.item") == [(0,)]
+
+
+def test_triggers_stay_enabled_during_the_merge(fresh_db, tmp_path):
+    """Rows are inserted as an application would insert them: an audit trigger records dump #2's new rows."""
+    spec = merge_shape(
+        fresh_db, tmp_path,
+        "CREATE TABLE book (id bigserial PRIMARY KEY, isbn text NOT NULL UNIQUE);"
+        "CREATE TABLE book_audit (isbn text, at timestamptz DEFAULT now());"
+        "CREATE FUNCTION audit_book() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN INSERT INTO book_audit (isbn) VALUES (NEW.isbn); RETURN NEW; END $$;"
+        "CREATE TRIGGER book_audited AFTER INSERT ON book FOR EACH ROW EXECUTE FUNCTION audit_book()",
+        "INSERT INTO public.book VALUES (1, 'isbn-1'); SELECT setval('public.book_id_seq', 1); TRUNCATE book_audit",
+        "INSERT INTO staging.book VALUES (1, 'isbn-2'), (2, 'isbn-1')",
+        edits={"book_audit": {"strategy": "skip"}},
+    )
+    assert spec["tables"]["book_audit"]["strategy"] == "skip"
+    assert rows(fresh_db, "SELECT isbn FROM book ORDER BY 1") == [("isbn-1",), ("isbn-2",)]
+    assert rows(fresh_db, "SELECT isbn FROM book_audit") == [("isbn-2",)]  # only the row the merge inserted

@@ -245,6 +245,13 @@ def test_subset_of_tables(target, dumps, source_db, scratch_admin_dsn):
     assert f"public.edit has {n_edit} rows" in msg
 
 
+def test_tables_the_spec_skips_are_left_behind(target, dumps, source_db, scratch_admin_dsn):
+    tables = [t for t in TABLES if t != "edit"]
+    result = load_staging(target, tables, dump_path=dumps["custom"], scratch_admin_dsn=scratch_admin_dsn,
+                          skipped=["edit"])
+    assert result.row_counts == {t: row_counts(source_db)[t] for t in tables}
+
+
 # ------------------------------------------------------------------------------------------------
 # mismatches: one clear error naming table and column; public untouched; scratch dropped
 

@@ -85,7 +85,8 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
             raise RuntimeError("no dump #2 given: set PGMERGE_DUMP2 (a pg_dump file) or PGMERGE_SOURCE_DSN")
         result = load_staging(target.resolved_dsn(), tables, dump_path=Path(inputs.dump2) if inputs.dump2 else None,
                               source_dsn=inputs.source_dsn, scratch_admin_dsn=inputs.scratch_dsn,
-                              public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin)
+                              public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin,
+                              skipped=[t.name for t in spec.tables.values() if t.strategy == "skip"])
         with target.connect() as conn, cancel_on_interrupt(conn):
             reset = prepare_merge_state(conn, staging)
         if reset:

@@ -160,6 +160,7 @@ def load_staging(
     public: str = "public",
     staging: str = "staging",
     pg_bin: str | None = None,
+    skipped: list[str] = (),
 ) -> StagingLoadResult:
     """Fill `staging.<t>` for each t of `tables` from dump #2 (any pg_dump format, full or
     data-only) or from a live `source_dsn`. Idempotent: staging tables are truncated first, in the
@@ -179,7 +180,7 @@ def load_staging(
 
     if source_dsn is not None:
         counts, check_s, copy_s = _check_and_copy(
-            source_dsn, target_dsn, names, target_all, public, staging, label="source"
+            source_dsn, target_dsn, names, target_all, public, staging, label="source", skipped=skipped
         )
         seconds.update(restore=0.0, check=check_s, copy=copy_s, total=round(time.monotonic() - started, 3))
         return StagingLoadResult("live", None, counts, seconds, redact(source_dsn))
@@ -202,7 +203,7 @@ def load_staging(
         )
         seconds["restore"] = round(time.monotonic() - t0, 3)
         counts, check_s, copy_s = _check_and_copy(
-            scratch_dsn, target_dsn, names, target_all, public, staging, label="dump #2"
+            scratch_dsn, target_dsn, names, target_all, public, staging, label="dump #2", skipped=skipped
         )
         seconds.update(check=check_s, copy=copy_s)
     except BaseException as exc:
@@ -340,8 +341,9 @@ def _scratch_failure(err, path, fmt, stream, scratch_dsn, server, tools, public)
     return DumpError(f"dump #2 could not be restored {where}{skew}:\n{describe_failure(err)}")
 
 
-def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, *, label):
-    """Compare the source's tables with public's, then stream every table into staging."""
+def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, *, label, skipped=()):
+    """Compare the source's tables with public's, then stream every table into staging. Rows of tables
+    the spec skips on purpose (`skipped`) are left behind without complaint."""
     t0 = time.monotonic()
     with psycopg.connect(source_dsn, client_encoding="UTF8") as src:
         src.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -349,7 +351,7 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         source = read_tables(src, None)
         problems: list[str] = []
         # 1. rows that would be lost: tables with data that are not being loaded
-        expected = {(public, t) for t in names}
+        expected = {(public, t) for t in (*names, *skipped)}
         for schema, table, root_schema, root_table in src.execute(load("staging/data_tables.sql")).fetchall():
             if (root_schema, root_table) in expected:
                 continue
