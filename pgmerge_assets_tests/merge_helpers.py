@@ -27,9 +27,7 @@ def materialize(dsn: str, workdir: Path, *, spec_path=REFERENCE_SPEC, selection=
 
 
 def clone_public_into_staging(conn: psycopg.Connection, spec_path=REFERENCE_SPEC) -> None:
-    """Test setup only: an empty staging clone plus pgmerge's state, as the load assets would leave it."""
-    from pgmerge_assets.assets.runner import prepare_merge_state
-    from pgmerge_assets.plan.staging import StagingPlan
+    """Test setup only: an empty staging clone, as the staging_schema asset would leave it."""
     from psycopg import sql
 
     spec = load_spec(spec_path)

@@ -3,7 +3,7 @@
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator
 
 import dagster as dg
 import psycopg
