@@ -2,6 +2,7 @@
 
 
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Iterator
 
@@ -20,6 +21,14 @@ SPEC_ENV = "PGMERGE_SPEC"
 DEFAULT_WORKDIR = ".pgmerge"
 
 
+@cache
+def _embedded_target(workdir: str) -> str:
+    """Start the embedded server and create its database once per process, not on every connection."""
+    admin = embedded_server_uri(workdir)
+    ensure_database(admin, EMBEDDED_DBNAME)
+    return with_dbname(admin, EMBEDDED_DBNAME)
+
+
 class TargetDatabase(dg.ConfigurableResource):
     """The database that ends up holding the merge. Without a DSN, an embedded server under `workdir`."""
 
@@ -27,11 +36,7 @@ class TargetDatabase(dg.ConfigurableResource):
     workdir: str = DEFAULT_WORKDIR
 
     def resolved_dsn(self) -> str:
-        if self.dsn:
-            return self.dsn
-        admin = embedded_server_uri(self.workdir)
-        ensure_database(admin, EMBEDDED_DBNAME)
-        return with_dbname(admin, EMBEDDED_DBNAME)
+        return self.dsn or _embedded_target(str(Path(self.workdir).resolve()))
 
     def describe(self) -> str:
         """Where the target is, without credentials."""

@@ -58,7 +58,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgmerge_assets.paths import REFERENCE_SCHEMA_SQL, SQL_DIR
-from pgmerge_assets.pg.embedded import drop_database, embedded_server_uri, with_dbname
+from pgmerge_assets.pg.embedded import create_clean_database, drop_database, embedded_server_uri, with_dbname
 from pgmerge_assets.pg.tools import PgToolError, find_tool, run_tool
 
 GENERATE_SQL = SQL_DIR / "reference" / "generate.sql"
@@ -189,20 +189,6 @@ def _derive(dsn: str, target: str) -> dict:
     return result
 
 
-def _create_database(admin_dsn: str, name: str, template: str | None = None) -> None:
-    """(Re)create `name`: a copy of `template`, or a pristine UTF-8 database (template0, C locale),
-    whatever the server's template1 holds."""
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if template:
-            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
-        else:
-            query = sql.SQL(
-                "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
-            ).format(sql.Identifier(name))
-        conn.execute(query)
-
-
 def _pg_dump(pg_dump: Path, dsn: str, options: tuple[str, ...], out: Path) -> None:
     """Run pg_dump on `dsn` into `out`; a password travels in PGPASSWORD, not on the command line."""
     params = conninfo_to_dict(dsn)
@@ -275,10 +261,10 @@ def generate_demo(
     try:
         # the origin is computed once; each target database starts as a file-level copy of it
         started = time.monotonic()
-        _create_database(admin_dsn, dbnames["merged"])
+        create_clean_database(admin_dsn, dbnames["merged"])
         _build_origin(dsns["merged"], params)
         for target in ("db1", "db2"):
-            _create_database(admin_dsn, dbnames[target], template=dbnames["merged"])
+            create_clean_database(admin_dsn, dbnames[target], template=dbnames["merged"])
         log.info("demo origin (seed %s, scale %s) built in %.1f s", seed, scale, time.monotonic() - started)
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=3) as pool:

@@ -33,6 +33,19 @@ def ensure_database(admin_dsn: str, dbname: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
 
 
+def create_clean_database(admin_dsn: str, dbname: str, template: str | None = None) -> None:
+    """(Re)create `dbname`: a copy of `template`, or a pristine UTF-8 database (template0, C collation),
+    whatever the server's template1 holds."""
+    from pgmerge_assets.templates import compose
+
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        if template:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(dbname), sql.Identifier(template)))
+        else:
+            conn.execute(compose("staging/create_database.sql", name=sql.Identifier(dbname)))
+
+
 def drop_database(admin_dsn: str, dbname: str) -> None:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))

@@ -32,6 +32,7 @@ from psycopg import sql
 
 from pgmerge_assets.templates import compose, load
 from pgmerge_assets.pg.embedded import (
+    create_clean_database,
     drop_database,
     embedded_server_uri,
     redact,
@@ -194,8 +195,7 @@ def load_staging(
     scratch_admin = scratch_admin_dsn or embedded_server_uri(Path(".pgmerge"))
     scratch_name = f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}"
     scratch_dsn = with_dbname(scratch_admin, scratch_name)
-    with psycopg.connect(scratch_admin, autocommit=True) as conn:
-        conn.execute(compose("staging/create_database.sql", name=sql.Identifier(scratch_name)))
+    create_clean_database(scratch_admin, scratch_name)
     try:
         t0 = time.monotonic()
         inserts = _restore_into_scratch(
