@@ -107,12 +107,14 @@ def cmd_spec(args) -> int:
     from pgmerge_assets.catalog.draft import draft_spec
     from pgmerge_assets.catalog.introspect import read_catalog
 
+    schemas = list(dict.fromkeys(args.schema or ["public"]))
     with psycopg.connect(args.dsn) as conn:
-        tables = read_catalog(conn, args.schema)
-    if not tables:
-        print(f"pgmerge: schema {args.schema} holds no tables", file=sys.stderr)
+        tables = read_catalog(conn, schemas)
+    empty = [s for s in schemas if not any(schema == s for schema, _ in tables)]
+    if empty:
+        print(f"pgmerge: schema {', '.join(empty)} holds no tables", file=sys.stderr)
         return 1
-    text = draft_spec(tables, args.schema)
+    text = draft_spec(tables, schemas[0])
     if args.output:
         Path(args.output).write_text(text)
         print(f"wrote {args.output}: review every table, and name the table of each array column marked null")
@@ -166,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     spec = sub.add_parser("spec", help="draft a merge spec from a database's catalog")
     spec.add_argument("--dsn", required=True)
-    spec.add_argument("--schema", default="public")
+    spec.add_argument("--schema", action="append",
+                      help="schema to draft (repeat for several; the first is the target_schema); default public")
     spec.add_argument("--output", "-o")
     spec.set_defaults(func=cmd_spec)
 

@@ -34,7 +34,7 @@ def clone_public_into_staging(conn: psycopg.Connection, spec_path=REFERENCE_SPEC
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(spec.staging_schema)))
     for t in spec.merged_tables:
         conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
-            sql.Identifier(spec.staging_schema, t.name), sql.Identifier(spec.target_schema, t.name)))
+            sql.Identifier(spec.staging_schema, t.name), sql.Identifier(t.schema, t.relname)))
     conn.commit()
 
 

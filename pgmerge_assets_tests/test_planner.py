@@ -8,7 +8,7 @@ import yaml
 
 from pgmerge_assets.catalog.spec import SpecError, load_spec
 from pgmerge_assets.paths import REFERENCE_SPEC
-from pgmerge_assets.plan.planner import build_plan
+from pgmerge_assets.plan.planner import build_plan, id_map_key
 from pgmerge_assets.plan.proof import build_proofs
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "reference_plan.sql"
@@ -84,8 +84,58 @@ def _spec_with(tmp_path, mutate) -> Path:
     (lambda t: t["edit"].pop("sequence"), "table edit: strategy append needs the sequence that feeds its id column"),
     (lambda t: t["dataset"].update(foreign_keys={"description": "datasource"}),
      "foreign keys form a cycle: "),
+    (lambda t: t["edit"].update(references=[{"columns": ["dataset_id", "author"], "table": "dataset",
+                                             "ref_columns": ["id"]}]),
+     "table edit.references[0]: columns and ref_columns must be equally long and not empty"),
+    (lambda t: t["edit"].update(references=[{"columns": ["dataset_id", "writer"], "table": "dataset",
+                                             "ref_columns": ["id", "name"]}]),
+     "table edit.references.(dataset_id, writer): column writer is not among the table's columns"),
+    (lambda t: t["edit"].update(references=[{"columns": ["author"], "table": "finding_reporter",
+                                             "ref_columns": ["handle"]}]),
+     "table edit.references.(author): column handle is not among the columns of finding_reporter"),
+    (lambda t: t["package"].update(schema="registry", table="dataset", natural_key=["name"],
+                                   columns=["id", "name"]) or t["dataset"].update(schema="registry"),
+     "table package: registry.dataset is also spec table dataset"),
 ])
 def test_bad_specs_fail_on_load_naming_table_and_field(tmp_path, mutate, message):
     with pytest.raises(SpecError) as err:
         load_spec(_spec_with(tmp_path, mutate))
     assert message in str(err.value)
+
+
+def _two_schema_spec(tmp_path) -> Path:
+    """Two tables named account in two schemas, and a reference on two columns to a join table."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump({"target_schema": "app", "tables": {
+        "account": {"strategy": "natural_key", "natural_key": ["email"], "columns": ["id", "email"], "id": "id",
+                    "sequence": "account_id_seq"},
+        "auth.account": {"schema": "auth", "table": "account", "strategy": "natural_key", "natural_key": ["login"],
+                         "columns": ["id", "login", "app_account_id"], "id": "id", "sequence": "ids",
+                         "sequence_schema": "shared", "foreign_keys": {"app_account_id": "account"}},
+        "membership": {"strategy": "natural_key", "natural_key": ["account_id", "auth_id"],
+                       "columns": ["account_id", "auth_id"],
+                       "foreign_keys": {"account_id": "account", "auth_id": "auth.account"}},
+        "grant": {"strategy": "append", "columns": ["id", "member", "login_id", "note"], "id": "id",
+                  "sequence": "grant_id_seq",
+                  "references": [{"columns": ["member", "login_id"], "table": "membership",
+                                  "ref_columns": ["account_id", "auth_id"]}]},
+    }}))
+    return path
+
+
+def test_tables_of_several_schemas_and_references(tmp_path):
+    spec = load_spec(_two_schema_spec(tmp_path))
+    plan = build_plan(spec)
+    # the spec's name is the staging clone's and the map's; the target's own schema and name are used there
+    auth_map = plan.step(id_map_key("auth.account"))
+    text = " ".join(s.as_string() for s in auth_map.statements)
+    assert '"auth"."account"' in text and '"staging"."auth.account"' in text and '"pgmerge"."map_auth.account"' in text
+    assert "'\"shared\".\"ids\"'::regclass" in text
+    # a reference translates each column as the column it points at: member through account's map,
+    # login_id through auth.account's map; grant waits for membership to be merged
+    assert [(f.column, f.table) for f in spec.tables["grant"].mapped_columns] == [
+        ("member", "account"), ("login_id", "auth.account")]
+    grant = plan.step(("merged", "grant"))
+    assert ("merged", "membership") in grant.deps and ("id_map", "account") in grant.deps
+    check = next(c for c in plan.checks if c.step == ("merged", "grant") and c.name == "references_resolve")
+    assert '"app"."membership"' in check.query.as_string()

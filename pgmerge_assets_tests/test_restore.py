@@ -23,7 +23,7 @@ from pgmerge_assets.pg.restore import (
     DumpStream,
     detect_format,
     dump_info,
-    public_has_tables,
+    existing_tables,
     restore_dump,
     run_psql,
 )
@@ -31,6 +31,7 @@ from pgmerge_assets.demo.generate import TABLES as REFERENCE_TABLES
 from pgmerge_assets.pg.tools import embedded_bin_dirs, find_tool, tool_conninfo
 
 TABLES = list(REFERENCE_TABLES)
+PUBLIC_TABLES = [("public", t) for t in TABLES]
 
 # (variant name, pg_dump arguments, format name, data_only, inserts)
 VARIANTS = [
@@ -289,14 +290,14 @@ def test_failed_restore_commits_nothing(dumps, fresh_db, tmp_path):
         restore_dump(fresh_db, broken)
     assert "no_such_table" in str(err.value)
     assert "nothing was committed" in str(err.value)
-    assert public_has_tables(fresh_db, TABLES) == []
+    assert existing_tables(fresh_db, PUBLIC_TABLES) == []
 
 
 def test_restore_refuses_create_dumps(source_db, fresh_db, tmp_path):
     path = pg_dump(source_db, tmp_path / "create.sql", ["--create"])
     with pytest.raises(DumpError, match="--create"):
         restore_dump(fresh_db, path)
-    assert public_has_tables(fresh_db, TABLES) == []
+    assert existing_tables(fresh_db, PUBLIC_TABLES) == []
 
 
 def test_errors_never_show_the_password(dumps, fresh_db, tmp_path):
@@ -313,13 +314,14 @@ def test_errors_never_show_the_password(dumps, fresh_db, tmp_path):
     assert "no_such_table" in str(err.value)
 
 
-def test_public_has_tables(fresh_db):
-    assert public_has_tables(fresh_db, ["dataset", "package"]) == []
+def test_existing_tables(fresh_db):
+    assert existing_tables(fresh_db, [("public", "dataset"), ("public", "package")]) == []
     load_reference_schema(fresh_db)
-    assert public_has_tables(fresh_db, ["package", "nope", "public.dataset", "other.dataset"]) == [
-        "package",
-        "public.dataset",
-    ]
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute('CREATE SCHEMA other; CREATE TABLE other."Mixed.Case" (id int)')
+    assert existing_tables(fresh_db, [("public", "package"), ("public", "nope"), ("other", "dataset"),
+                                      ("other", "Mixed.Case"), ("public", "dataset")]) == [
+        ("public", "package"), ("other", "Mixed.Case"), ("public", "dataset")]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -339,7 +341,7 @@ def test_stream_drops_skew_lines_for_old_servers_and_psql(dumps, fresh_db):
     original = dumps["plain"].read_bytes()
     assert out.count(b"\n") == original.count(b"\n") - 3  # exactly those three lines went
     run_psql(find_tool("psql"), fresh_db, iter([out]))
-    assert public_has_tables(fresh_db, TABLES) == TABLES
+    assert existing_tables(fresh_db, PUBLIC_TABLES) == PUBLIC_TABLES
 
 
 def test_stream_keeps_lines_the_server_knows(dumps):
@@ -374,7 +376,7 @@ def test_old_pg_restore_names_the_versions(dumps, fresh_db, name):
     assert "1.16" in msg or "1.1" in msg
     assert str(old / "pg_restore") in msg
     assert "PGMERGE_PG_BIN" in msg
-    assert public_has_tables(fresh_db, TABLES) == []
+    assert existing_tables(fresh_db, PUBLIC_TABLES) == []
 
 
 def test_plain_restore_throughput_is_copy_speed(admin_dsn, fresh_db, tmp_path):

@@ -13,12 +13,13 @@ from pgmerge_assets_tests.merge_helpers import MERGE_ONLY, clone_public_into_sta
 
 
 def merge_shape(dsn, tmp_path, ddl: str, public_rows: str, staging_rows: str, arrays: dict | None = None,
-                edits: dict | None = None, schema: str = "public"):
-    """Create the schema, draft its spec (pointing array columns where told, applying the user's
-    `edits` {table: {field: value}}), load both sides, merge."""
+                edits: dict | None = None, schema: str | list[str] = "public"):
+    """Create the schema, draft its spec from `schema` (several: the first is the target_schema), pointing
+    array columns where told and applying the user's `edits` {table: {field: value}}, load both sides, merge."""
+    schemas = [schema] if isinstance(schema, str) else schema
     with psycopg.connect(dsn) as conn:
         conn.execute(ddl)
-        raw = yaml.safe_load(draft_spec(read_catalog(conn, schema), schema))
+        raw = yaml.safe_load(draft_spec(read_catalog(conn, schemas), schemas[0]))
         for (table, column), target in (arrays or {}).items():
             raw["tables"][table]["arrays"][column] = target
         for table, fields in (edits or {}).items():
@@ -259,3 +260,115 @@ def test_triggers_stay_enabled_during_the_merge(fresh_db, tmp_path):
     assert spec["tables"]["book_audit"]["strategy"] == "skip"
     assert rows(fresh_db, "SELECT isbn FROM book ORDER BY 1") == [("isbn-1",), ("isbn-2",)]
     assert rows(fresh_db, "SELECT isbn FROM book_audit") == [("isbn-2",)]  # only the row the merge inserted
+
+
+REFERENCES_DDL = """
+CREATE TABLE student (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);
+CREATE TABLE course (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code text NOT NULL UNIQUE);
+CREATE TABLE enrollment (student_id bigint NOT NULL REFERENCES student, course_id bigint NOT NULL REFERENCES course,
+                         PRIMARY KEY (student_id, course_id));
+-- a foreign key on two columns, to a join table: each column holds the id of the table the column it
+-- references holds (student, course); it is also part of the natural key
+CREATE TABLE grade (id bigserial PRIMARY KEY, student_id bigint NOT NULL, course_id bigint NOT NULL,
+                    term text NOT NULL, score int, UNIQUE (student_id, course_id, term),
+                    FOREIGN KEY (student_id, course_id) REFERENCES enrollment);
+-- a foreign key to a unique column that is no id: its values are kept, the row waits for course
+CREATE TABLE syllabus (id bigserial PRIMARY KEY, course_code text NOT NULL REFERENCES course (code),
+                       version int NOT NULL, UNIQUE (course_code, version));
+-- a foreign key to a key of (id, at) on a partitioned table: id through the map, at as it is
+CREATE TABLE visit (id bigserial, at date NOT NULL, student_id bigint REFERENCES student, PRIMARY KEY (id, at))
+    PARTITION BY RANGE (at);
+CREATE TABLE visit_all PARTITION OF visit DEFAULT;
+CREATE TABLE visit_note (id bigserial PRIMARY KEY, visit_id bigint NOT NULL, visit_at date NOT NULL, body text,
+                         FOREIGN KEY (visit_id, visit_at) REFERENCES visit (id, at));
+"""
+
+
+def test_foreign_keys_on_several_columns_or_on_columns_that_are_no_id(fresh_db, tmp_path):
+    spec = merge_shape(
+        fresh_db, tmp_path, REFERENCES_DDL,
+        "INSERT INTO public.student VALUES (1, 'ann@x'); INSERT INTO public.course OVERRIDING SYSTEM VALUE"
+        " VALUES (1, 'math'); INSERT INTO public.enrollment VALUES (1, 1);"
+        "INSERT INTO public.grade VALUES (1, 1, 1, 'fall', 90); INSERT INTO public.syllabus VALUES (1, 'math', 1);"
+        "INSERT INTO public.visit VALUES (1, '2024-01-01', 1); INSERT INTO public.visit_note VALUES (1, 1, '2024-01-01', 'a');"
+        "SELECT setval('public.student_id_seq', 1), setval(pg_get_serial_sequence('public.course', 'id'), 1),"
+        " setval('public.grade_id_seq', 1), setval('public.syllabus_id_seq', 1), setval('public.visit_id_seq', 1),"
+        " setval('public.visit_note_id_seq', 1)",
+        # staging numbers everything differently: ann is 2, bob is 1; math is 2, art is 1
+        "INSERT INTO staging.student VALUES (1, 'bob@x'), (2, 'ann@x');"
+        "INSERT INTO staging.course OVERRIDING SYSTEM VALUE VALUES (1, 'art'), (2, 'math');"
+        "INSERT INTO staging.enrollment VALUES (1, 1), (1, 2), (2, 2), (2, 1);"
+        "INSERT INTO staging.grade VALUES (1, 2, 2, 'fall', 70), (2, 2, 2, 'spring', 95), (3, 1, 1, 'fall', 80),"
+        " (4, 2, 1, 'fall', 60);"
+        "INSERT INTO staging.syllabus VALUES (1, 'art', 1), (2, 'math', 1), (3, 'math', 2);"
+        "INSERT INTO staging.visit VALUES (1, '2024-02-01', 1), (2, '2024-01-01', 2);"
+        "INSERT INTO staging.visit_note VALUES (1, 1, '2024-02-01', 'b'), (2, 2, '2024-01-01', 'c')",
+    )
+    grade = spec["tables"]["grade"]
+    assert "foreign_keys" not in grade and grade["natural_key"] == ["student_id", "course_id", "term"]
+    assert grade["references"] == [{"columns": ["student_id", "course_id"], "table": "enrollment",
+                                    "ref_columns": ["student_id", "course_id"]}]
+    assert spec["tables"]["syllabus"]["references"] == [
+        {"columns": ["course_code"], "table": "course", "ref_columns": ["code"]}]
+    assert spec["tables"]["visit_note"]["references"] == [
+        {"columns": ["visit_id", "visit_at"], "table": "visit", "ref_columns": ["id", "at"]}]
+    assert rows(fresh_db, "SELECT s.email, c.code FROM enrollment e JOIN student s ON s.id = e.student_id "
+                          "JOIN course c ON c.id = e.course_id ORDER BY 1, 2") == [
+        ("ann@x", "art"), ("ann@x", "math"), ("bob@x", "art"), ("bob@x", "math")]
+    # ann/math/fall matched public's row (public wins: 90); the rest came from staging
+    assert rows(fresh_db, "SELECT s.email, c.code, g.term, g.score FROM grade g JOIN student s ON s.id = g.student_id "
+                          "JOIN course c ON c.id = g.course_id ORDER BY 1, 2, 3") == [
+        ("ann@x", "art", "fall", 60), ("ann@x", "math", "fall", 90), ("ann@x", "math", "spring", 95),
+        ("bob@x", "art", "fall", 80)]
+    assert rows(fresh_db, "SELECT course_code, version FROM syllabus ORDER BY 1, 2") == [
+        ("art", 1), ("math", 1), ("math", 2)]
+    assert rows(fresh_db, "SELECT s.email, v.at::text, n.body FROM visit_note n "
+                          "JOIN visit v ON v.id = n.visit_id AND v.at = n.visit_at "
+                          "JOIN student s ON s.id = v.student_id ORDER BY 3") == [
+        ("ann@x", "2024-01-01", "a"), ("bob@x", "2024-02-01", "b"), ("ann@x", "2024-01-01", "c")]
+
+
+SCHEMAS_DDL = """
+CREATE SCHEMA app; CREATE SCHEMA "Auth";
+CREATE TABLE app.account (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);
+CREATE SEQUENCE app.shared_ids;
+CREATE TABLE "Auth".account (id bigint PRIMARY KEY DEFAULT nextval('app.shared_ids'), login text NOT NULL UNIQUE,
+                             app_account_id bigint REFERENCES app.account);
+CREATE TABLE "Auth".session (id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES "Auth".account,
+                             started date NOT NULL);
+CREATE TABLE app.account_login (account_id bigint NOT NULL REFERENCES app.account,
+                                login_id bigint NOT NULL REFERENCES "Auth".account, PRIMARY KEY (account_id, login_id));
+"""
+
+
+def test_tables_of_several_schemas_in_one_spec(fresh_db, tmp_path):
+    """Two tables named account in two schemas, foreign keys across schemas, a sequence of another schema."""
+    spec = merge_shape(
+        fresh_db, tmp_path, SCHEMAS_DDL,
+        "INSERT INTO app.account VALUES (1, 'ann@x'); INSERT INTO \"Auth\".account VALUES (1, 'ann', 1);"
+        "INSERT INTO \"Auth\".session VALUES (1, 1, '2024-01-01'); INSERT INTO app.account_login VALUES (1, 1);"
+        "SELECT setval('app.account_id_seq', 1), setval('app.shared_ids', 1), setval('\"Auth\".session_id_seq', 1)",
+        "INSERT INTO staging.account VALUES (1, 'bob@x'), (2, 'ann@x');"
+        "INSERT INTO staging.\"Auth.account\" VALUES (1, 'bob', 1), (2, 'ann', 2), (3, 'ann2', 2);"
+        "INSERT INTO staging.session VALUES (1, 2, '2024-02-01'), (2, 1, '2024-02-02');"
+        "INSERT INTO staging.account_login VALUES (1, 1), (2, 2), (2, 3)",
+        schema=["app", "Auth"],
+    )
+    assert spec["target_schema"] == "app"
+    auth = spec["tables"]["Auth.account"]
+    assert (auth["schema"], auth["table"], auth["sequence"], auth["sequence_schema"]) == (
+        "Auth", "account", "shared_ids", "app")
+    assert auth["foreign_keys"] == {"app_account_id": "account"}
+    assert spec["tables"]["account_login"]["foreign_keys"] == {"account_id": "account", "login_id": "Auth.account"}
+    assert (spec["tables"]["session"]["schema"], "table" in spec["tables"]["session"]) == ("Auth", False)
+    assert rows(fresh_db, 'SELECT l.login, a.email FROM "Auth".account l JOIN app.account a ON a.id = l.app_account_id '
+                          "ORDER BY 1") == [("ann", "ann@x"), ("ann2", "ann@x"), ("bob", "bob@x")]
+    assert rows(fresh_db, 'SELECT l.login, s.started::text FROM "Auth".session s JOIN "Auth".account l '
+                          "ON l.id = s.account_id ORDER BY 2") == [
+        ("ann", "2024-01-01"), ("ann", "2024-02-01"), ("bob", "2024-02-02")]
+    assert rows(fresh_db, 'SELECT a.email, l.login FROM app.account_login x JOIN app.account a ON a.id = x.account_id '
+                          'JOIN "Auth".account l ON l.id = x.login_id ORDER BY 1, 2') == [
+        ("ann@x", "ann"), ("ann@x", "ann2"), ("bob@x", "bob")]
+    # the shared sequence of the other schema moved past every id it handed out
+    assert rows(fresh_db, "SELECT last_value >= (SELECT max(id) FROM \"Auth\".account) FROM app.shared_ids") == [(True,)]
+    assert rows(fresh_db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]

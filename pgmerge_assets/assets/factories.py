@@ -19,8 +19,8 @@ from pgmerge_assets.assets.runner import (
 )
 from pgmerge_assets.catalog.introspect import read_catalog, spec_mismatches
 from pgmerge_assets.catalog.spec import SpecError
-from pgmerge_assets.pg.restore import public_has_tables, restore_dump
-from pgmerge_assets.pg.staging_load import create_staging_schema, load_staging
+from pgmerge_assets.pg.restore import existing_tables, restore_dump
+from pgmerge_assets.pg.staging_load import StagedTable, create_staging_schema, load_staging
 from pgmerge_assets.plan.planner import STAGING_DATA, Check, Plan, Step
 from pgmerge_assets.plan.staging import StagingPlan
 
@@ -40,26 +40,28 @@ def counts_markdown(counts: dict[str, int]) -> str:
 def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
     """public_restored → staging_schema → staging_data: the two dumps, side by side in one database."""
     spec = plan.spec
-    tables = [t.name for t in spec.merged_tables]
+    tables = [StagedTable(t.schema, t.relname, t.name) for t in spec.merged_tables]
+    skipped = [StagedTable(t.schema, t.relname, t.name) for t in spec.tables.values() if t.strategy == "skip"]
     staging = StagingPlan(spec)
 
     @dg.asset(name="public_restored", group_name="load", kinds=KINDS,
               description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
     def public_restored(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
         dsn = target.resolved_dsn()
-        present = public_has_tables(dsn, tables, spec.target_schema)
+        present = existing_tables(dsn, [t.key for t in tables])
         if len(present) == len(tables):
             return dg.MaterializeResult(metadata={"skipped": "target already holds every table of the spec",
                                                   "target": target.describe()})
         if present:
-            raise RuntimeError(f"{spec.target_schema} holds only some of the spec's tables "
-                               f"({', '.join(present)}); restore into an empty database or fix the spec")
+            raise RuntimeError(f"the target holds only some of the spec's tables "
+                               f"({', '.join(f'{s}.{n}' for s, n in present)}); restore into an empty database "
+                               f"or fix the spec")
         if not inputs.dump1:
-            missing = ", ".join(sorted(set(tables) - set(present)))
-            raise RuntimeError(f"no dump #1 given ({spec.target_schema} lacks {missing}): set PGMERGE_DUMP1")
+            missing = ", ".join(f"{t.schema}.{t.name}" for t in tables)
+            raise RuntimeError(f"no dump #1 given (the target lacks {missing}): set PGMERGE_DUMP1")
         result = restore_dump(dsn, Path(inputs.dump1), pg_bin=inputs.pg_bin)
         with target.connect() as conn:
-            counts = table_counts(conn, staging, spec.target_schema)
+            counts = table_counts(conn, staging)
         return dg.MaterializeResult(metadata={
             "source_format": result.format, "seconds": round(result.seconds, 3), "target": target.describe(),
             "dagster/row_count": sum(counts.values()), "row_counts": dg.MetadataValue.md(counts_markdown(counts))})
@@ -69,7 +71,7 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
                           "unique indexes, no foreign keys.")
     def staging_schema(target: TargetDatabase):
         with target.connect() as conn, cancel_on_interrupt(conn):
-            problems = spec_mismatches(spec, read_catalog(conn, spec.target_schema))
+            problems = spec_mismatches(spec, read_catalog(conn, sorted({t.schema for t in spec.merged_tables})))
             if problems:
                 raise SpecError(f"the spec does not fit the target database ({len(problems)} problems): "
                                 + "; ".join(problems))
@@ -86,7 +88,7 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
         result = load_staging(target.resolved_dsn(), tables, dump_path=Path(inputs.dump2) if inputs.dump2 else None,
                               source_dsn=inputs.source_dsn, scratch_admin_dsn=inputs.scratch_dsn,
                               public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin,
-                              skipped=[t.name for t in spec.tables.values() if t.strategy == "skip"])
+                              skipped=skipped)
         with target.connect() as conn, cancel_on_interrupt(conn):
             reset = prepare_merge_state(conn, staging)
         if reset:

@@ -71,8 +71,9 @@ def statements_markdown(conn: psycopg.Connection, statements) -> str:
     return "\n\n".join(f"```sql\n{s.as_string(conn)}\n```" for s in statements)
 
 
-def table_counts(conn: psycopg.Connection, staging: StagingPlan, schema: str) -> dict[str, int]:
-    row = conn.execute(staging.count_query(schema)).fetchone()
+def table_counts(conn: psycopg.Connection, staging: StagingPlan) -> dict[str, int]:
+    """Rows of every merged table in the target database, by spec name."""
+    row = conn.execute(staging.target_count_query()).fetchone()
     return dict(zip(staging.tables, row))
 
 

@@ -6,10 +6,12 @@ from graphlib import CycleError, TopologicalSorter
 
 import yaml
 
-from pgmerge_assets.catalog.introspect import Table
+from collections import Counter
+
+from pgmerge_assets.catalog.introspect import Catalog, Table
 
 HEADER = """\
-# pgmerge merge spec, drafted from the catalog of schema {schema}. Review before merging.
+# pgmerge merge spec, drafted from the catalog of schema(s) {schemas}. Review before merging.
 #
 # Per table:
 #   strategy     natural_key: rows of dump #2 whose natural key exists in public are matched (public wins);
@@ -18,7 +20,10 @@ HEADER = """\
 #                skip:        not merged.
 #   natural_key  columns that identify a row across the two databases (foreign-key columns are
 #                compared after translating them to public's ids).
+#   schema, table  where the table lives, when not in target_schema or not under its spec name.
 #   foreign_keys column: table whose id it holds (translated through that table's id map).
+#   references   foreign keys on several columns or on columns other than the id: merged after their
+#                table; each column translated as the column it references is.
 #   deferred_foreign_keys  nullable foreign-key columns that close a cycle: inserted NULL, set once
 #                both tables are merged.
 #   arrays       integer-array column: table whose ids its elements hold (rewritten through that
@@ -43,15 +48,15 @@ def _strategy(table: Table) -> tuple[str, tuple[str, ...], str | None]:
     return "append", (), "no primary or unique key: every row of dump #2 is appended once"
 
 
-def _defer_cycles(tables: dict[str, Table], body: dict[str, dict]) -> None:
+def _defer_cycles(tables: dict[str, Table], body: dict[str, dict]) -> None:  # tables by spec name
     """Break each foreign-key cycle at a nullable column of a table with an id; flag what cannot be broken."""
     while True:
         graph = {
-            name: {fk for fk, ref in entry.get("foreign_keys", {}).items()
+            name: {ref for fk, ref in entry.get("foreign_keys", {}).items()
                    if ref != name and fk not in entry.get("deferred_foreign_keys", [])}
+            | {r["table"] for r in entry.get("references", []) if r["table"] != name}
             for name, entry in body.items() if entry["strategy"] != "skip"
         }
-        graph = {name: {body[name]["foreign_keys"][c] for c in cols} for name, cols in graph.items()}
         try:
             TopologicalSorter(graph).prepare()
             return
@@ -71,41 +76,74 @@ def _defer_cycles(tables: dict[str, Table], body: dict[str, dict]) -> None:
             return
 
 
-def draft_spec(tables: dict[str, Table], schema: str = "public") -> str:
+def _labels(tables: Catalog, schema: str) -> dict[tuple[str, str], str]:
+    """Spec names: a table's own name, qualified as schema.table only where another schema has the same name."""
+    counts = Counter(name for _, name in tables)
+    labels: dict[tuple[str, str], str] = {}
+    for s, name in sorted(tables, key=lambda k: (k[0] != schema, k)):
+        label = name if s == schema or counts[name] == 1 else f"{s}.{name}"
+        stem, n = label, 2
+        while label in labels.values():
+            label, n = f"{stem}_{n}", n + 1
+        labels[(s, name)] = label
+    return labels
+
+
+def _add_note(entry: dict, note: str) -> None:
+    entry["note"] = f"{entry['note']}; {note}" if "note" in entry else note
+
+
+def draft_spec(tables: Catalog, schema: str = "public") -> str:
+    """A spec for every table of `tables`; `schema` becomes target_schema, where tables need no schema field."""
+    labels = _labels(tables, schema)
     body: dict[str, dict] = {}
-    for name in sorted(tables):
-        t = tables[name]
+    for key in sorted(tables, key=lambda k: labels[k]):
+        t, name = tables[key], labels[key]
         strategy, natural_key, note = _strategy(t)
         id_column = t.id_column
         entry: dict = {"strategy": strategy}
         if note:
             entry["note"] = note
+        if t.schema != schema:
+            entry["schema"] = t.schema
+        if t.name != name:
+            entry["table"] = t.name
         if natural_key:
             entry["natural_key"] = list(natural_key)
         entry["columns"] = [c.name for c in t.columns if not c.generated]
         if id_column:
             entry["id"] = id_column
             if t.sequence:
-                entry["sequence"] = t.sequence
+                entry["sequence"] = t.sequence[1]
+                if t.sequence[0] != t.schema:
+                    entry["sequence_schema"] = t.sequence[0]
             identity = t.column(id_column).identity
             if identity:
                 entry["identity"] = identity
-        fks = {fk.columns[0]: fk.ref_table for fk in t.foreign_keys if len(fk.columns) == 1}
+        fks, references = {}, []
+        for fk in t.foreign_keys:
+            ref_key = (fk.ref_schema, fk.ref_table)
+            if ref_key not in tables:
+                _add_note(entry, f"({', '.join(fk.columns)}) references {fk.ref_schema}.{fk.ref_table}, outside the "
+                                 f"drafted schemas: draft with that schema too")
+            elif len(fk.columns) == 1 and fk.ref_columns == (tables[ref_key].id_column,):
+                fks[fk.columns[0]] = labels[ref_key]
+            else:
+                references.append({"columns": list(fk.columns), "table": labels[ref_key],
+                                   "ref_columns": list(fk.ref_columns)})
         if fks:
             entry["foreign_keys"] = fks
+        if references:
+            entry["references"] = references
         own = [column for column, ref in fks.items() if ref == name]
         if own:
-            entry["note"] = (f"{entry['note']}; " if "note" in entry else "") + (
-                f"references itself ({', '.join(own)}): merged in one statement, every id known from the map")
-        composite = [fk for fk in t.foreign_keys if len(fk.columns) > 1]
-        if composite:
-            entry["note"] = (f"{entry['note']}; " if "note" in entry else "") + (
-                "composite foreign keys are not translated by this version: "
-                + ", ".join(f"({', '.join(fk.columns)}) -> {fk.ref_table}" for fk in composite))
+            _add_note(entry, f"references itself ({', '.join(own)}): merged in one statement, every id known from the map")
         arrays = {c.name: None for c in t.columns if c.is_integer_array}
         if arrays:
             entry["arrays"] = arrays
         body[name] = entry
-    _defer_cycles(tables, body)
+    _defer_cycles({labels[k]: t for k, t in tables.items()}, body)
+    schemas = sorted({s for s, _ in tables} | {schema}, key=lambda s: (s != schema, s))
     doc = {"version": 1, "target_schema": schema, "staging_schema": "staging", "map_schema": "pgmerge", "tables": body}
-    return HEADER.format(schema=schema) + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100)
+    return HEADER.format(schemas=", ".join(schemas)) + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None,
+                                                                       width=100, allow_unicode=True)

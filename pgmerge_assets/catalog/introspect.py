@@ -5,6 +5,7 @@ Used only by `pgmerge spec` (to draft a spec) and by run-time validation; defini
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -25,18 +26,20 @@ class Column:
 @dataclass(frozen=True)
 class ForeignKeyConstraint:
     columns: tuple[str, ...]
+    ref_schema: str
     ref_table: str
     ref_columns: tuple[str, ...]
 
 
 @dataclass
 class Table:
+    schema: str
     name: str
     columns: list[Column] = field(default_factory=list)
     primary_key: tuple[str, ...] = ()
     unique_keys: list[tuple[str, ...]] = field(default_factory=list)
     foreign_keys: list[ForeignKeyConstraint] = field(default_factory=list)
-    sequence: str | None = None  # sequence feeding a primary-key column
+    sequence: tuple[str, str] | None = None  # (schema, name) of the sequence feeding a primary-key column
     sequence_column: str | None = None
 
     @property
@@ -48,16 +51,21 @@ class Table:
         return next(c for c in self.columns if c.name == name)
 
 
-def read_catalog(conn: psycopg.Connection, schema: str = "public") -> dict[str, Table]:
-    """Every ordinary or partitioned table of `schema` (partitions excluded), by name."""
-    tables: dict[str, Table] = {}
-    for name, column, type_, identity, generated, nullable, int_array in conn.execute(
-            load("catalog/columns.sql"), {"schema": schema}):
-        table = tables.setdefault(name, Table(name))
+Catalog = dict[tuple[str, str], Table]  # (schema, table) -> Table
+
+
+def read_catalog(conn: psycopg.Connection, schemas: str | Sequence[str] = "public") -> Catalog:
+    """Every ordinary or partitioned table of `schemas` (partitions excluded), by (schema, name)."""
+    params = {"schemas": [schemas] if isinstance(schemas, str) else list(schemas)}
+    tables: Catalog = {}
+    for schema, name, column, type_, identity, generated, nullable, int_array in conn.execute(
+            load("catalog/columns.sql"), params):
+        table = tables.setdefault((schema, name), Table(schema, name))
         identity = {"a": "always", "d": "by_default"}.get(identity)
         table.columns.append(Column(column, type_, identity, generated, nullable, int_array))
-    for name, kind, columns, ref_table, ref_columns in conn.execute(load("catalog/constraints.sql"), {"schema": schema}):
-        table = tables.get(name)
+    for schema, name, kind, columns, ref_schema, ref_table, ref_columns in conn.execute(
+            load("catalog/constraints.sql"), params):
+        table = tables.get((schema, name))
         if table is None:
             continue
         if kind == "p":
@@ -66,25 +74,27 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> dict[str, 
             if tuple(columns) not in table.unique_keys:
                 table.unique_keys.append(tuple(columns))
         elif kind == "f":
-            table.foreign_keys.append(ForeignKeyConstraint(tuple(columns), ref_table, tuple(ref_columns)))
-    for name, column, sequence in conn.execute(load("catalog/sequences.sql"), {"schema": schema}):
-        if name in tables:
-            tables[name].sequence_column, tables[name].sequence = column, sequence
+            table.foreign_keys.append(ForeignKeyConstraint(tuple(columns), ref_schema, ref_table, tuple(ref_columns)))
+    for schema, name, column, sequence_schema, sequence in conn.execute(load("catalog/sequences.sql"), params):
+        if (schema, name) in tables:
+            tables[(schema, name)].sequence_column = column
+            tables[(schema, name)].sequence = (sequence_schema, sequence)
     return tables
 
 
-def spec_mismatches(spec, tables: dict[str, Table]) -> list[str]:
-    """Where a spec contradicts the live catalog of its target schema: each line names table and column."""
+def spec_mismatches(spec, tables: Catalog) -> list[str]:
+    """Where a spec contradicts the live catalog of its schemas: each line names table and column."""
     problems = []
     for t in spec.merged_tables:
-        table = tables.get(t.name)
+        table = tables.get((t.schema, t.relname))
+        where = f"{t.schema}.{t.relname}"
         if table is None:
-            problems.append(f"table {t.name}: not in schema {spec.target_schema}")
+            problems.append(f"table {t.name}: {where} does not exist")
             continue
         live = {c.name: c for c in table.columns if not c.generated}
         for column in t.columns:
             if column not in live:
-                problems.append(f"table {t.name}: spec column {column} is not a column of {spec.target_schema}.{t.name}")
+                problems.append(f"table {t.name}: spec column {column} is not a column of {where}")
         for column in live:
             if column not in t.columns:
                 problems.append(f"table {t.name}: column {column} is missing from the spec's columns (its values would be lost)")

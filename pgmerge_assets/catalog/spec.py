@@ -6,7 +6,7 @@ keys), so definitions and plans are built from the file alone, with no database 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -25,6 +25,17 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A foreign key on several columns, or on columns other than the referenced table's id: its rows must
+    be merged first, and each column is translated the way the referenced column is (an id through that
+    table's map, a foreign key through its parent's map, anything else kept as it is)."""
+
+    columns: tuple[str, ...]
+    table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ArrayRef:
     column: str
     table: str  # each element is an `id` of that table
@@ -32,17 +43,23 @@ class ArrayRef:
 
 @dataclass(frozen=True)
 class TableSpec:
-    name: str
+    name: str  # the spec's name for the table; also its staging clone's and its map's name
     strategy: str
     columns: tuple[str, ...]
+    schema: str = "public"  # where the table lives in the target database
+    relname: str = ""  # its name there (the spec's name unless `table:` says otherwise)
     id: str | None = None
     sequence: str | None = None
+    sequence_schema: str | None = None  # the sequence's schema when it is not the table's
     identity: str | None = None
     natural_key: tuple[str, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
+    references: tuple[Reference, ...] = ()
     arrays: tuple[ArrayRef, ...] = ()
     deferred_foreign_keys: tuple[str, ...] = ()  # inserted NULL, set once their parents are merged
     nulls_in_key: str = "distinct"  # distinct: a NULL in the key never matches (the row is new); equal: NULL = NULL
+    # every column holding ids of a mapped table: foreign_keys plus what references imply (set by validate)
+    mapped_columns: tuple[ForeignKey, ...] = ()
 
     @property
     def has_map(self) -> bool:
@@ -50,12 +67,23 @@ class TableSpec:
         return self.id is not None and self.strategy in ("natural_key", "append")
 
     @property
-    def ordering_foreign_keys(self) -> tuple[ForeignKey, ...]:
-        """Foreign keys whose parent must be merged first: not deferred, not to the table itself."""
-        return tuple(f for f in self.foreign_keys if f.table != self.name and f.column not in self.deferred_foreign_keys)
+    def parents(self) -> dict[str, list[str]]:
+        """Tables that must be merged first (not deferred, not the table itself), with the columns that say so."""
+        out: dict[str, list[str]] = {}
+        for f in self.foreign_keys:
+            if f.table != self.name and f.column not in self.deferred_foreign_keys:
+                out.setdefault(f.table, []).append(f.column)
+        for r in self.references:
+            if r.table != self.name:
+                out.setdefault(r.table, []).append("(" + ", ".join(r.columns) + ")")
+        return out
 
     def fk(self, column: str) -> ForeignKey | None:
         return next((f for f in self.foreign_keys if f.column == column), None)
+
+    def mapped(self, column: str) -> ForeignKey | None:
+        """How a column is translated: the table whose ids it holds, or None (kept as it is)."""
+        return next((f for f in self.mapped_columns if f.column == column), None)
 
 
 @dataclass(frozen=True)
@@ -92,12 +120,32 @@ def _refs(value, where: str, kind: type) -> tuple:
     return tuple(kind(column, table) for column, table in value.items())
 
 
-def _table(name: str, raw: dict) -> TableSpec:
+def _references(value, where: str) -> tuple[Reference, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SpecError(f"{where}: expected a list of {{columns, table, ref_columns}}, got {value!r}")
+    out = []
+    for i, item in enumerate(value):
+        here = f"{where}[{i}]"
+        if not isinstance(item, dict) or set(item) != {"columns", "table", "ref_columns"}:
+            raise SpecError(f"{here}: expected columns, table and ref_columns, got {item!r}")
+        if not isinstance(item["table"], str):
+            raise SpecError(f"{here}.table: name the referenced table (got {item['table']!r})")
+        columns, ref_columns = _names(item["columns"], f"{here}.columns"), _names(item["ref_columns"], f"{here}.ref_columns")
+        if not columns or len(columns) != len(ref_columns):
+            raise SpecError(f"{here}: columns and ref_columns must be equally long and not empty")
+        out.append(Reference(columns, item["table"], ref_columns))
+    return tuple(out)
+
+
+def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
     where = f"table {name}"
     if not isinstance(raw, dict):
         raise SpecError(f"{where}: expected a mapping, got {raw!r}")
-    unknown = set(raw) - {"strategy", "columns", "id", "sequence", "identity", "natural_key", "foreign_keys", "arrays",
-                          "deferred_foreign_keys", "nulls_in_key", "note"}
+    unknown = set(raw) - {"strategy", "columns", "schema", "table", "id", "sequence", "sequence_schema", "identity",
+                          "natural_key", "foreign_keys", "references", "arrays", "deferred_foreign_keys",
+                          "nulls_in_key", "note"}
     if unknown:
         raise SpecError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     strategy = raw.get("strategy")
@@ -109,24 +157,66 @@ def _table(name: str, raw: dict) -> TableSpec:
     identity = raw.get("identity")
     if identity not in (None, "always", "by_default"):
         raise SpecError(f"{where}: identity must be always or by_default, got {identity!r}")
+    for field_name in ("schema", "table", "sequence", "sequence_schema"):
+        if field_name in raw and not (isinstance(raw[field_name], str) and raw[field_name]):
+            raise SpecError(f"{where}.{field_name}: expected a name, got {raw[field_name]!r}")
     return TableSpec(
         name=name,
         strategy=strategy,
         columns=_names(raw.get("columns"), f"{where}.columns"),
+        schema=raw.get("schema", default_schema),
+        relname=raw.get("table", name),
         id=raw.get("id"),
         sequence=raw.get("sequence"),
+        sequence_schema=raw.get("sequence_schema"),
         identity=identity,
         natural_key=_names(raw.get("natural_key"), f"{where}.natural_key"),
         foreign_keys=_refs(raw.get("foreign_keys"), f"{where}.foreign_keys", ForeignKey),
+        references=_references(raw.get("references"), f"{where}.references"),
         arrays=_refs(raw.get("arrays"), f"{where}.arrays", ArrayRef),
         deferred_foreign_keys=_names(raw.get("deferred_foreign_keys"), f"{where}.deferred_foreign_keys"),
         nulls_in_key=nulls,
     )
 
 
+def _held_ids(spec: MergeSpec, table: str, column: str, seen: frozenset = frozenset()) -> str | None:
+    """The table whose ids `table.column` holds: its own (the id column), a foreign key's parent, or what the
+    column a reference points at holds in turn; None for a plain value."""
+    if (table, column) in seen:
+        raise SpecError(f"table {table}.references: column {column} is defined through a reference to itself")
+    t = spec.tables[table]
+    if column == t.id:
+        return table
+    if t.fk(column):
+        return t.fk(column).table
+    for r in t.references:
+        if column in r.columns:
+            return _held_ids(spec, r.table, r.ref_columns[r.columns.index(column)], seen | {(table, column)})
+    return None
+
+
+def _mapped_columns(spec: MergeSpec, t: TableSpec) -> tuple[ForeignKey, ...]:
+    out = {f.column: f for f in t.foreign_keys}
+    for r in t.references:
+        for column, ref_column in zip(r.columns, r.ref_columns):
+            held = _held_ids(spec, r.table, ref_column)
+            if held is None:
+                continue
+            if column in out and out[column].table != held:
+                raise SpecError(f"table {t.name}.references: column {column} would hold ids of both "
+                                f"{out[column].table} and {held}")
+            out[column] = ForeignKey(column, held)
+    return tuple(out.values())
+
+
 def validate(spec: MergeSpec) -> MergeSpec:
-    """Every reference resolves, every strategy has what it needs, and the merge order exists."""
+    """Every reference resolves, every strategy has what it needs, and the merge order exists. Returns the
+    spec with each table's mapped_columns filled in."""
+    seen: dict[tuple[str, str], str] = {}
     for t in spec.tables.values():
+        if (t.schema, t.relname) in seen:
+            raise SpecError(f"table {t.name}: {t.schema}.{t.relname} is also spec table {seen[(t.schema, t.relname)]}")
+        seen[(t.schema, t.relname)] = t.name
         where = f"table {t.name}"
         if not t.columns:
             raise SpecError(f"{where}: columns is empty")
@@ -137,16 +227,24 @@ def validate(spec: MergeSpec) -> MergeSpec:
             for column in used:
                 if column not in cols:
                     raise SpecError(f"{where}.{field_name}: column {column} is not among the table's columns")
-        for ref in (*t.foreign_keys, *t.arrays):
+        for ref in (*t.foreign_keys, *t.arrays, *t.references):
             target = spec.tables.get(ref.table)
-            kind = "foreign_keys" if isinstance(ref, ForeignKey) else "arrays"
+            kind = {ForeignKey: "foreign_keys", ArrayRef: "arrays", Reference: "references"}[type(ref)]
+            label = f"{where}.{kind}." + (ref.column if kind != "references" else "(" + ", ".join(ref.columns) + ")")
             if target is None:
-                raise SpecError(f"{where}.{kind}.{ref.column}: references table {ref.table}, which is not in the spec")
-            if target.id is None:
-                raise SpecError(f"{where}.{kind}.{ref.column}: references table {ref.table}, which has no id column to map")
+                raise SpecError(f"{label}: references table {ref.table}, which is not in the spec")
+            if kind != "references" and target.id is None:
+                raise SpecError(f"{label}: references table {ref.table}, which has no id column to map")
             if t.strategy != "skip" and target.strategy == "skip":
-                raise SpecError(f"{where}.{kind}.{ref.column}: references table {ref.table}, whose strategy is skip; "
+                raise SpecError(f"{label}: references table {ref.table}, whose strategy is skip; "
                                 f"its ids could not be translated")
+            if kind == "references":
+                for column in ref.columns:
+                    if column not in cols:
+                        raise SpecError(f"{label}: column {column} is not among the table's columns")
+                for column in ref.ref_columns:
+                    if column not in target.columns:
+                        raise SpecError(f"{label}: column {column} is not among the columns of {ref.table}")
         for column in t.deferred_foreign_keys:
             if t.fk(column) is None:
                 raise SpecError(f"{where}.deferred_foreign_keys: {column} is not one of the table's foreign_keys")
@@ -162,6 +260,8 @@ def validate(spec: MergeSpec) -> MergeSpec:
             raise SpecError(f"{where}: strategy append needs the sequence that feeds its id column, for fresh ids")
         if t.strategy == "append" and t.id is None and t.arrays:
             raise SpecError(f"{where}.arrays: a table without an id column cannot have its arrays repaired")
+    spec = replace(spec, tables={name: replace(t, mapped_columns=_mapped_columns(spec, t))
+                                 for name, t in spec.tables.items()})
     from pgmerge_assets.plan.order import merge_order  # the cycle check lives with the ordering
 
     merge_order(spec)
@@ -181,9 +281,10 @@ def load_spec(path: str | Path) -> MergeSpec:
     unknown = set(raw) - {"version", "target_schema", "staging_schema", "map_schema", "tables"}
     if unknown:
         raise SpecError(f"spec file {path}: unknown field(s) {', '.join(sorted(unknown))}")
+    target_schema = raw.get("target_schema", "public")
     spec = MergeSpec(
-        tables={name: _table(name, body) for name, body in raw["tables"].items()},
-        target_schema=raw.get("target_schema", "public"),
+        tables={name: _table(str(name), body, target_schema) for name, body in raw["tables"].items()},
+        target_schema=target_schema,
         staging_schema=raw.get("staging_schema", "staging"),
         map_schema=raw.get("map_schema", "pgmerge"),
         path=path,

@@ -866,16 +866,13 @@ def restore_dump(dsn: str, path: Path, *, pg_bin: str | None = None) -> RestoreR
     )
 
 
-def public_has_tables(dsn: str, tables: list[str], schema: str = "public") -> list[str]:
-    """Which of `tables` (bare names in `schema`, or 'schema.table') exist, in the given order."""
+def existing_tables(dsn: str, tables: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Which of the (schema, table) pairs exist as tables, in the given order."""
     query = (SQL_DIR / "staging" / "existing_tables.sql").read_text()
-    wanted = [split_qualified(t) if "." in t else (schema, t) for t in tables]
     with psycopg.connect(dsn, autocommit=True) as conn:
-        rows = conn.execute(
-            query, {"schemas": [s or schema for s, _ in wanted], "names": [n for _, n in wanted]}
-        ).fetchall()
+        rows = conn.execute(query, {"schemas": [s for s, _ in tables], "names": [n for _, n in tables]}).fetchall()
     found = {(s, n) for s, n in rows}
-    return [t for t, (s, n) in zip(tables, wanted) if ((s or schema), n) in found]
+    return [t for t in tables if t in found]
 
 
 __all__ = [
@@ -887,6 +884,6 @@ __all__ = [
     "RestoreResult",
     "detect_format",
     "dump_info",
-    "public_has_tables",
+    "existing_tables",
     "restore_dump",
 ]

@@ -91,9 +91,24 @@ class Table:
         return next((c for c in self.columns if c.name == name), None)
 
 
-def _bare_names(tables: list[str], public: str) -> list[str]:
-    """Table names of `public`, as given (a dot is part of a name, never a schema separator), once each."""
-    return list(dict.fromkeys(tables))
+@dataclass(frozen=True)
+class StagedTable:
+    """Table `schema.name` of the target (and of dump #2) is cloned, and loaded, as `<staging>.clone`."""
+
+    schema: str
+    name: str
+    clone: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+def staged_tables(tables: list, public: str) -> list[StagedTable]:
+    """StagedTables as given; a bare name is a table of `public` cloned under its own name (a dot is part of
+    a name, never a schema separator). Once each."""
+    out = [t if isinstance(t, StagedTable) else StagedTable(public, t, t) for t in tables]
+    return list(dict.fromkeys(out))
 
 
 def read_tables(
@@ -114,9 +129,9 @@ def read_tables(
 
 
 def create_staging_schema(
-    conn: psycopg.Connection, tables: list[str], *, public: str = "public", staging: str = "staging"
+    conn: psycopg.Connection, tables: list[str | StagedTable], *, public: str = "public", staging: str = "staging"
 ) -> None:
-    """(Re)create `staging` holding an empty UNLOGGED clone of each `public` table of `tables`.
+    """(Re)create `staging` holding an empty UNLOGGED clone of each table of `tables` (bare names: of `public`).
 
     Clones keep columns, defaults, identity, generated columns, CHECK/NOT NULL constraints and all
     indexes (so natural-key UNIQUE constraints hold in staging too), never foreign keys or triggers.
@@ -125,14 +140,14 @@ def create_staging_schema(
     Note: INCLUDING DEFAULTS keeps `nextval('public.x_seq')` defaults; loads always supply the key
     columns, so they never fire, but an INSERT into staging that omits them would use public's sequence.
     """
-    if staging == public:
-        raise ValueError("the staging schema must differ from the public schema")
-    names = _bare_names(tables, public)
-    existing = read_tables(conn, [public])
-    missing = [t for t in names if (public, t) not in existing]
+    names = staged_tables(tables, public)
+    if staging in {t.schema for t in names}:
+        raise ValueError("the staging schema must differ from the schemas of the tables it clones")
+    existing = read_tables(conn, sorted({t.schema for t in names}))
+    missing = [f"{t.schema}.{t.name}" for t in names if t.key not in existing]
     if missing:
         raise StagingError(
-            f"{public} has no table {', '.join(missing)}: cannot clone {'it' if len(missing) == 1 else 'them'} into {staging}"
+            f"no table {', '.join(missing)}: cannot clone {'it' if len(missing) == 1 else 'them'} into {staging}"
         )
     dependents = conn.execute(load("staging/outside_dependents.sql"), {"staging": staging}).fetchall()
     if dependents:
@@ -140,11 +155,11 @@ def create_staging_schema(
         raise StagingError(
             f"refusing to DROP SCHEMA {staging} CASCADE: {len(dependents)} object(s) outside it depend on it ({listed})"
         )
-    ids = {"staging": sql.Identifier(staging), "public": sql.Identifier(public)}
-    conn.execute(compose("staging/drop_schema.sql", staging=ids["staging"]))
-    conn.execute(compose("staging/create_schema.sql", staging=ids["staging"]))
-    for name in names:
-        conn.execute(compose("staging/create_table.sql", table=sql.Identifier(name), **ids))
+    conn.execute(compose("staging/drop_schema.sql", staging=sql.Identifier(staging)))
+    conn.execute(compose("staging/create_schema.sql", staging=sql.Identifier(staging)))
+    for t in names:
+        conn.execute(compose("staging/create_table.sql", clone=sql.Identifier(staging, t.clone),
+                             table=sql.Identifier(t.schema, t.name)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,7 +168,7 @@ def create_staging_schema(
 
 def load_staging(
     target_dsn: str,
-    tables: list[str],
+    tables: list[str | StagedTable],
     *,
     dump_path: Path | None = None,
     source_dsn: str | None = None,
@@ -161,9 +176,9 @@ def load_staging(
     public: str = "public",
     staging: str = "staging",
     pg_bin: str | None = None,
-    skipped: list[str] = (),
+    skipped: list[str | StagedTable] = (),
 ) -> StagingLoadResult:
-    """Fill `staging.<t>` for each t of `tables` from dump #2 (any pg_dump format, full or
+    """Fill the staging clone of each table of `tables` (bare names: of `public`) from dump #2 (any pg_dump format, full or
     data-only) or from a live `source_dsn`. Idempotent: staging tables are truncated first, in the
     same transaction as the copy. `public` is only ever read. Raises DumpError when dump #2 does not
     fit `public` (naming table, column and row count), StagingError when staging is not ready."""
@@ -171,13 +186,14 @@ def load_staging(
         raise ValueError("give exactly one of dump_path and source_dsn")
     started = time.monotonic()
     seconds: dict[str, float] = {}
-    names = _bare_names(tables, public)
+    names = staged_tables(tables, public)
+    skipped = [t.key for t in staged_tables(list(skipped), public)]
     if not names:
         raise ValueError("no tables to load")
     with psycopg.connect(target_dsn, autocommit=True) as conn:
         target_all = read_tables(conn, None, exclude=[staging])
         staged = read_tables(conn, [staging])
-    _check_staging_ready(names, target_all, staged, public, staging)
+    _check_staging_ready(names, target_all, staged, staging)
 
     if source_dsn is not None:
         counts, check_s, copy_s = _check_and_copy(
@@ -221,19 +237,20 @@ def load_staging(
     return StagingLoadResult(source_format, data_only, counts, seconds, redact(scratch_dsn))
 
 
-def _check_staging_ready(names, target_all, staged, public, staging) -> None:
-    missing = [t for t in names if (public, t) not in target_all]
+def _check_staging_ready(names, target_all, staged, staging) -> None:
+    missing = [f"{t.schema}.{t.name}" for t in names if t.key not in target_all]
     if missing:
-        raise StagingError(f"{public} has no table {', '.join(missing)}; nothing to stage it for")
+        raise StagingError(f"the target has no table {', '.join(missing)}; nothing to stage it for")
     for t in names:
-        clone = staged.get((staging, t))
+        clone = staged.get((staging, t.clone))
         if clone is None:
-            raise StagingError(f"{staging}.{t} does not exist: run create_staging_schema first")
-        want = [(c.name, c.type) for c in target_all[(public, t)].columns]
+            raise StagingError(f"{staging}.{t.clone} does not exist: run create_staging_schema first")
+        want = [(c.name, c.type) for c in target_all[t.key].columns]
         have = [(c.name, c.type) for c in clone.columns]
         if want != have:
             raise StagingError(
-                f"{staging}.{t} no longer matches {public}.{t} (columns {have} vs {want}): run create_staging_schema again"
+                f"{staging}.{t.clone} no longer matches {t.schema}.{t.name} (columns {have} vs {want}): "
+                f"run create_staging_schema again"
             )
 
 
@@ -351,7 +368,7 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         source = read_tables(src, None)
         problems: list[str] = []
         # 1. rows that would be lost: tables with data that are not being loaded
-        expected = {(public, t) for t in (*names, *skipped)}
+        expected = {t.key for t in names} | set(skipped)
         for schema, table, root_schema, root_table in src.execute(load("staging/data_tables.sql")).fetchall():
             if (root_schema, root_table) in expected:
                 continue
@@ -366,21 +383,21 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
                 )
                 why = (
                     "is not among the tables being loaded"
-                    if (public, table) in target_all and schema == public
-                    else f"has no counterpart in the target's {public}"
+                    if (schema, table) in target_all
+                    else "has no counterpart in the target"
                 )
                 problems.append(f"{label} table {schema}.{table}{part} has {n} rows but {why}; they would be lost")
         # 2. column differences of the tables being loaded
-        plans: dict[str, tuple[Table, Table]] = {}
+        plans: dict[StagedTable, tuple[Table, Table]] = {}
         for t in names:
-            theirs = source.get((public, t))
+            theirs = source.get(t.key)
             if theirs is None:
                 continue  # absent from dump #2: loads 0 rows
-            ours = target_all[(public, t)]
-            diffs = _column_diffs(theirs, ours, label, public)
+            ours = target_all[t.key]
+            diffs = _column_diffs(theirs, ours, label, t.schema)
             if diffs:
-                n = _count(src, public, t, only=theirs.relkind == "r")
-                problems += [f"{label} table {t} ({n} rows): {d}" for d in diffs]
+                n = _count(src, t.schema, t.name, only=theirs.relkind == "r")
+                problems += [f"{label} table {_shown(t, public)} ({n} rows): {d}" for d in diffs]
             plans[t] = (theirs, ours)
         if problems:
             raise DumpError(
@@ -393,14 +410,15 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         t1 = time.monotonic()
         counts: dict[str, int] = {}
         with psycopg.connect(target_dsn, client_encoding="UTF8") as dst:
-            dst.execute(compose("staging/truncate.sql", tables=sql.SQL(", ").join(sql.Identifier(staging, t) for t in names)))
+            dst.execute(compose("staging/truncate.sql",
+                                tables=sql.SQL(", ").join(sql.Identifier(staging, t.clone) for t in names)))
             try:
                 for t in names:
                     if t not in plans:
-                        counts[t] = 0
+                        counts[t.clone] = 0
                         continue
                     theirs, ours = plans[t]
-                    counts[t] = _copy_table(src, dst, theirs, ours, staging, label, source_dsn)
+                    counts[t.clone] = _copy_table(src, dst, theirs, ours, staging, t.clone, label, source_dsn)
             except (KeyboardInterrupt, SystemExit, Exception):
                 raise
             except BaseException:
@@ -445,7 +463,12 @@ def _count(conn: psycopg.Connection, schema: str, table: str, *, only: bool) -> 
     return int(conn.execute(q).fetchone()[0])
 
 
-def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, label: str, source_dsn: str) -> int:
+def _shown(t: StagedTable, public: str) -> str:
+    """How messages name a table: bare in the default schema, qualified elsewhere."""
+    return t.name if t.schema == public else f"{t.schema}.{t.name}"
+
+
+def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, clone: str, label: str, source_dsn: str) -> int:
     """Stream one table: COPY TO STDOUT on the source, blocks written into COPY FROM STDIN."""
     columns = [c for c in ours.columns if not c.generated]
     names = [c.name for c in columns]
@@ -461,8 +484,8 @@ def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, label: str, 
         table=sql.Identifier(theirs.name),
         format=fmt,
     )
-    copy_in = compose("staging/copy_in.sql", schema=sql.Identifier(staging), table=sql.Identifier(ours.name), columns=cols, format=fmt
-    )
+    copy_in = compose("staging/copy_in.sql", schema=sql.Identifier(staging), table=sql.Identifier(clone), columns=cols,
+                      format=fmt)
     try:
         with src.cursor() as scur, dst.cursor() as dcur:
             with dcur.copy(copy_in) as sink, scur.copy(copy_out) as source:
@@ -493,6 +516,6 @@ def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, label: str, 
             if x
         )
         raise DumpError(
-            f"{label} table {ours.name} ({n} rows): loading into {staging}.{ours.name} failed"
+            f"{label} table {ours.name} ({n} rows): loading into {staging}.{clone} failed"
             f"{f' on column {column}' if column else ''}: {scrub(detail, source_dsn)}"
         ) from None

@@ -13,7 +13,7 @@ def merge_order(spec: MergeSpec) -> list[TableSpec]:
     """Merged tables sorted so that every foreign key's table comes first; ties by name, for stable plans."""
     from pgmerge_assets.catalog.spec import SpecError
 
-    graph = {t.name: {f.table for f in t.ordering_foreign_keys} for t in spec.merged_tables}
+    graph = {t.name: set(t.parents) for t in spec.merged_tables}
     sorter = TopologicalSorter(graph)
     try:
         sorter.prepare()
@@ -21,8 +21,7 @@ def merge_order(spec: MergeSpec) -> list[TableSpec]:
         cycle = exc.args[1][::-1]  # graphlib lists it child-first
         edges = []
         for child, parent in zip(cycle, cycle[1:]):
-            columns = [f.column for f in spec.tables[child].ordering_foreign_keys if f.table == parent]
-            edges.append(f"{child}.{'/'.join(columns)} -> {parent}")
+            edges.append(f"{child}.{'/'.join(spec.tables[child].parents[parent])} -> {parent}")
         raise SpecError(f"foreign keys form a cycle: {', '.join(edges)}; list one nullable foreign-key column of "
                         f"it under its table's deferred_foreign_keys (it is then set after both tables are "
                         f"merged); a cycle of NOT NULL columns cannot be merged") from None

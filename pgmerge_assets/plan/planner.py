@@ -73,7 +73,9 @@ class Names:
         self.state = sql.Identifier(spec.map_schema, "state")
 
     def public(self, table: str) -> sql.Identifier:
-        return sql.Identifier(self.spec.target_schema, table)
+        """The spec table's table in the target database (its own schema and name)."""
+        t = self.spec.tables[table]
+        return sql.Identifier(t.schema, t.relname)
 
     def staging(self, table: str) -> sql.Identifier:
         return sql.Identifier(self.spec.staging_schema, table)
@@ -83,11 +85,10 @@ class Names:
 
     def sequence(self, t: TableSpec) -> sql.Composed:
         """The sequence as a regclass literal, for nextval()/setval()."""
-        qualified = sql.Identifier(self.spec.target_schema, t.sequence).as_string()
-        return sql.SQL("{}::regclass").format(sql.Literal(qualified))
+        return sql.SQL("{}::regclass").format(sql.Literal(self.sequence_table(t).as_string()))
 
     def sequence_table(self, t: TableSpec) -> sql.Identifier:
-        return sql.Identifier(self.spec.target_schema, t.sequence)
+        return sql.Identifier(t.sequence_schema or t.schema, t.sequence)
 
 
 def id_map_key(table: str) -> StepKey:
@@ -177,7 +178,7 @@ def _id_map_step(n: Names, t: TableSpec) -> Step:
         new_id = sql.SQL("nextval({})").format(n.sequence(t))
     else:  # uuid, text and other keys no sequence feeds: a new row keeps its own id
         new_id = sql.SQL("l.staging_id")
-    key_fks = [f for f in t.foreign_keys if f.column in t.natural_key]
+    key_fks = [f for f in t.mapped_columns if f.column in t.natural_key]
     if t.strategy == "natural_key":
         joins, aliases = _parent_joins(n, t, key_fks)
         fill = compose("merge/map_natural_key.sql", **ids, new_id=new_id, parent_joins=joins,
@@ -203,7 +204,7 @@ def _unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
 
 
 def _merged_step(n: Names, t: TableSpec) -> Step:
-    joins, aliases = _parent_joins(n, t, [f for f in t.foreign_keys if f.column not in t.deferred_foreign_keys])
+    joins, aliases = _parent_joins(n, t, [f for f in t.mapped_columns if f.column not in t.deferred_foreign_keys])
     overriding = sql.SQL("OVERRIDING SYSTEM VALUE" if t.identity == "always" else "")
     record = compose("merge/record_inserted.sql", merge_log=n.merge_log, table_name=sql.Literal(t.name),
                      public_table=n.public(t.name))
@@ -226,20 +227,20 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
         insert = compose("merge/insert_keyed.sql", **common, values=values, columns_of_s=_ident_list(t.columns, "s"),
                          key_match=_key_match(t, "p", "s"))
         how = f"rows whose natural key ({', '.join(t.natural_key)}) public lacks"
-    parents = [f.table for f in t.ordering_foreign_keys]
     deps = tuple(dict.fromkeys(
         ([id_map_key(t.name)] if t.has_map else [STAGING_DATA])
-        + [id_map_key(p) for p in parents] + [merged_key(p) for p in parents]))
+        + [id_map_key(f.table) for f in t.mapped_columns if f.table != t.name and f.column not in t.deferred_foreign_keys]
+        + [merged_key(p) for p in t.parents]))
     matched = (sql.SQL("(SELECT count(*) FROM {} WHERE NOT inserted)").format(n.map(t.name)) if t.has_map
                else sql.SQL("(SELECT count(*) FROM {}) - l.rows_inserted").format(n.staging(t.name)))
     stats = sql.SQL("SELECT (SELECT count(*) FROM {}) AS row_count, (SELECT count(*) FROM {}) AS staging_rows, "
                     "l.rows_before, l.rows_inserted, {} AS rows_matched FROM {} l WHERE l.table_name = {}").format(
         n.public(t.name), n.staging(t.name), matched, n.merge_log, sql.Literal(t.name))
     fks = ", ".join(f"{f.column}→{f.table}{' (set later)' if f.column in t.deferred_foreign_keys else ''}"
-                    for f in t.foreign_keys) or "none"
+                    for f in t.mapped_columns) or "none"
     return Step(merged_key(t.name), "merged",
                 f"Insert staging {t.name} into public: {how}; foreign keys translated: {fks}.",
-                deps, (insert,), tuple(_unmapped_fk_guard(n, t, fk) for fk in t.foreign_keys), stats, t.name)
+                deps, (insert,), tuple(_unmapped_fk_guard(n, t, fk) for fk in t.mapped_columns), stats, t.name)
 
 
 def _deferred_step(n: Names, t: TableSpec, column: str) -> Step:
@@ -285,6 +286,17 @@ def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
         for fk in fks)
 
 
+def _orphan_reference(n: Names, t: TableSpec, r) -> sql.Composed:
+    return compose("checks/orphan_reference.sql",
+                   reference=sql.Literal(f"({', '.join(r.columns)}) -> {r.table} ({', '.join(r.ref_columns)})"),
+                   values=sql.SQL("jsonb_build_array({})").format(_ident_list(r.columns, "c")),
+                   public_table=n.public(t.name), parent_table=n.public(r.table),
+                   all_present=sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(sql.Identifier(c))
+                                                     for c in r.columns),
+                   match=sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(sql.Identifier(pc), sql.Identifier(c))
+                                               for c, pc in zip(r.columns, r.ref_columns)))
+
+
 def _checks(n: Names, t: TableSpec) -> list[Check]:
     checks = []
     if t.has_map:
@@ -294,10 +306,15 @@ def _checks(n: Names, t: TableSpec) -> list[Check]:
                             "Every staging row is mapped once; no public row is shared by different natural keys.",
                             wrap(compose("checks/map_incomplete.sql", id=sql.Identifier(t.id), map=n.map(t.name),
                                          staging_table=n.staging(t.name), staging_key=staging_key))))
-    if t.foreign_keys:
+    if t.mapped_columns:
         checks.append(Check("foreign_keys_resolve", merged_key(t.name),
                             "No foreign-key value points at a missing parent, constraint or not.",
-                            wrap(_orphans(n, t, t.foreign_keys))))
+                            wrap(_orphans(n, t, t.mapped_columns))))
+    if t.references:
+        checks.append(Check("references_resolve", merged_key(t.name),
+                            "Every multi-column reference names an existing row (MATCH SIMPLE: a NULL part "
+                            "references nothing), constraint or not.",
+                            wrap(sql.SQL("\nUNION ALL\n").join(_orphan_reference(n, t, r) for r in t.references))))
     if t.strategy == "natural_key":
         merge_inserted = (sql.SQL("bool_or(EXISTS (SELECT 1 FROM {} m WHERE m.public_id = t.{} AND m.inserted))").format(
             n.map(t.name), sql.Identifier(t.id)) if t.has_map else sql.SQL("true"))

@@ -7,6 +7,7 @@ public, so a staging row is found in public exactly when the merge carried it ov
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -26,8 +27,8 @@ class Proof:
 
 
 class _IdFree:
-    def __init__(self, spec: MergeSpec, schema: str):
-        self.spec, self.schema = spec, schema
+    def __init__(self, spec: MergeSpec, table_name: Callable[[str], sql.Identifier]):
+        self.spec, self.table_name = spec, table_name  # staging's or the target's table of a spec table
 
     def key(self, t: TableSpec, alias: str, depth: int) -> sql.Composed:
         """jsonb natural key of the row at `alias`; tables without one are identified by their content."""
@@ -44,7 +45,7 @@ class _IdFree:
 
     def value(self, t: TableSpec, column: str, alias: str, depth: int) -> sql.Composed:
         col = sql.Identifier(alias, column)
-        fk = t.fk(column)
+        fk = t.mapped(column)
         array = next((a for a in t.arrays if a.column == column), None)
         if fk:
             return self.key_of(fk.table, col, depth + 1)
@@ -62,14 +63,14 @@ class _IdFree:
         t = self.spec.tables[table]
         alias = f"k{depth}"
         return sql.SQL("(SELECT {key} FROM {tbl} AS {a} WHERE {a}.{id} = {id_expr})").format(
-            key=self.key(t, alias, depth), tbl=sql.Identifier(self.schema, table), a=sql.Identifier(alias),
+            key=self.key(t, alias, depth), tbl=self.table_name(table), a=sql.Identifier(alias),
             id=sql.Identifier(t.id), id_expr=id_expr)
 
 
 def build_proofs(spec: MergeSpec) -> list[Proof]:
     """One proof query per merged table, in merge order."""
     n = Names(spec)
-    staging, public = _IdFree(spec, spec.staging_schema), _IdFree(spec, spec.target_schema)
+    staging, public = _IdFree(spec, n.staging), _IdFree(spec, n.public)
     proofs = []
     for t in merge_order(spec):
         sides = dict(staging_table=n.staging(t.name), public_table=n.public(t.name),

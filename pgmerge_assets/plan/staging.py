@@ -15,10 +15,10 @@ class StagingPlan:
         self.names = Names(spec)
         self.tables = [t.name for t in spec.merged_tables]
 
-    def count_query(self, schema: str) -> sql.Composed:
-        """One row: the row count of every spec table in `schema`, in spec order."""
+    def target_count_query(self) -> sql.Composed:
+        """One row: the row count of every merged spec table in the target database, in spec order."""
         return sql.SQL("SELECT {}").format(sql.SQL(", ").join(
-            sql.SQL("(SELECT count(*) FROM {})").format(sql.Identifier(schema, t)) for t in self.tables))
+            sql.SQL("(SELECT count(*) FROM {})").format(self.names.public(t)) for t in self.tables))
 
     def prepare(self) -> sql.Composed:
         n = self.names

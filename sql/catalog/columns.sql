@@ -1,5 +1,6 @@
--- Columns of every table in a schema, in column order. Partitions are left out: rows go through the parent.
-SELECT c.relname,
+-- Columns of every table in the given schemas, in column order. Partitions are left out: rows go through the parent.
+SELECT n.nspname,
+       c.relname,
        a.attname,
        format_type(a.atttypid, a.atttypmod),
        nullif(a.attidentity, ''),
@@ -11,7 +12,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type et ON et.oid = t.typelem
-WHERE n.nspname = %(schema)s
+WHERE n.nspname = ANY (%(schemas)s)
   AND c.relkind IN ('r', 'p')
   AND NOT c.relispartition
-ORDER BY c.relname, a.attnum
+ORDER BY n.nspname, c.relname, a.attnum

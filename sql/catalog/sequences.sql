@@ -1,7 +1,7 @@
--- The primary-key column a sequence feeds, and that sequence, unqualified: the one an identity or serial
+-- The primary-key column a sequence feeds, and that sequence with its schema: the one an identity or serial
 -- column owns, else the one its default takes nextval() from (a sequence several tables may share).
 -- Partitioned tables often have a key like (id, created_at): the sequence-fed column is still the id.
-SELECT DISTINCT ON (c.relname) c.relname, a.attname, s.relname
+SELECT DISTINCT ON (n.nspname, c.relname) n.nspname, c.relname, a.attname, sn.nspname, s.relname
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_constraint con ON con.conrelid = c.oid AND con.contype = 'p'
@@ -15,5 +15,6 @@ JOIN pg_class s ON s.oid = coalesce(
      JOIN pg_class seq ON seq.oid = dep.refobjid AND seq.relkind = 'S'
      WHERE d.adrelid = c.oid AND d.adnum = a.attnum
      LIMIT 1))
-WHERE n.nspname = %(schema)s
-ORDER BY c.relname, array_position(con.conkey, a.attnum)
+JOIN pg_namespace sn ON sn.oid = s.relnamespace
+WHERE n.nspname = ANY (%(schemas)s)
+ORDER BY n.nspname, c.relname, array_position(con.conkey, a.attnum)
