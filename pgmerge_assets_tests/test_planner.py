@@ -96,6 +96,8 @@ def _spec_with(tmp_path, mutate) -> Path:
     (lambda t: t["package"].update(schema="registry", table="dataset", natural_key=["name"],
                                    columns=["id", "name"]) or t["dataset"].update(schema="registry"),
      "table package: registry.dataset is also spec table dataset"),
+    (lambda t: t["edit"].update(schema="staging"),
+     "staging_schema staging is also the schema of table edit: pgmerge drops and recreates it"),
 ])
 def test_bad_specs_fail_on_load_naming_table_and_field(tmp_path, mutate, message):
     with pytest.raises(SpecError) as err:

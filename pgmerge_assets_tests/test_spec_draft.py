@@ -63,3 +63,25 @@ def test_spec_that_contradicts_the_catalog_stops_before_staging(fresh_db, tmp_pa
     assert "table datasource: arrays.package_indexes is text[], not an integer array" in message
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'staging'").fetchone()[0] == 0
+
+
+def test_draft_of_several_schemas(fresh_db, capsys):
+    """The first --schema is the target_schema; a name two schemas share is qualified in the other one."""
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("CREATE SCHEMA shop; CREATE SCHEMA crm;"
+                     "CREATE TABLE shop.customer (id serial PRIMARY KEY, email text UNIQUE);"
+                     "CREATE TABLE crm.customer (id serial PRIMARY KEY, handle text UNIQUE,"
+                     " shop_customer_id int REFERENCES shop.customer);"
+                     "CREATE TABLE crm.note (id serial PRIMARY KEY, customer_id int REFERENCES crm.customer)")
+    assert main(["spec", "--dsn", fresh_db, "--schema", "shop", "--schema", "crm"]) == 0
+    doc = yaml.safe_load(capsys.readouterr().out)
+    assert doc["target_schema"] == "shop"
+    assert list(doc["tables"]) == ["crm.customer", "customer", "note"]
+    assert "schema" not in doc["tables"]["customer"]
+    assert (doc["tables"]["crm.customer"]["schema"], doc["tables"]["crm.customer"]["table"]) == ("crm", "customer")
+    assert doc["tables"]["crm.customer"]["foreign_keys"] == {"shop_customer_id": "customer"}
+    assert doc["tables"]["note"]["schema"] == "crm" and "table" not in doc["tables"]["note"]
+    assert doc["tables"]["note"]["foreign_keys"] == {"customer_id": "crm.customer"}
+
+    assert main(["spec", "--dsn", fresh_db, "--schema", "shop", "--schema", "nosuch"]) == 1
+    assert "schema nosuch holds no tables" in capsys.readouterr().err

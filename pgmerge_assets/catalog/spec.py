@@ -212,6 +212,11 @@ def _mapped_columns(spec: MergeSpec, t: TableSpec) -> tuple[ForeignKey, ...]:
 def validate(spec: MergeSpec) -> MergeSpec:
     """Every reference resolves, every strategy has what it needs, and the merge order exists. Returns the
     spec with each table's mapped_columns filled in."""
+    for own in ("staging_schema", "map_schema"):
+        clash = [t.name for t in spec.tables.values() if t.schema == getattr(spec, own)]
+        if clash:
+            raise SpecError(f"{own} {getattr(spec, own)} is also the schema of table {clash[0]}: pgmerge drops "
+                            f"and recreates it, so it must be a schema of its own")
     seen: dict[tuple[str, str], str] = {}
     for t in spec.tables.values():
         if (t.schema, t.relname) in seen:
