@@ -85,3 +85,20 @@ def test_draft_of_several_schemas(fresh_db, capsys):
 
     assert main(["spec", "--dsn", fresh_db, "--schema", "shop", "--schema", "nosuch"]) == 1
     assert "schema nosuch holds no tables" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("second_nullable, deferred", [
+    (True, {"player": ["team_ref", "team_ref_2"]}),  # both of player's edges to team must go
+    (False, {"team": ["captain_id"]}),  # player's second edge is NOT NULL: the cycle breaks at team
+])
+def test_draft_breaks_a_cycle_with_two_foreign_keys_to_one_table(fresh_db, capsys, second_nullable, deferred):
+    """A table on a cycle with two foreign keys to the same table: each column is deferred once, never again."""
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("CREATE TABLE team (id bigserial PRIMARY KEY, name text UNIQUE NOT NULL, captain_id bigint);"
+                     "CREATE TABLE player (id bigserial PRIMARY KEY, email text UNIQUE NOT NULL,"
+                     " team_ref bigint REFERENCES team,"
+                     f" team_ref_2 bigint{'' if second_nullable else ' NOT NULL'} REFERENCES team);"
+                     "ALTER TABLE team ADD FOREIGN KEY (captain_id) REFERENCES player")
+    assert main(["spec", "--dsn", fresh_db]) == 0
+    tables = yaml.safe_load(capsys.readouterr().out)["tables"]
+    assert {name: t["deferred_foreign_keys"] for name, t in tables.items() if "deferred_foreign_keys" in t} == deferred

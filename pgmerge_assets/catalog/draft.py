@@ -49,7 +49,8 @@ def _strategy(table: Table) -> tuple[str, tuple[str, ...], str | None]:
 
 
 def _defer_cycles(tables: dict[str, Table], body: dict[str, dict]) -> None:  # tables by spec name
-    """Break each foreign-key cycle at a nullable column of a table with an id; flag what cannot be broken."""
+    """Break each foreign-key cycle at an edge whose columns are all nullable, in a table with an id; flag
+    what cannot be broken."""
     while True:
         graph = {
             name: {ref for fk, ref in entry.get("foreign_keys", {}).items()
@@ -63,12 +64,14 @@ def _defer_cycles(tables: dict[str, Table], body: dict[str, dict]) -> None:  # t
         except CycleError as exc:
             cycle = exc.args[1][::-1]
         for child, parent in zip(cycle, cycle[1:]):
+            # the edge goes only when every column of it is deferred: nullable, outside the key, in a table with an id
             entry = body[child]
-            candidates = [c for c, ref in entry.get("foreign_keys", {}).items()
-                          if ref == parent and "id" in entry and c not in entry.get("natural_key", [])
-                          and tables[child].column(c).nullable]
-            if candidates:
-                entry.setdefault("deferred_foreign_keys", []).append(candidates[0])
+            edge = [c for c, ref in entry.get("foreign_keys", {}).items()
+                    if ref == parent and c not in entry.get("deferred_foreign_keys", [])]
+            if edge and not any(r["table"] == parent for r in entry.get("references", [])) and all(
+                    "id" in entry and c not in entry.get("natural_key", []) and tables[child].column(c).nullable
+                    for c in edge):
+                entry.setdefault("deferred_foreign_keys", []).extend(edge)
                 break
         else:
             body[cycle[0]]["note"] = (f"foreign-key cycle {' -> '.join(cycle)} has no nullable column to break it "
