@@ -35,8 +35,6 @@ from psycopg import sql
 # Shapes that once broke the tool, kept on since the fixes, and shapes added to the generator later;
 # all on by default, PGMERGE_PROPERTY_OFF=NAME,... switches one off.
 _OFF = {f.strip().upper() for f in os.environ.get("PGMERGE_PROPERTY_OFF", "").split(",") if f.strip()}
-# Shape sub-cases that break the tool today, off until it is fixed; PGMERGE_PROPERTY_ON=NAME,... switches one on.
-_ON = {f.strip().upper() for f in os.environ.get("PGMERGE_PROPERTY_ON", "").split(",") if f.strip()}
 
 # Natural-key column names equal to names the tool's SQL gives its own columns ("staging_id",
 # "public_id", "n"): keys now travel as one row value and check samples are numbered apart.
@@ -64,19 +62,18 @@ UUID_KEYS = "UUID_KEYS" not in _OFF
 # A history table with no id column and no primary key: appended once, foreign keys translated, no arrays.
 KEYLESS_TABLES = "KEYLESS_TABLES" not in _OFF
 
-# Sub-case of FK_CYCLES, OFF by default: a table on a foreign-key cycle with two foreign keys to the same
-# table of that cycle, one of them nullable outside the natural key (e.g. b.a_ref, b.a_ref_2 -> a and
-# a.b_ref -> b). draft_spec never returns: _defer_cycles picks b.a_ref again each time round, as it does
-# not skip columns it already deferred. Off, the generator drops forward foreign keys until no cycle has it.
-CYCLE_PARALLEL_FKS = "CYCLE_PARALLEL_FKS" in _ON
+# Sub-case of FK_CYCLES: a table on a foreign-key cycle with two foreign keys to the same table of that
+# cycle, one of them nullable outside the natural key (e.g. b.a_ref, b.a_ref_2 -> a and a.b_ref -> b).
+# draft_spec looped forever deferring b.a_ref again; now an edge is deferred whole, each column once.
+# Switched off, the generator drops forward foreign keys until no cycle has it.
+CYCLE_PARALLEL_FKS = "CYCLE_PARALLEL_FKS" not in _OFF
 
-# Sub-case of FK_CYCLES, OFF by default: a nullable foreign key outside the natural key on a cycle (one
-# the draft may defer) pointing at a table whose natural key holds a foreign key (e.g. team.captain_id ->
-# player, player's key (squad_id, email), squad's key (team_id, name)). merged/<t> checks the deferred
-# column against the parent's id map but does not wait for id_map/<parent>, which waits for its key's
-# parents' maps: "relation pgmerge.map_<parent> does not exist". Off, the generator drops forward
-# foreign keys until no cycle has it.
-CYCLE_TO_FK_KEYED_TABLE = "CYCLE_TO_FK_KEYED_TABLE" in _ON
+# Sub-case of FK_CYCLES: a nullable foreign key outside the natural key on a cycle (one the draft may
+# defer) pointing at a table whose natural key holds a foreign key (e.g. team.captain_id -> player,
+# player's key (squad_id, email), squad's key (team_id, name)). merged/<t> checked the deferred column
+# against the parent's id map before that map existed; now only deferred_fk/<t>__<c> checks it.
+# Switched off, the generator drops forward foreign keys until no cycle has it.
+CYCLE_TO_FK_KEYED_TABLE = "CYCLE_TO_FK_KEYED_TABLE" not in _OFF
 
 PLAIN_TABLES = ["customer", "product", "supplier", "region", "category", "warehouse", "invoice",
                 "shipment", "tag", "ledger", "event", "audit", "visit", "account"]

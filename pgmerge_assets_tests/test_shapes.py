@@ -110,6 +110,30 @@ def test_foreign_key_cycle_is_broken_at_its_nullable_column(fresh_db, tmp_path):
         ("ann@x", "reds"), ("bob@x", "reds"), ("cid@x", "blues")]
 
 
+def test_cycle_through_a_table_whose_key_holds_a_foreign_key(fresh_db, tmp_path):
+    """team.captain_id -> player, whose key holds squad_id, whose key holds team_id: player's map waits for
+    squad's and team's, so only the deferred step may look at it (merged/team once did, before it existed)."""
+    spec = merge_shape(
+        fresh_db, tmp_path,
+        "CREATE TABLE team (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, captain_id bigint);"
+        "CREATE TABLE squad (id bigserial PRIMARY KEY, team_id bigint NOT NULL REFERENCES team, name text NOT NULL,"
+        " UNIQUE (team_id, name));"
+        "CREATE TABLE player (id bigserial PRIMARY KEY, squad_id bigint NOT NULL REFERENCES squad,"
+        " email text NOT NULL, UNIQUE (squad_id, email));"
+        "ALTER TABLE team ADD FOREIGN KEY (captain_id) REFERENCES player",
+        "INSERT INTO public.team VALUES (1, 'reds', NULL); INSERT INTO public.squad VALUES (1, 1, 'a');"
+        "INSERT INTO public.player VALUES (1, 1, 'ann@x'); UPDATE public.team SET captain_id = 1;"
+        "SELECT setval('public.team_id_seq', 1), setval('public.squad_id_seq', 1), setval('public.player_id_seq', 1)",
+        "INSERT INTO staging.team VALUES (1, 'blues', 2), (2, 'reds', 1);"
+        "INSERT INTO staging.squad VALUES (1, 2, 'a'), (2, 1, 'b');"
+        "INSERT INTO staging.player VALUES (1, 1, 'ann@x'), (2, 2, 'bob@x')",
+    )
+    assert spec["tables"]["team"]["deferred_foreign_keys"] == ["captain_id"]
+    assert rows(fresh_db, "SELECT t.name, c.email, ct.name FROM team t JOIN player c ON c.id = t.captain_id "
+                          "JOIN squad s ON s.id = c.squad_id JOIN team ct ON ct.id = s.team_id ORDER BY 1") == [
+        ("blues", "bob@x", "blues"), ("reds", "ann@x", "reds")]
+
+
 def test_cycle_without_nullable_column_is_a_clear_error(fresh_db, tmp_path):
     import pytest
     from pgmerge_assets.catalog.spec import SpecError

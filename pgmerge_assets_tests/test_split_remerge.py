@@ -19,9 +19,8 @@ which explores with fresh randomness (set PGMERGE_PROPERTY_DERANDOMIZE=1 to keep
 A failure prints the seed, the schema summary and @reproduce_failure. PGMERGE_PROPERTY_SHRINK=0 skips
 shrinking (a failing example is reported as found; shrinking one can take minutes).
 Shapes that once broke the tool, and the shapes added later, are named by flags at the top of
-random_schema.py, all on; PGMERGE_PROPERTY_OFF=NAME,... switches one off. Sub-cases that still break
-the tool are off; PGMERGE_PROPERTY_ON=NAME,... switches one on (CYCLE_PARALLEL_FKS: draft_spec hangs,
-reported here as a failure after DRAFT_TIMEOUT seconds).
+random_schema.py, all on; PGMERGE_PROPERTY_OFF=NAME,... switches one off. A draft_spec that does not
+return (it once looped forever) is reported as a failure after DRAFT_TIMEOUT seconds.
 """
 
 from __future__ import annotations

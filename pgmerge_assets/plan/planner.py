@@ -240,7 +240,8 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
                     for f in t.mapped_columns) or "none"
     return Step(merged_key(t.name), "merged",
                 f"Insert staging {t.name} into public: {how}; foreign keys translated: {fks}.",
-                deps, (insert,), tuple(_unmapped_fk_guard(n, t, fk) for fk in t.mapped_columns), stats, t.name)
+                deps, (insert,), tuple(_unmapped_fk_guard(n, t, fk) for fk in t.mapped_columns
+                                       if fk.column not in t.deferred_foreign_keys), stats, t.name)
 
 
 def _deferred_step(n: Names, t: TableSpec, column: str) -> Step:
@@ -252,7 +253,7 @@ def _deferred_step(n: Names, t: TableSpec, column: str) -> Step:
     deps = tuple(dict.fromkeys([merged_key(t.name), id_map_key(fk.table), merged_key(fk.table)]))
     return Step(deferred_key(t.name, column), "deferred_fk",
                 f"Set {t.name}.{column} (inserted NULL to break a foreign-key cycle) through the {fk.table} id map.",
-                deps, (update,), (), stats, t.name)
+                deps, (update,), (_unmapped_fk_guard(n, t, fk),), stats, t.name)
 
 
 def _repaired_step(n: Names, t: TableSpec, array) -> Step:
