@@ -11,7 +11,9 @@ with the expected one computed by the oracle in random_schema.py (no planner or 
 Shapes drawn (see random_schema.py): ids from bigserial, identity columns or uuid primary keys with no
 sequence; natural keys holding foreign keys; nullable foreign keys to the table itself and to later
 tables (foreign-key cycles, which the draft breaks with deferred_foreign_keys); id arrays; join
-tables; history tables with an id or with no id and no primary key at all; names that need quoting.
+tables; history tables with an id or with no id and no primary key at all, maybe referencing a join
+table by a two-column foreign key; tables in a second schema, maybe named like a table of public;
+names that need quoting.
 
 Budget: PGMERGE_PROPERTY_EXAMPLES examples (default 5, derandomized so CI is stable). On demand:
     PGMERGE_PROPERTY_EXAMPLES=500 uv run pytest pgmerge_assets_tests/test_split_remerge.py
@@ -66,10 +68,11 @@ def _dump(dsn: str, path: Path, custom: bool) -> None:
     run_tool(args, what=f"pg_dump of {path.name}", env=env)
 
 
-def _draft(db1_dsn: str, schema: Schema) -> tuple[str, dict]:
-    """The drafted spec with every `arrays: {col: null}` filled in from the model; nothing else edited."""
+def _draft(db1_dsn: str, schema: Schema) -> tuple[str, dict, dict]:
+    """The drafted spec (public the target_schema, every schema of the model drafted) with every
+    `arrays: {col: null}` filled in from the model, nothing else edited; and each spec name's model table."""
     with psycopg.connect(db1_dsn) as conn:
-        catalog = read_catalog(conn, "public")
+        catalog = read_catalog(conn, schema.schema_names())
 
     def hung(signum, frame):
         raise AssertionError(f"draft_spec did not return within {DRAFT_TIMEOUT} s")
@@ -82,12 +85,19 @@ def _draft(db1_dsn: str, schema: Schema) -> tuple[str, dict]:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     doc = yaml.safe_load(text)
-    by_name = {t.name: t for t in schema.tables}
-    assert set(doc["tables"]) == set(by_name), f"draft tables {sorted(doc['tables'])}"
+    by_qualified = {t.qualified: t for t in schema.tables}
+    model = {name: by_qualified.get((entry.get("schema", "public"), entry.get("table", name)))
+             for name, entry in doc["tables"].items()}
+    assert None not in model.values() and len(model) == len(schema.tables), f"draft tables {sorted(doc['tables'])}"
+    label = {t.qualified: name for name, t in model.items()}
+
+    def spec_name(ti: int) -> str:
+        return label[schema.tables[ti].qualified]
+
     for name, entry in doc["tables"].items():
-        t = by_name[name]
+        t = model[name]
         arrays = entry.get("arrays") or {}
-        model_arrays = {c.name: schema.tables[c.ref].name for c in t.cols if c.kind == "array"}
+        model_arrays = {c.name: spec_name(c.ref) for c in t.cols if c.kind == "array"}
         assert set(arrays) == set(model_arrays), f"{name}: drafted arrays {arrays}, model {model_arrays}"
         assert all(v is None for v in arrays.values()), f"{name}: the draft guessed array tables {arrays}"
         if model_arrays:
@@ -98,14 +108,21 @@ def _draft(db1_dsn: str, schema: Schema) -> tuple[str, dict]:
         if t.kind != "history":
             assert entry["natural_key"] == t.key_names(), f"{name}: drafted key {entry['natural_key']}"
         assert entry.get("id") == t.id, f"{name}: drafted id {entry.get('id')}"
-        model_fks = {c.name: schema.tables[c.ref].name for c in t.cols if c.kind == "fk"}
+        model_fks = {c.name: spec_name(c.ref) for c in t.cols if c.kind == "fk" and c.via is None}
         assert (entry.get("foreign_keys") or {}) == model_fks, f"{name}: drafted fks {entry.get('foreign_keys')}"
+        model_references = []
+        if t.reference():
+            cols, jt = t.reference()
+            model_references = [{"columns": [t.cols[j].name for j in cols], "table": spec_name(jt),
+                                 "ref_columns": schema.tables[jt].key_names()}]
+        assert (entry.get("references") or []) == model_references, f"{name}: drafted {entry.get('references')}"
         # a foreign-key cycle is broken at a nullable foreign key outside the natural key
         deferrable = {c.name for j, c in enumerate(t.cols) if c.kind == "fk" and c.nullable and j not in t.key}
         deferred = entry.get("deferred_foreign_keys") or []
         assert set(deferred) <= deferrable, f"{name}: drafted deferred_foreign_keys {deferred}, model {deferrable}"
     head = "\n".join(line for line in text.splitlines() if line.startswith("#"))
-    return head + "\n" + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True), doc
+    spec_text = head + "\n" + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True)
+    return spec_text, doc, {name: t.qualified for name, t in model.items()}
 
 
 def _sequences_ahead(conn: psycopg.Connection, schema: Schema) -> list[str]:
@@ -116,9 +133,9 @@ def _sequences_ahead(conn: psycopg.Connection, schema: Schema) -> list[str]:
     for t in schema.tables:
         if not t.id or t.id_kind == "uuid":  # no sequence: a new row keeps its own id
             continue
-        qualified = sql.Literal(sql.Identifier("public", t.name).as_string(conn))
+        table = sql.Identifier(t.schema, t.name)
         nxt, top = conn.execute(sql.SQL("SELECT nextval(pg_get_serial_sequence({}, {})), (SELECT max({}) FROM {})").format(
-            qualified, sql.Literal(t.id), sql.Identifier(t.id), sql.Identifier("public", t.name))).fetchone()
+            sql.Literal(table.as_string(conn)), sql.Literal(t.id), sql.Identifier(t.id), table)).fetchone()
         if top is not None and nxt <= top:
             behind.append(f"{t.name}: nextval {nxt} <= max(id) {top}")
     return behind
@@ -167,12 +184,15 @@ def test_split_and_remerge_gives_db1_plus_db2_new_records_plus_all_history(
         _event(f"forward fks: {'cycle' if schema.fk_cycles() else 'no cycle' if schema.forward_fks() else 'none'}")
         _event(f"uuid ids: {bool(schema.uuid_tables())}")
         _event(f"keyless history tables: {bool(schema.keyless_tables())}")
+        _event(f"two-column references: {any(t.reference() for t in schema.tables)}")
+        _event(f"schemas: {len(schema.schema_names())}"
+               f"{' (a name in both)' if len({t.name for t in schema.tables}) < len(schema.tables) else ''}")
 
         d1 = work / ("dump1.dump" if dump1_custom else "dump1.sql")
         d2 = work / ("dump2.dump" if dump2_custom else "dump2.sql")
         _dump(dsn["db1"], d1, dump1_custom)
         _dump(dsn["db2"], d2, dump2_custom)
-        spec_text, doc = _draft(dsn["db1"], schema)
+        spec_text, doc, model_table = _draft(dsn["db1"], schema)
         _event(f"deferred foreign keys drafted: "
                f"{'some' if any(e.get('deferred_foreign_keys') for e in doc['tables'].values()) else 'none'}")
         spec_path = work / "spec.yaml"
@@ -185,15 +205,15 @@ def test_split_and_remerge_gives_db1_plus_db2_new_records_plus_all_history(
         with psycopg.connect(dsn["target"]) as conn:
             merged = canonical(conn, schema)
             behind = _sequences_ahead(conn, schema)
-        diffs = [_first_difference(t.name, sorted(r for _, r in merged[t.name]), expected[t.name])
-                 for t in schema.tables if sorted(r for _, r in merged[t.name]) != expected[t.name]]
+        diffs = [_first_difference(f"{t.schema}.{t.name}", sorted(r for _, r in merged[t.qualified]), expected[t.qualified])
+                 for t in schema.tables if sorted(r for _, r in merged[t.qualified]) != expected[t.qualified]]
         assert not diffs, "merged rows differ from the expected merge:\n" + "\n".join(diffs) + f"\n{context}"
         assert not behind, f"sequences behind: {behind}\n{context}"
         report = outcome.report
         assert report is not None, context
         assert report["lossless"]["lost"] == 0, f"lossless proof lost rows: {report['lossless']}\n{context}"
         assert report["lossless"]["staging_rows"] == sum(len(v) for v in canon2.values()), context
-        got_conflicts = {name: t["conflicts"] for name, t in report["tables"].items()}
+        got_conflicts = {model_table[name]: t["conflicts"] for name, t in report["tables"].items()}
         assert got_conflicts == conflicts, f"conflicts reported {got_conflicts}, expected {conflicts}\n{context}"
     finally:
         for name in names.values():
