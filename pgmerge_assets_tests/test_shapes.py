@@ -396,3 +396,22 @@ def test_tables_of_several_schemas_in_one_spec(fresh_db, tmp_path):
     # the shared sequence of the other schema moved past every id it handed out
     assert rows(fresh_db, "SELECT last_value >= (SELECT max(id) FROM \"Auth\".account) FROM app.shared_ids") == [(True,)]
     assert rows(fresh_db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]
+
+
+def test_reference_naming_a_row_dump_2_lacks_is_one_clear_error(fresh_db, tmp_path):
+    """A two-column reference whose ids exist one by one but not as a pair: stopped before writing."""
+    import dagster as dg
+
+    from pgmerge_assets.run import root_message
+
+    with pytest.raises(AssertionError):
+        merge_shape(fresh_db, tmp_path, REFERENCES_DDL, "SELECT 1",
+                    "INSERT INTO staging.student VALUES (1, 'bob@x'); INSERT INTO staging.course OVERRIDING SYSTEM "
+                    "VALUE VALUES (1, 'art'), (2, 'math'); INSERT INTO staging.enrollment VALUES (1, 1);"
+                    "INSERT INTO staging.grade VALUES (1, 1, 2, 'fall', 70), (2, 1, 2, 'spring', 75), (3, 1, 1, 'x', 1)")
+    result = materialize(fresh_db, tmp_path, spec_path=tmp_path / "spec.yaml", selection=MERGE_ONLY)
+    failures = [root_message(e.step_failure_data.error) for e in result.all_events
+                if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert any("staging.grade.(student_id, course_id): rows reference enrollment rows that dump #2 does not hold: "
+               "2 offending rows" in f and "[1, 2]" in f for f in failures), failures
+    assert rows(fresh_db, "SELECT count(*) FROM grade") == [(0,)]

@@ -196,6 +196,11 @@ def _id_map_step(n: Names, t: TableSpec) -> Step:
                 deps, (*statements, fill), guards, stats, t.name)
 
 
+def _unmapped_reference_guard(n: Names, t: TableSpec, ref) -> Guard:
+    return Guard(f"{n.spec.staging_schema}.{t.name}.({', '.join(ref.columns)}): rows reference {ref.table} rows "
+                 f"that dump #2 does not hold", wrap(_orphan_reference(n, t, ref, n.staging)))
+
+
 def _unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
     return Guard(
         f"{n.spec.staging_schema}.{t.name}.{fk.column}: rows reference {fk.table} ids that dump #2 does not hold",
@@ -241,7 +246,8 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
     return Step(merged_key(t.name), "merged",
                 f"Insert staging {t.name} into public: {how}; foreign keys translated: {fks}.",
                 deps, (insert,), tuple(_unmapped_fk_guard(n, t, fk) for fk in t.mapped_columns
-                                       if fk.column not in t.deferred_foreign_keys), stats, t.name)
+                                       if fk.column not in t.deferred_foreign_keys)
+                + tuple(_unmapped_reference_guard(n, t, ref) for ref in t.references), stats, t.name)
 
 
 def _deferred_step(n: Names, t: TableSpec, column: str) -> Step:
@@ -287,11 +293,13 @@ def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
         for fk in fks)
 
 
-def _orphan_reference(n: Names, t: TableSpec, r) -> sql.Composed:
+def _orphan_reference(n: Names, t: TableSpec, r, side=None) -> sql.Composed:
+    """Rows of `t` whose reference names no row of its table: in the target, or on `side` (e.g. n.staging)."""
+    side = side or n.public
     return compose("checks/orphan_reference.sql",
                    reference=sql.Literal(f"({', '.join(r.columns)}) -> {r.table} ({', '.join(r.ref_columns)})"),
                    values=sql.SQL("jsonb_build_array({})").format(_ident_list(r.columns, "c")),
-                   public_table=n.public(t.name), parent_table=n.public(r.table),
+                   table=side(t.name), parent_table=side(r.table),
                    all_present=sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(sql.Identifier(c))
                                                      for c in r.columns),
                    match=sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(sql.Identifier(pc), sql.Identifier(c))

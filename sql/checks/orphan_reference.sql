@@ -1,7 +1,6 @@
 -- Rows whose multi-column reference names no row of the referenced table (MATCH SIMPLE, as PostgreSQL's
 -- own foreign keys: a reference with a NULL part references nothing), whether or not a constraint exists.
-SELECT {reference} AS reference, {values} AS value, count(*) AS rows
-FROM {public_table} c
+SELECT {reference} AS reference, {values} AS value
+FROM {table} c
 WHERE {all_present}
   AND NOT EXISTS (SELECT 1 FROM {parent_table} p WHERE {match})
-GROUP BY 2
