@@ -37,11 +37,16 @@ def counts_markdown(counts: dict[str, int]) -> str:
     return "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in counts.items())
 
 
+def staged(specs) -> list[StagedTable]:
+    """Each spec table's table in the target, cloned in staging under the spec's name."""
+    return [StagedTable(t.schema, t.relname, t.name) for t in specs]
+
+
 def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
     """public_restored → staging_schema → staging_data: the two dumps, side by side in one database."""
     spec = plan.spec
-    tables = [StagedTable(t.schema, t.relname, t.name) for t in spec.merged_tables]
-    skipped = [StagedTable(t.schema, t.relname, t.name) for t in spec.tables.values() if t.strategy == "skip"]
+    tables = staged(spec.merged_tables)
+    skipped = staged(t for t in spec.tables.values() if t.strategy == "skip")
     staging = StagingPlan(spec)
 
     @dg.asset(name="public_restored", group_name="load", kinds=KINDS,
@@ -57,7 +62,7 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
                                f"({', '.join(f'{s}.{n}' for s, n in present)}); restore into an empty database "
                                f"or fix the spec")
         if not inputs.dump1:
-            missing = ", ".join(f"{t.schema}.{t.name}" for t in tables)
+            missing = ", ".join(map(str, tables))
             raise RuntimeError(f"no dump #1 given (the target lacks {missing}): set PGMERGE_DUMP1")
         result = restore_dump(dsn, Path(inputs.dump1), pg_bin=inputs.pg_bin)
         with target.connect() as conn:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from graphlib import CycleError, TopologicalSorter
 
 import yaml
-
-from collections import Counter
 
 from pgmerge_assets.catalog.introspect import Catalog, Table
 

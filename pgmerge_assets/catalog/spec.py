@@ -78,6 +78,11 @@ class TableSpec:
                 out.setdefault(r.table, []).append("(" + ", ".join(r.columns) + ")")
         return out
 
+    @property
+    def mapped_at_insert(self) -> tuple[ForeignKey, ...]:
+        """The mapped columns translated when rows are inserted: all but the deferred foreign keys."""
+        return tuple(f for f in self.mapped_columns if f.column not in self.deferred_foreign_keys)
+
     def fk(self, column: str) -> ForeignKey | None:
         return next((f for f in self.foreign_keys if f.column == column), None)
 

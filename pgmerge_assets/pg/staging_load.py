@@ -103,6 +103,9 @@ class StagedTable:
     def key(self) -> tuple[str, str]:
         return (self.schema, self.name)
 
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
 
 def staged_tables(tables: list, public: str) -> list[StagedTable]:
     """StagedTables as given; a bare name is a table of `public` cloned under its own name (a dot is part of
@@ -144,7 +147,7 @@ def create_staging_schema(
     if staging in {t.schema for t in names}:
         raise ValueError("the staging schema must differ from the schemas of the tables it clones")
     existing = read_tables(conn, sorted({t.schema for t in names}))
-    missing = [f"{t.schema}.{t.name}" for t in names if t.key not in existing]
+    missing = [str(t) for t in names if t.key not in existing]
     if missing:
         raise StagingError(
             f"no table {', '.join(missing)}: cannot clone {'it' if len(missing) == 1 else 'them'} into {staging}"
@@ -238,7 +241,7 @@ def load_staging(
 
 
 def _check_staging_ready(names, target_all, staged, staging) -> None:
-    missing = [f"{t.schema}.{t.name}" for t in names if t.key not in target_all]
+    missing = [str(t) for t in names if t.key not in target_all]
     if missing:
         raise StagingError(f"the target has no table {', '.join(missing)}; nothing to stage it for")
     for t in names:
@@ -249,7 +252,7 @@ def _check_staging_ready(names, target_all, staged, staging) -> None:
         have = [(c.name, c.type) for c in clone.columns]
         if want != have:
             raise StagingError(
-                f"{staging}.{t.clone} no longer matches {t.schema}.{t.name} (columns {have} vs {want}): "
+                f"{staging}.{t.clone} no longer matches {t} (columns {have} vs {want}): "
                 f"run create_staging_schema again"
             )
 

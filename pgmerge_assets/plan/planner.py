@@ -198,7 +198,7 @@ def _id_map_step(n: Names, t: TableSpec) -> Step:
 
 def _unmapped_reference_guard(n: Names, t: TableSpec, ref) -> Guard:
     return Guard(f"{n.spec.staging_schema}.{t.name}.({', '.join(ref.columns)}): rows reference {ref.table} rows "
-                 f"that dump #2 does not hold", wrap(_orphan_reference(n, t, ref, n.staging)))
+                 f"that dump #2 does not hold", wrap(_orphan_reference(n.staging, t, ref)))
 
 
 def _unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
@@ -209,7 +209,7 @@ def _unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
 
 
 def _merged_step(n: Names, t: TableSpec) -> Step:
-    joins, aliases = _parent_joins(n, t, [f for f in t.mapped_columns if f.column not in t.deferred_foreign_keys])
+    joins, aliases = _parent_joins(n, t, t.mapped_at_insert)
     overriding = sql.SQL("OVERRIDING SYSTEM VALUE" if t.identity == "always" else "")
     record = compose("merge/record_inserted.sql", merge_log=n.merge_log, table_name=sql.Literal(t.name),
                      public_table=n.public(t.name))
@@ -234,7 +234,7 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
         how = f"rows whose natural key ({', '.join(t.natural_key)}) public lacks"
     deps = tuple(dict.fromkeys(
         ([id_map_key(t.name)] if t.has_map else [STAGING_DATA])
-        + [id_map_key(f.table) for f in t.mapped_columns if f.table != t.name and f.column not in t.deferred_foreign_keys]
+        + [id_map_key(f.table) for f in t.mapped_at_insert if f.table != t.name]
         + [merged_key(p) for p in t.parents]))
     matched = (sql.SQL("(SELECT count(*) FROM {} WHERE NOT inserted)").format(n.map(t.name)) if t.has_map
                else sql.SQL("(SELECT count(*) FROM {}) - l.rows_inserted").format(n.staging(t.name)))
@@ -245,8 +245,7 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
                     for f in t.mapped_columns) or "none"
     return Step(merged_key(t.name), "merged",
                 f"Insert staging {t.name} into public: {how}; foreign keys translated: {fks}.",
-                deps, (insert,), tuple(_unmapped_fk_guard(n, t, fk) for fk in t.mapped_columns
-                                       if fk.column not in t.deferred_foreign_keys)
+                deps, (insert,), tuple(_unmapped_fk_guard(n, t, fk) for fk in t.mapped_at_insert)
                 + tuple(_unmapped_reference_guard(n, t, ref) for ref in t.references), stats, t.name)
 
 
@@ -293,9 +292,8 @@ def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
         for fk in fks)
 
 
-def _orphan_reference(n: Names, t: TableSpec, r, side=None) -> sql.Composed:
-    """Rows of `t` whose reference names no row of its table: in the target, or on `side` (e.g. n.staging)."""
-    side = side or n.public
+def _orphan_reference(side, t: TableSpec, r) -> sql.Composed:
+    """Rows of `t` whose reference names no row of its table, on one side (Names.public or Names.staging)."""
     return compose("checks/orphan_reference.sql",
                    reference=sql.Literal(f"({', '.join(r.columns)}) -> {r.table} ({', '.join(r.ref_columns)})"),
                    values=sql.SQL("jsonb_build_array({})").format(_ident_list(r.columns, "c")),
@@ -323,7 +321,7 @@ def _checks(n: Names, t: TableSpec) -> list[Check]:
         checks.append(Check("references_resolve", merged_key(t.name),
                             "Every multi-column reference names an existing row (MATCH SIMPLE: a NULL part "
                             "references nothing), constraint or not.",
-                            wrap(sql.SQL("\nUNION ALL\n").join(_orphan_reference(n, t, r) for r in t.references))))
+                            wrap(sql.SQL("\nUNION ALL\n").join(_orphan_reference(n.public, t, r) for r in t.references))))
     if t.strategy == "natural_key":
         merge_inserted = (sql.SQL("bool_or(EXISTS (SELECT 1 FROM {} m WHERE m.public_id = t.{} AND m.inserted))").format(
             n.map(t.name), sql.Identifier(t.id)) if t.has_map else sql.SQL("true"))
