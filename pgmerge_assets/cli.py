@@ -1,4 +1,4 @@
-"""`pgmerge`: demo, merge, plan, spec and stop, from the command line."""
+"""`pgmerge`: demo, merge, undo, history, plan, spec and stop, from the command line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from pgmerge_assets.paths import REFERENCE_SPEC
+from pgmerge_assets.pg.merge_lock import DEFAULT_LOCK_TIMEOUT
 
 DEFAULT_DEMO_DIR = ".pgmerge-demo"
 
@@ -31,11 +32,40 @@ def _finish(outcome, workdir: Path) -> int:
     if outcome.report:
         _print_counts(outcome.report)
         print(f"report: {workdir / 'report.md'} and {workdir / 'report.json'}")
+    if outcome.published:
+        print(outcome.published)
     if outcome.success:
         return 0
     for failure in outcome.failures or ["the run failed"]:
         print(f"pgmerge: {failure}", file=sys.stderr)
+    if not outcome.published:
+        print("pgmerge: nothing was published; the target is unchanged", file=sys.stderr)
     return 1
+
+
+def _run(target, inputs, spec_path, verbose: bool):
+    """The graph in process; Ctrl-C stops it, and says whether anything reached the target."""
+    from pgmerge_assets.catalog.spec import load_spec
+    from pgmerge_assets.pg.publish import history
+    from pgmerge_assets.run import run_graph
+
+    def ledger_size() -> int:
+        import psycopg
+
+        try:
+            with psycopg.connect(target.resolved_dsn(), connect_timeout=5) as conn:
+                return len(history(conn, load_spec(spec_path).map_schema))
+        except psycopg.Error:
+            return -1
+
+    before = ledger_size()
+    try:
+        return run_graph(target, inputs, spec_path, log_level="INFO" if verbose else "WARNING")
+    except KeyboardInterrupt:
+        after = ledger_size()
+        print("pgmerge: interrupted; " + (f"the merge was published (see pgmerge history)" if after > before >= 0
+                                          else "nothing was published; the target is unchanged"), file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def cmd_demo(args) -> int:
@@ -49,7 +79,6 @@ def cmd_demo(args) -> int:
         redact,
         with_dbname,
     )
-    from pgmerge_assets.run import run_graph
 
     workdir = Path(args.workdir)
     print(f"generating two diverged databases (scale {args.scale}, seed {args.seed}) into {workdir}/ ...")
@@ -64,24 +93,78 @@ def cmd_demo(args) -> int:
         ensure_database(admin, EMBEDDED_DBNAME)
         dsn = with_dbname(admin, EMBEDDED_DBNAME)
     print(f"merging into {redact(dsn)}: dump #1 = {files.dump1_custom.name}, dump #2 = {files.dump2_sql.name}")
-    outcome = run_graph(TargetDatabase(dsn=dsn, workdir=str(workdir)),
-                        MergeInputs(dump1=str(files.dump1_custom), dump2=str(files.dump2_sql),
-                                    scratch_dsn=os.environ.get(SCRATCH_DSN_ENV) or admin), args.spec)
+    outcome = _run(TargetDatabase(dsn=dsn, workdir=str(workdir)),
+                   MergeInputs(dump1=str(files.dump1_custom), dump2=str(files.dump2_sql),
+                               scratch_dsn=os.environ.get(SCRATCH_DSN_ENV) or admin), args.spec, args.verbose)
     return _finish(outcome, workdir)
 
 
 def cmd_merge(args) -> int:
     from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
-    from pgmerge_assets.run import run_graph
 
     if not args.dump2 and not args.source_dsn:
         print("pgmerge: give --dump2 FILE or --source-dsn DSN", file=sys.stderr)
         return 2
+    for label, path in (("--dump1", args.dump1), ("--dump2", args.dump2), ("--spec", args.spec)):
+        if path and not Path(path).exists():
+            print(f"pgmerge: {label} {path} does not exist; nothing was changed", file=sys.stderr)
+            return 2
     workdir = Path(args.workdir)
-    outcome = run_graph(TargetDatabase(dsn=args.target_dsn, workdir=str(workdir)),
-                        MergeInputs(dump1=args.dump1, dump2=args.dump2, source_dsn=args.source_dsn,
-                                    scratch_dsn=args.scratch_dsn, pg_bin=args.pg_bin), args.spec)
+    outcome = _run(TargetDatabase(dsn=args.target_dsn, workdir=str(workdir), lock_timeout=args.lock_timeout),
+                   MergeInputs(dump1=args.dump1, dump2=args.dump2, source_dsn=args.source_dsn,
+                               scratch_dsn=args.scratch_dsn, pg_bin=args.pg_bin), args.spec, args.verbose)
     return _finish(outcome, workdir)
+
+
+def _map_schema(spec_path: str) -> str:
+    from pgmerge_assets.catalog.spec import load_spec
+
+    return load_spec(spec_path).map_schema
+
+
+def cmd_undo(args) -> int:
+    import psycopg
+
+    from pgmerge_assets.pg import merge_lock
+    from pgmerge_assets.pg.publish import PublishError, undo
+
+    map_schema = _map_schema(args.spec)
+    try:
+        merge_lock.hold(args.target_dsn, map_schema, "undo")
+        with psycopg.connect(args.target_dsn) as conn:
+            done = undo(conn, map_schema, args.lock_timeout, args.merge)
+    except (PublishError, merge_lock.MergeRunningError) as exc:
+        print(f"pgmerge: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        merge_lock.release_all()
+    print(f"merge {done.merge_id} undone: {sum(done.rows.values())} rows deleted")
+    for table, rows in done.rows.items():
+        if rows:
+            print(f"  {table}: {rows}")
+    if done.sequences_restored:
+        print(f"sequences restored: {', '.join(done.sequences_restored)}")
+    if done.sequences_left:
+        print(f"sequences left where they are (used since the merge): {', '.join(done.sequences_left)}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    import psycopg
+
+    from pgmerge_assets.pg.publish import history
+
+    with psycopg.connect(args.target_dsn) as conn:
+        merges = history(conn, _map_schema(args.spec))
+    if not merges:
+        print("no merge was published into this database")
+        return 0
+    print(f"{'merge':>5}  {'published at':<25} {'rows':>9}  {'state':<30} dump #2 fingerprint")
+    for m in merges:
+        state = f"undone {m['undone_at']:%Y-%m-%d %H:%M:%S}" if m["undone_at"] else "published"
+        print(f"{m['merge_id']:>5}  {m['published_at']:%Y-%m-%d %H:%M:%S %Z}   {m['total_rows']:>9}  {state:<30} "
+              f"{m['dump2_fingerprint'][:12]}")
+    return 0
 
 
 def cmd_plan(args) -> int:
@@ -149,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", default=DEFAULT_DEMO_DIR)
     demo.add_argument("--target-dsn", help="merge into this database instead of an embedded server under --workdir")
     demo.add_argument("--spec", default=str(REFERENCE_SPEC))
+    demo.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     demo.set_defaults(func=cmd_demo)
 
     merge = sub.add_parser("merge", help="merge dump #2 into a target database headless")
@@ -160,7 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--workdir", default=".pgmerge", help="where report.md and report.json go")
     merge.add_argument("--scratch-dsn", help="server where a scratch database may be created (default: embedded)")
     merge.add_argument("--pg-bin", help="folder with pg_restore/psql/pg_dump to use")
+    merge.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT,
+                       help="seconds to wait for a table lock before giving up (default %(default)g)")
+    merge.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     merge.set_defaults(func=cmd_merge)
+
+    undo = sub.add_parser("undo", help="take the newest published merge (or --merge ID) out of the target again")
+    undo.add_argument("--target-dsn", required=True)
+    undo.add_argument("--merge", type=int, help="merge id from pgmerge history (default: the newest)")
+    undo.add_argument("--spec", default=str(REFERENCE_SPEC), help="names pgmerge's schema (map_schema)")
+    undo.add_argument("--workdir", default=".pgmerge")
+    undo.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT)
+    undo.set_defaults(func=cmd_undo)
+
+    hist = sub.add_parser("history", help="list the merges published into the target (the ledger)")
+    hist.add_argument("--target-dsn", required=True)
+    hist.add_argument("--spec", default=str(REFERENCE_SPEC), help="names pgmerge's schema (map_schema)")
+    hist.set_defaults(func=cmd_history)
 
     plan = sub.add_parser("plan", help="print the ordered merge steps and their SQL without running them")
     plan.add_argument("--spec", default=str(REFERENCE_SPEC))
@@ -184,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
+        print("pgmerge: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `pgmerge plan | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -12,6 +12,7 @@ from pgmerge_assets.assets.resources import (
     DEFAULT_WORKDIR,
     DUMP1_ENV,
     DUMP2_ENV,
+    LOCK_TIMEOUT_ENV,
     SCRATCH_DSN_ENV,
     SOURCE_DSN_ENV,
     SPEC_ENV,
@@ -22,6 +23,7 @@ from pgmerge_assets.assets.resources import (
 )
 from pgmerge_assets.catalog.spec import load_spec
 from pgmerge_assets.paths import REFERENCE_SPEC
+from pgmerge_assets.pg.merge_lock import DEFAULT_LOCK_TIMEOUT
 from pgmerge_assets.pg.tools import PG_BIN_ENV
 from pgmerge_assets.plan.planner import build_plan
 
@@ -33,7 +35,8 @@ def _env(name: str):
 
 def default_resources() -> dict:
     return {
-        "target": TargetDatabase(dsn=_env(TARGET_DSN_ENV), workdir=os.environ.get(WORKDIR_ENV, DEFAULT_WORKDIR)),
+        "target": TargetDatabase(dsn=_env(TARGET_DSN_ENV), workdir=os.environ.get(WORKDIR_ENV, DEFAULT_WORKDIR),
+                                 lock_timeout=float(os.environ.get(LOCK_TIMEOUT_ENV) or DEFAULT_LOCK_TIMEOUT)),
         "inputs": MergeInputs(dump1=_env(DUMP1_ENV), dump2=_env(DUMP2_ENV), source_dsn=_env(SOURCE_DSN_ENV),
                               scratch_dsn=_env(SCRATCH_DSN_ENV), pg_bin=_env(PG_BIN_ENV)),
     }
@@ -41,8 +44,11 @@ def default_resources() -> dict:
 
 def build_definitions(spec_path: str | Path, resources: dict | None = None) -> dg.Definitions:
     plan = build_plan(load_spec(spec_path))
-    assets, checks = build_graph(plan)
-    return dg.Definitions(assets=assets, asset_checks=checks, resources=resources or default_resources())
+    assets, checks, jobs = build_graph(plan)
+    # in process: the steps are SQL statements that wait on the server, one at a time; a process per step
+    # would only add start-up time (and the merge lock is held by the run's own process)
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, resources=resources or default_resources(),
+                          executor=dg.in_process_executor)
 
 
 @dg.definitions

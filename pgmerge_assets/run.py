@@ -11,6 +11,7 @@ import dagster as dg
 
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.definitions import build_definitions
+from pgmerge_assets.pg import merge_lock
 
 
 @dataclass
@@ -19,6 +20,7 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     report: dict | None = None
     report_path: Path | None = None
+    published: str | None = None  # what publish said, when it ran
 
 
 def root_message(error) -> str:
@@ -37,8 +39,11 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
               selection: dg.AssetSelection | None = None, log_level: str = "WARNING") -> RunOutcome:
     defs = build_definitions(spec_path, {"target": target, "inputs": inputs})
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    result = dg.materialize([*defs.assets, *defs.asset_checks], selection=selection, resources=defs.resources,
-                            instance=_instance(), raise_on_error=False, run_config=run_config)
+    try:
+        result = dg.materialize([*defs.assets, *defs.asset_checks], selection=selection, resources=defs.resources,
+                                instance=_instance(), raise_on_error=False, run_config=run_config)
+    finally:
+        merge_lock.release_all()
     failures = []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
@@ -48,6 +53,9 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
             offending = evaluation.metadata.get("offending_rows")
             count = f" ({offending.value} offending rows)" if offending is not None else ""
             failures.append(f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed{count}")
+    published = next((m.metadata["message"].value for m in
+                      (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+                      if m.asset_key.to_user_string() == "published"), None)
     report_path = Path(target.workdir) / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
-    return RunOutcome(result.success and not failures, failures, report, report_path if report else None)
+    return RunOutcome(result.success and not failures, failures, report, report_path if report else None, published)

@@ -11,6 +11,8 @@ from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.catalog.spec import load_spec
 from pgmerge_assets.definitions import build_definitions
 from pgmerge_assets.paths import REFERENCE_SPEC
+from pgmerge_assets.pg import merge_lock
+from pgmerge_assets.pg.ownership import mark
 from pgmerge_assets.plan.planner import build_plan
 
 MERGE_ONLY = dg.AssetSelection.all() - dg.AssetSelection.groups("load")
@@ -22,8 +24,11 @@ def materialize(dsn: str, workdir: Path, *, spec_path=REFERENCE_SPEC, selection=
                                          "inputs": inputs or MergeInputs()})
     assets = list(defs.assets)
     checks = list(defs.asset_checks)
-    return dg.materialize([*assets, *checks], selection=selection, resources=defs.resources,
-                          instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    try:
+        return dg.materialize([*assets, *checks], selection=selection, resources=defs.resources,
+                              instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    finally:
+        merge_lock.release_all()
 
 
 def clone_public_into_staging(conn: psycopg.Connection, spec_path=REFERENCE_SPEC) -> None:
@@ -31,7 +36,7 @@ def clone_public_into_staging(conn: psycopg.Connection, spec_path=REFERENCE_SPEC
     from psycopg import sql
 
     spec = load_spec(spec_path)
-    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(spec.staging_schema)))
+    mark(conn, spec.staging_schema, "staging schema (test setup)")
     for t in spec.merged_tables:
         conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
             sql.Identifier(spec.staging_schema, t.name), sql.Identifier(t.schema, t.relname)))

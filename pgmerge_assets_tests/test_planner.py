@@ -8,8 +8,10 @@ import yaml
 
 from pgmerge_assets.catalog.spec import SpecError, load_spec
 from pgmerge_assets.paths import REFERENCE_SPEC
-from pgmerge_assets.plan.planner import build_plan, id_map_key
+from pgmerge_assets.plan.common import id_map_key
+from pgmerge_assets.plan.planner import build_plan
 from pgmerge_assets.plan.proof import build_proofs
+from pgmerge_assets.plan.staging import StagingPlan
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "reference_plan.sql"
 
@@ -60,8 +62,8 @@ def test_lineage_names_the_maps_each_table_uses():
 
 def test_every_identifier_is_quoted():
     plan = build_plan(load_spec(REFERENCE_SPEC))
-    insert = plan.step(("merged", "datasource")).statements[0].as_string()
-    assert 'INSERT INTO "public"."datasource" ("id", "purl", "dataset_id", "url", "package_indexes")' in insert
+    insert = plan.step(("merged", "datasource")).statements[1].as_string()
+    assert 'INSERT INTO "pgmerge"."pending_datasource" ("id", "purl", "dataset_id", "url", "package_indexes")' in insert
     assert 'LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"' in insert
 
 
@@ -132,7 +134,7 @@ def test_tables_of_several_schemas_and_references(tmp_path):
     auth_map = plan.step(id_map_key("auth.account"))
     text = " ".join(s.as_string() for s in auth_map.statements)
     assert '"auth"."account"' in text and '"staging"."auth.account"' in text and '"pgmerge"."map_auth.account"' in text
-    assert "'\"shared\".\"ids\"'::regclass" in text
+    assert '"pgmerge"."next_shared.ids"' in text and '"shared"."ids" s' in text
     # a reference translates each column as the column it points at: member through account's map,
     # login_id through auth.account's map; grant waits for membership to be merged
     assert [(f.column, f.table) for f in spec.tables["grant"].mapped_columns] == [
@@ -140,4 +142,7 @@ def test_tables_of_several_schemas_and_references(tmp_path):
     grant = plan.step(("merged", "grant"))
     assert ("merged", "membership") in grant.deps and ("id_map", "account") in grant.deps
     check = next(c for c in plan.checks if c.step == ("merged", "grant") and c.name == "references_resolve")
-    assert '"app"."membership"' in check.query.as_string()
+    # checks read the merged view (target ∪ pending), which is built over the table in its own schema
+    assert '"pgmerge"."merged_membership"' in check.query.as_string()
+    views = " ".join(s.as_string() for s in StagingPlan(spec).start_over())
+    assert 'CREATE VIEW "pgmerge"."merged_membership" AS\nSELECT "account_id", "auth_id" FROM "app"."membership"' in views

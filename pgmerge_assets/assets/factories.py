@@ -11,17 +11,24 @@ from pgmerge_assets.assets import report as integrity
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.assets.runner import (
     cancel_on_interrupt,
+    current_audit,
+    merged_counts,
     offending,
     prepare_merge_state,
+    record_audit,
     run_step,
     statements_markdown,
     table_counts,
 )
 from pgmerge_assets.catalog.introspect import read_catalog, spec_mismatches
 from pgmerge_assets.catalog.spec import SpecError
-from pgmerge_assets.pg.restore import existing_tables, restore_dump
+from pgmerge_assets.pg import merge_lock
+from pgmerge_assets.pg.embedded import embedded_server_uri
+from pgmerge_assets.pg.ownership import check_ours
+from pgmerge_assets.pg.publish import publish, undo
+from pgmerge_assets.pg.restore import detect_format, existing_tables, restore_dump
 from pgmerge_assets.pg.staging_load import StagedTable, create_staging_schema, load_staging
-from pgmerge_assets.plan.planner import STAGING_DATA, Check, Plan, Step
+from pgmerge_assets.plan.common import STAGING_DATA, Check, Plan, Step
 from pgmerge_assets.plan.staging import StagingPlan
 
 KINDS = {"postgres"}
@@ -53,6 +60,8 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
               description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
     def public_restored(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
         dsn = target.resolved_dsn()
+        with target.connect() as conn:
+            preflight(conn, spec, inputs)
         present = existing_tables(dsn, [t.key for t in tables])
         if len(present) == len(tables):
             return dg.MaterializeResult(metadata={"skipped": "target already holds every table of the spec",
@@ -73,13 +82,15 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
 
     @dg.asset(name="staging_schema", deps=[public_restored], group_name="load", kinds=KINDS,
               description="An empty clone of every spec table in the staging schema: columns, defaults and "
-                          "unique indexes, no foreign keys.")
-    def staging_schema(target: TargetDatabase):
+                          "unique indexes, no foreign keys. Inputs, spec and schema ownership are checked first.")
+    def staging_schema(target: TargetDatabase, inputs: MergeInputs):
+        merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         with target.connect() as conn, cancel_on_interrupt(conn):
             problems = spec_mismatches(spec, read_catalog(conn, sorted({t.schema for t in spec.merged_tables})))
             if problems:
                 raise SpecError(f"the spec does not fit the target database ({len(problems)} problems): "
                                 + "; ".join(problems))
+            preflight(conn, spec, inputs)
             create_staging_schema(conn, tables, public=spec.target_schema, staging=spec.staging_schema)
             conn.commit()
         return dg.MaterializeResult(metadata={"tables": len(tables), "schema": spec.staging_schema})
@@ -88,34 +99,52 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
               description="Dump #2's rows in the staging schema, by way of a scratch database, so none of its "
                           "statements ever reach the target schema.")
     def staging_data(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
-        if not inputs.dump2 and not inputs.source_dsn:
-            raise RuntimeError("no dump #2 given: set PGMERGE_DUMP2 (a pg_dump file) or PGMERGE_SOURCE_DSN")
+        check_dump2(inputs)
+        merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         result = load_staging(target.resolved_dsn(), tables, dump_path=Path(inputs.dump2) if inputs.dump2 else None,
-                              source_dsn=inputs.source_dsn, scratch_admin_dsn=inputs.scratch_dsn,
+                              source_dsn=inputs.source_dsn,
+                              scratch_admin_dsn=inputs.scratch_dsn or embedded_server_uri(Path(target.workdir)),
                               public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin,
                               skipped=skipped)
         with target.connect() as conn, cancel_on_interrupt(conn):
-            reset = prepare_merge_state(conn, staging)
-        if reset:
-            context.log.info("dump #2 differs from the one merged before: id maps and merge log were reset")
+            prepare_merge_state(conn, staging)
         return dg.MaterializeResult(metadata={
             "source_format": result.source_format, "data_only": str(result.data_only),
             "dagster/row_count": sum(result.row_counts.values()),
             "row_counts": dg.MetadataValue.md(counts_markdown(result.row_counts)),
-            "seconds": dg.MetadataValue.json({k: round(v, 3) for k, v in result.seconds.items()}),
-            "merge_state_reset": reset})
+            "seconds": dg.MetadataValue.json({k: round(v, 3) for k, v in result.seconds.items()})})
 
     return [public_restored, staging_schema, staging_data]
 
 
-def step_asset(step: Step) -> dg.AssetsDefinition:
+def preflight(conn, spec, inputs: MergeInputs) -> None:
+    """Before anything is written: dump #2 is there and readable, and pgmerge's schema names are free or
+    pgmerge's own."""
+    check_ours(conn, spec.staging_schema, "staging_schema")
+    check_ours(conn, spec.map_schema, "map_schema")
+    check_dump2(inputs)
+
+
+def check_dump2(inputs: MergeInputs) -> None:
+    if inputs.dump2:
+        path = Path(inputs.dump2)
+        if not path.exists():
+            raise FileNotFoundError(f"dump #2 {path} does not exist; nothing was changed")
+        detect_format(path)
+    elif not inputs.source_dsn:
+        raise RuntimeError("no dump #2 given: set PGMERGE_DUMP2 (a pg_dump file) or PGMERGE_SOURCE_DSN")
+
+
+def step_asset(plan: Plan, step: Step) -> dg.AssetsDefinition:
     """id_map/*, merged/*, repaired_arrays/* and sequences: run the step's SQL, attach what it did."""
+    staging = StagingPlan(plan.spec)
 
     @dg.asset(key=key_of(step.key), deps=[key_of(d) for d in step.deps], group_name=GROUPS[step.kind],
               kinds=KINDS, description=step.description)
     def _asset(context: AssetExecutionContext, target: TargetDatabase):
+        merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
         with target.connect() as conn:
-            result = run_step(conn, step, context.log)
+            result = run_step(conn, step, staging, context.log)
             sql_md = statements_markdown(conn, step.statements)
         metadata = {"seconds": round(result.seconds, 3), "sql": dg.MetadataValue.md(sql_md),
                     "statement_rowcounts": dg.MetadataValue.json(result.rowcounts)}
@@ -143,13 +172,17 @@ def check_definition(check: Check) -> dg.AssetChecksDefinition:
 
 def report_asset(plan: Plan) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
     deps = [key_of(s.key) for s in plan.steps]
+    staging = StagingPlan(plan.spec)
 
     @dg.asset(name="integrity_report", deps=deps, group_name="finalize", kinds=KINDS,
-              description="Per-table counts, every check's result and the lossless proof (report.md / report.json).")
+              description="The audit before publishing: per-table counts, every check's result and the lossless "
+                          "proof on target ∪ pending (report.md / report.json); publish needs it passed.")
     def integrity_report(context: AssetExecutionContext, target: TargetDatabase):
         started = time.monotonic()
+        merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
         with target.connect() as conn, cancel_on_interrupt(conn):
             data = integrity.gather(conn, plan)
+            record_audit(conn, staging, data["work_version"], data)
         data["target"] = target.describe()
         md_path, json_path = integrity.write(data, Path(target.workdir))
         proof = data["lossless"]
@@ -160,19 +193,77 @@ def report_asset(plan: Plan) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinit
             "seconds": round(time.monotonic() - started, 3)})
 
     @dg.asset_check(asset=integrity_report, name="lossless", blocking=True,
-                    description="Every staging row is in public, identical or as a conflict public won.")
+                    description="The audit of the current pending rows passed: every staging row is in target ∪ "
+                                "pending, identical or as a conflict public won, and every blocking check passed; "
+                                "read from the database, with today's row counts.")
     def lossless(target: TargetDatabase) -> dg.AssetCheckResult:
-        import json
-
-        data = json.loads((Path(target.workdir) / "report.json").read_text())
-        return dg.AssetCheckResult(passed=data["lossless"]["lost"] == 0 and data["checks_passed"],
-                                   metadata={"lost": data["lossless"]["lost"], "checks_passed": data["checks_passed"]})
+        with target.connect() as conn, cancel_on_interrupt(conn):
+            audit = current_audit(conn, staging)
+            counts = merged_counts(conn, staging) if audit else {}
+        if not audit or audit["passed"] is None:
+            return dg.AssetCheckResult(passed=False, metadata={"problem": "no audit of the current work"})
+        changed = sorted(t for t, n in counts.items() if audit["row_counts"].get(t) != n)
+        return dg.AssetCheckResult(
+            passed=audit["passed"] and not changed,
+            metadata={"lost": audit["lost"], "failed_checks": dg.MetadataValue.json(audit["failed_checks"]),
+                      "tables_changed_since_audit": dg.MetadataValue.json(changed)})
 
     return integrity_report, lossless
 
 
-def build_graph(plan: Plan) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
+def publish_asset(plan: Plan) -> dg.AssetsDefinition:
+    @dg.asset(name="published", deps=["integrity_report"], group_name="finalize", kinds=KINDS,
+              description="Write-audit-publish: the audited pending rows inserted into the target in one "
+                          "transaction (constraint order, sequences moved), recorded in the merge ledger. "
+                          "Refuses unless the audit of exactly these pending rows passed.")
+    def published(context: AssetExecutionContext, target: TargetDatabase):
+        dsn = target.resolved_dsn()
+        merge_lock.hold(dsn, plan.spec.map_schema)
+        try:
+            with target.connect() as conn, cancel_on_interrupt(conn):
+                result = publish(conn, plan.spec, target.lock_timeout)
+        finally:
+            merge_lock.release(dsn, plan.spec.map_schema)
+        context.log.info(result.message)
+        metadata = {"merge_id": result.merge_id if result.merge_id is not None else "none",
+                    "message": result.message, "dagster/row_count": sum(result.rows.values())}
+        if result.rows:
+            metadata["rows_inserted"] = dg.MetadataValue.md(counts_markdown(result.rows))
+        return dg.MaterializeResult(metadata=metadata)
+
+    return published
+
+
+def undo_job(plan: Plan) -> dg.JobDefinition:
+    """`undo` in the UI: take the newest publish (or the one given) out of the target again."""
+
+    class UndoConfig(dg.Config):
+        merge_id: int | None = None  # default: the newest merge not yet undone
+
+    @dg.op(name="undo_merge", description="Delete exactly the rows one publish inserted and restore the sequences "
+                                          "it moved, in one transaction; refuses while newer rows reference them.")
+    def undo_merge(context: dg.OpExecutionContext, config: UndoConfig, target: TargetDatabase):
+        dsn = target.resolved_dsn()
+        merge_lock.hold(dsn, plan.spec.map_schema, "undo")
+        try:
+            with target.connect() as conn, cancel_on_interrupt(conn):
+                done = undo(conn, plan.spec.map_schema, target.lock_timeout, config.merge_id)
+        finally:
+            merge_lock.release(dsn, plan.spec.map_schema)
+        context.log.info(f"merge {done.merge_id} undone: {sum(done.rows.values())} rows deleted")
+        context.add_output_metadata({"merge_id": done.merge_id, "rows_deleted": dg.MetadataValue.json(done.rows)})
+
+    @dg.job(name="undo", description="Undo the newest merge (or merge_id) in the target.")
+    def undo_graph():
+        undo_merge()
+
+    return undo_graph
+
+
+def build_graph(plan: Plan) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition], list[dg.JobDefinition]]:
     report, lossless = report_asset(plan)
-    assets = [*load_assets(plan), *(step_asset(s) for s in plan.steps), report]
+    assets = [*load_assets(plan), *(step_asset(plan, s) for s in plan.steps), report, publish_asset(plan)]
     checks = [*(check_definition(c) for c in plan.checks), lossless]
-    return assets, checks
+    merge = dg.define_asset_job("merge", selection=dg.AssetSelection.all(),
+                                description="The whole merge: load, maps, pending rows, audit, publish.")
+    return assets, checks, [merge, undo_job(plan)]

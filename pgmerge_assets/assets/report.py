@@ -9,8 +9,9 @@ from typing import Any
 import psycopg
 
 from pgmerge_assets.assets.runner import offending
-from pgmerge_assets.plan.planner import Plan, merged_key
+from pgmerge_assets.plan.common import Plan, merged_key
 from pgmerge_assets.plan.proof import build_proofs
+from pgmerge_assets.plan.staging import StagingPlan
 
 
 def _row(conn: psycopg.Connection, query) -> dict[str, Any]:
@@ -20,10 +21,12 @@ def _row(conn: psycopg.Connection, query) -> dict[str, Any]:
 
 
 def gather(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
-    """Read everything the report shows, in one repeatable-read snapshot."""
+    """Read everything the report shows, in one repeatable-read snapshot of the work it judges (target ∪
+    pending: what publishing would make of the target)."""
     tables: dict[str, Any] = {}
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        version = conn.execute(StagingPlan(plan.spec).work_version()).fetchone()[0]
         for proof in build_proofs(plan.spec):
             t = plan.spec.tables[proof.table]
             merged = _row(conn, plan.step(merged_key(t.name)).stats)
@@ -51,6 +54,7 @@ def gather(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
     proven = sum(t["identical"] + t["conflicts"] for t in tables.values())
     lost = sum(t["lost"] for t in tables.values())
     return {
+        "work_version": version,
         "lossless": {
             "staging_rows": staging_rows,
             "proven": proven,

@@ -9,6 +9,7 @@ from typing import Iterator
 import dagster as dg
 import psycopg
 
+from pgmerge_assets.pg.merge_lock import DEFAULT_LOCK_TIMEOUT
 from pgmerge_assets.pg.embedded import EMBEDDED_DBNAME, embedded_server_uri, ensure_database, redact, with_dbname
 
 TARGET_DSN_ENV = "PGMERGE_TARGET_DSN"
@@ -18,6 +19,7 @@ DUMP2_ENV = "PGMERGE_DUMP2"
 SOURCE_DSN_ENV = "PGMERGE_SOURCE_DSN"
 SCRATCH_DSN_ENV = "PGMERGE_SCRATCH_DSN"
 SPEC_ENV = "PGMERGE_SPEC"
+LOCK_TIMEOUT_ENV = "PGMERGE_LOCK_TIMEOUT"
 DEFAULT_WORKDIR = ".pgmerge"
 
 
@@ -34,6 +36,7 @@ class TargetDatabase(dg.ConfigurableResource):
 
     dsn: str | None = None
     workdir: str = DEFAULT_WORKDIR
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # seconds any statement waits for a table lock before failing
 
     def resolved_dsn(self) -> str:
         return self.dsn or _embedded_target(str(Path(self.workdir).resolve()))
@@ -45,6 +48,8 @@ class TargetDatabase(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
         with psycopg.connect(self.resolved_dsn()) as conn:
+            conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(self.lock_timeout * 1000)}ms"])
+            conn.commit()
             yield conn
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,8 +11,10 @@ from typing import Any, Iterator
 import psycopg
 from psycopg import sql
 
-from pgmerge_assets.plan.planner import Guard, Step
+from pgmerge_assets.pg.ownership import claim
+from pgmerge_assets.plan.common import Guard, Step
 from pgmerge_assets.plan.staging import StagingPlan
+from pgmerge_assets.templates import compose
 
 
 class BadInputError(RuntimeError):
@@ -44,11 +47,13 @@ def check_guards(conn: psycopg.Connection, guards: tuple[Guard, ...]) -> None:
     for guard in guards:
         count, sample = offending(conn, guard.query)
         if count:
-            raise BadInputError(f"{guard.problem}: {count} offending rows; sample: {sample[:5]}. Nothing was merged.")
+            raise BadInputError(f"{guard.problem}: {count} offending rows; sample: {sample[:5]}. "
+                                f"Nothing was published; the target is unchanged.")
 
 
-def run_step(conn: psycopg.Connection, step: Step, log=None) -> StepResult:
-    """Guards, statements and stats of one step in one transaction: all of it happens or none."""
+def run_step(conn: psycopg.Connection, step: Step, staging: StagingPlan, log=None) -> StepResult:
+    """Guards, statements and stats of one step in one transaction: all of it happens or none. Every step
+    writes pgmerge's work only, and makes it a new version (an earlier audit no longer covers it)."""
     started = time.monotonic()
     if log is not None:
         conn.add_notice_handler(lambda d: log.info(d.message_primary))
@@ -58,6 +63,8 @@ def run_step(conn: psycopg.Connection, step: Step, log=None) -> StepResult:
         for statement in step.statements:
             cur = conn.execute(statement)
             rowcounts.append(cur.rowcount)
+        check_guards(conn, step.after)
+        conn.execute(staging.bump_version())
         stats: dict[str, Any] = {}
         if step.stats is not None:
             cur = conn.execute(step.stats)
@@ -77,15 +84,35 @@ def table_counts(conn: psycopg.Connection, staging: StagingPlan) -> dict[str, in
     return dict(zip(staging.tables, row))
 
 
-def prepare_merge_state(conn: psycopg.Connection, staging: StagingPlan) -> bool:
-    """Create pgmerge's schema; drop old maps when staging now holds a different dump #2. True if reset."""
+def merged_counts(conn: psycopg.Connection, staging: StagingPlan) -> dict[str, int]:
+    """Rows of every merged table once published (target ∪ pending), by spec name."""
+    row = conn.execute(staging.merged_count_query()).fetchone()
+    return dict(zip(staging.tables, row))
+
+
+def prepare_merge_state(conn: psycopg.Connection, staging: StagingPlan) -> None:
+    """pgmerge's schema (marked as its own) and tables; this run's work starts over from the new staging."""
+    spec = staging.spec
     with conn.transaction():
+        claim(conn, spec.map_schema, "id maps, pending rows, merge ledger", "map_schema")
         conn.execute(staging.prepare())
-        fingerprint = conn.execute(staging.fingerprint()).fetchone()[0]
-        before = conn.execute(staging.record_fingerprint(fingerprint)).fetchone()[0]
-        if before is None or before == fingerprint:
-            return False
-        conn.execute(staging.reset())
-        conn.execute(staging.prepare())
-        conn.execute(staging.record_fingerprint(fingerprint))
-        return True
+        for statement in staging.start_over():
+            conn.execute(statement)
+        conn.execute(staging.record_fingerprint(conn.execute(staging.fingerprint()).fetchone()[0]))
+        conn.execute(staging.bump_version())
+
+
+def record_audit(conn: psycopg.Connection, staging: StagingPlan, version: int, report: dict[str, Any]) -> None:
+    """What the integrity report found, for the version of the work it judged."""
+    failed = [f"{c['asset']}:{c['check']}" for c in report["checks"] if not c["passed"] and c["severity"] == "ERROR"]
+    lost = report["lossless"]["lost"]
+    with conn.transaction():
+        conn.execute(compose("audit/record.sql", audit=staging.names.audit), {
+            "version": version, "passed": not failed and lost == 0, "lost": lost, "failed": json.dumps(failed),
+            "row_counts": json.dumps({t: v["rows_now"] for t, v in report["tables"].items()})})
+
+
+def current_audit(conn: psycopg.Connection, staging: StagingPlan) -> dict[str, Any] | None:
+    cur = conn.execute(compose("audit/current.sql", state=staging.names.state, audit=staging.names.audit))
+    row = cur.fetchone()
+    return {d.name: v for d, v in zip(cur.description, row)} if row else None

@@ -58,6 +58,9 @@ class TableSpec:
     arrays: tuple[ArrayRef, ...] = ()
     deferred_foreign_keys: tuple[str, ...] = ()  # inserted NULL, set once their parents are merged
     nulls_in_key: str = "distinct"  # distinct: a NULL in the key never matches (the row is new); equal: NULL = NULL
+    # history (append): drop — a row whose content the target already holds is not inserted again (a
+    # multiset: n copies match n copies), so merging the same rows twice adds nothing; keep — every row is new
+    duplicates: str = "drop"
     # every column holding ids of a mapped table: foreign_keys plus what references imply (set by validate)
     mapped_columns: tuple[ForeignKey, ...] = ()
 
@@ -98,6 +101,7 @@ class MergeSpec:
     staging_schema: str = "staging"
     map_schema: str = "pgmerge"
     path: Path | None = field(default=None, compare=False)
+    text: str = field(default="", compare=False, repr=False)  # the YAML it was read from (the ledger keeps it)
 
     @property
     def merged_tables(self) -> list[TableSpec]:
@@ -150,7 +154,7 @@ def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
         raise SpecError(f"{where}: expected a mapping, got {raw!r}")
     unknown = set(raw) - {"strategy", "columns", "schema", "table", "id", "sequence", "sequence_schema", "identity",
                           "natural_key", "foreign_keys", "references", "arrays", "deferred_foreign_keys",
-                          "nulls_in_key", "note"}
+                          "nulls_in_key", "duplicates", "note"}
     if unknown:
         raise SpecError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     strategy = raw.get("strategy")
@@ -159,6 +163,11 @@ def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
     nulls = raw.get("nulls_in_key", "distinct")
     if nulls not in ("distinct", "equal"):
         raise SpecError(f"{where}: nulls_in_key must be distinct or equal, got {nulls!r}")
+    duplicates = raw.get("duplicates", "drop")
+    if duplicates not in ("drop", "keep"):
+        raise SpecError(f"{where}: duplicates must be drop or keep, got {duplicates!r}")
+    if "duplicates" in raw and strategy != "append":
+        raise SpecError(f"{where}: duplicates applies to strategy append only")
     identity = raw.get("identity")
     if identity not in (None, "always", "by_default"):
         raise SpecError(f"{where}: identity must be always or by_default, got {identity!r}")
@@ -181,6 +190,7 @@ def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
         arrays=_refs(raw.get("arrays"), f"{where}.arrays", ArrayRef),
         deferred_foreign_keys=_names(raw.get("deferred_foreign_keys"), f"{where}.deferred_foreign_keys"),
         nulls_in_key=nulls,
+        duplicates=duplicates,
     )
 
 
@@ -222,6 +232,8 @@ def validate(spec: MergeSpec) -> MergeSpec:
         if clash:
             raise SpecError(f"{own} {getattr(spec, own)} is also the schema of table {clash[0]}: pgmerge drops "
                             f"and recreates it, so it must be a schema of its own")
+    if spec.staging_schema == spec.map_schema:
+        raise SpecError(f"staging_schema and map_schema are both {spec.map_schema}: they must be two schemas")
     seen: dict[tuple[str, str], str] = {}
     for t in spec.tables.values():
         if (t.schema, t.relname) in seen:
@@ -281,16 +293,24 @@ def validate(spec: MergeSpec) -> MergeSpec:
 def load_spec(path: str | Path) -> MergeSpec:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise SpecError(f"spec file {path} does not exist") from None
+    return parse_spec(text, path)
+
+
+def parse_spec(text: str, path: Path | None = None) -> MergeSpec:
+    """A spec from its YAML text (a file's, or the one the merge ledger kept)."""
+    where = f"spec file {path}" if path else "spec"
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError(f"spec file {path} is not valid YAML: {exc}") from None
+        raise SpecError(f"{where} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("tables"), dict):
-        raise SpecError(f"spec file {path}: expected a mapping with a 'tables' mapping")
+        raise SpecError(f"{where}: expected a mapping with a 'tables' mapping")
     unknown = set(raw) - {"version", "target_schema", "staging_schema", "map_schema", "tables"}
     if unknown:
-        raise SpecError(f"spec file {path}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise SpecError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     target_schema = raw.get("target_schema", "public")
     spec = MergeSpec(
         tables={name: _table(str(name), body, target_schema) for name, body in raw["tables"].items()},
@@ -298,5 +318,6 @@ def load_spec(path: str | Path) -> MergeSpec:
         staging_schema=raw.get("staging_schema", "staging"),
         map_schema=raw.get("map_schema", "pgmerge"),
         path=path,
+        text=text,
     )
     return validate(spec)

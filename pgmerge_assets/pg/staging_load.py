@@ -21,7 +21,10 @@ ties their values to columns.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ import psycopg
 from psycopg import sql
 
 from pgmerge_assets.templates import compose, load
+from pgmerge_assets.pg.ownership import check_ours, mark
 from pgmerge_assets.pg.embedded import (
     create_clean_database,
     drop_database,
@@ -55,6 +59,7 @@ from pgmerge_assets.pg.restore import (
 from pgmerge_assets.pg.tools import find_tool, psql_knows_restrict, scrub
 
 SCRATCH_PREFIX = "pgmerge_scratch_"
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]  # scratch names say which machine made them
 FLUSH_BYTES = 128 * 1024  # COPY blocks are gathered up to this size before each write
 BUILTIN_OID_LIMIT = 10000  # types below this oid are built in: their binary COPY format is stable
 
@@ -138,7 +143,8 @@ def create_staging_schema(
 
     Clones keep columns, defaults, identity, generated columns, CHECK/NOT NULL constraints and all
     indexes (so natural-key UNIQUE constraints hold in staging too), never foreign keys or triggers.
-    Refuses (StagingError) when objects outside `staging` depend on it, since DROP ... CASCADE
+    Refuses (NotOursError) a `staging` that exists without pgmerge's mark, and (StagingError) when
+    objects outside `staging` depend on it, since DROP ... CASCADE
     would silently take them along. Runs in the caller's transaction: the caller commits.
     Note: INCLUDING DEFAULTS keeps `nextval('public.x_seq')` defaults; loads always supply the key
     columns, so they never fire, but an INSERT into staging that omits them would use public's sequence.
@@ -152,6 +158,7 @@ def create_staging_schema(
         raise StagingError(
             f"no table {', '.join(missing)}: cannot clone {'it' if len(missing) == 1 else 'them'} into {staging}"
         )
+    check_ours(conn, staging, "staging_schema")  # a schema of the user's of that name is never dropped
     dependents = conn.execute(load("staging/outside_dependents.sql"), {"staging": staging}).fetchall()
     if dependents:
         listed = ", ".join(f"{kind} {ident}" for kind, ident in dependents[:10])
@@ -159,7 +166,7 @@ def create_staging_schema(
             f"refusing to DROP SCHEMA {staging} CASCADE: {len(dependents)} object(s) outside it depend on it ({listed})"
         )
     conn.execute(compose("staging/drop_schema.sql", staging=sql.Identifier(staging)))
-    conn.execute(compose("staging/create_schema.sql", staging=sql.Identifier(staging)))
+    mark(conn, staging, "staging schema: dump #2's rows, loaded for merging")
     for t in names:
         conn.execute(compose("staging/create_table.sql", clone=sql.Identifier(staging, t.clone),
                              table=sql.Identifier(t.schema, t.name)))
@@ -212,7 +219,8 @@ def load_staging(
     else:
         data_only = _archive_info(dump_path, fmt, pg_bin).data_only  # ArchiveVersionError on skew
     scratch_admin = scratch_admin_dsn or embedded_server_uri(Path(".pgmerge"))
-    scratch_name = f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}"
+    drop_abandoned_scratch(scratch_admin)
+    scratch_name = f"{SCRATCH_PREFIX}{_HOST}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     scratch_dsn = with_dbname(scratch_admin, scratch_name)
     create_clean_database(scratch_admin, scratch_name)
     try:
@@ -238,6 +246,31 @@ def load_staging(
     seconds["total"] = round(time.monotonic() - started, 3)
     source_format = "plain-inserts" if fmt == "plain" and inserts else fmt
     return StagingLoadResult(source_format, data_only, counts, seconds, redact(scratch_dsn))
+
+
+def drop_abandoned_scratch(scratch_admin: str) -> list[str]:
+    """Drop the scratch databases a killed run of this machine left behind (their process is gone)."""
+    pattern = re.compile(rf"{SCRATCH_PREFIX}{_HOST}_(\d+)_[0-9a-f]+$")
+    with psycopg.connect(scratch_admin, autocommit=True) as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                            [f"{SCRATCH_PREFIX}{_HOST}_%"]).fetchall()]
+    dropped = []
+    for name in names:
+        match = pattern.match(name)
+        if match and not _alive(int(match.group(1))):
+            drop_database(scratch_admin, name)
+            dropped.append(name)
+    return dropped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _check_staging_ready(names, target_all, staged, staging) -> None:

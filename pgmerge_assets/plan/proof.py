@@ -2,7 +2,8 @@
 
 A row's id-free form replaces every foreign key and array element with the referenced row's natural
 key (recursively: an event's key holds its datasource's purl). The same expressions read staging and
-public, so a staging row is found in public exactly when the merge carried it over intact.
+the merged views (target ∪ pending, i.e. the target as it will be once published), so a staging row is
+found there exactly when the merge carries it over intact — proven before anything is published.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from psycopg import sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, SpecError, TableSpec
 from pgmerge_assets.plan.order import merge_order
-from pgmerge_assets.plan.planner import Names
+from pgmerge_assets.plan.common import Names
 from pgmerge_assets.templates import compose
 
 MAX_DEPTH = 8
@@ -70,10 +71,10 @@ class _IdFree:
 def build_proofs(spec: MergeSpec) -> list[Proof]:
     """One proof query per merged table, in merge order."""
     n = Names(spec)
-    staging, public = _IdFree(spec, n.staging), _IdFree(spec, n.public)
+    staging, public = _IdFree(spec, n.staging), _IdFree(spec, n.merged)
     proofs = []
     for t in merge_order(spec):
-        sides = dict(staging_table=n.staging(t.name), public_table=n.public(t.name),
+        sides = dict(staging_table=n.staging(t.name), public_table=n.merged(t.name),
                      staging_content=staging.content(t, "k0", 0), public_content=public.content(t, "k0", 0))
         if t.strategy == "append":
             query = compose("report/proof_append.sql", **sides)

@@ -1,11 +1,11 @@
-"""SQL around the staging load: row counts, and the merge state that must reset when dump #2 changes."""
+"""SQL around the staging load: row counts, and the fresh work state each newly loaded dump #2 starts with."""
 
 from __future__ import annotations
 
 from psycopg import sql
 
 from pgmerge_assets.catalog.spec import MergeSpec
-from pgmerge_assets.plan.planner import Names
+from pgmerge_assets.plan.common import Names, ident_list
 from pgmerge_assets.templates import compose
 
 
@@ -20,12 +20,34 @@ class StagingPlan:
         return sql.SQL("SELECT {}").format(sql.SQL(", ").join(
             sql.SQL("(SELECT count(*) FROM {})").format(self.names.public(t)) for t in self.tables))
 
-    def prepare(self) -> sql.Composed:
-        n = self.names
-        return compose("merge/prepare.sql", map_schema=n.map_schema, merge_log=n.merge_log, state=n.state)
+    def merged_count_query(self) -> sql.Composed:
+        """One row: every merged table's row count once published (its merged view), in spec order."""
+        return sql.SQL("SELECT {}").format(sql.SQL(", ").join(
+            sql.SQL("(SELECT count(*) FROM {})").format(self.names.merged(t)) for t in self.tables))
 
-    def reset(self) -> sql.Composed:
-        return compose("merge/reset.sql", map_schema=self.names.map_schema)
+    def work_version(self) -> sql.Composed:
+        return sql.SQL("SELECT value::bigint FROM {} WHERE key = 'work_version'").format(self.names.state)
+
+    def prepare(self) -> sql.Composed:
+        """pgmerge's tables in its (already marked) schema: merge log, state, ledger, audits."""
+        n = self.names
+        return compose("merge/prepare.sql", merge_log=n.merge_log, state=n.state, ledger=n.ledger, audit=n.audit)
+
+    def start_over(self) -> list[sql.Composed]:
+        """A new dump #2 in staging: drop the last run's maps, empty pending tables and merged views, new id
+        counters. The ledger and the tables kept for undo stay."""
+        n, spec = self.names, self.spec
+        statements = [compose("merge/reset.sql", merge_log=n.merge_log, state=n.state)]
+        statements += [sql.SQL("DROP TABLE IF EXISTS {}").format(n.map(t.name)) for t in spec.merged_tables]
+        statements += [compose("merge/pending_create.sql", merged_view=n.merged(t.name), pending=n.pending(t.name),
+                               public_table=n.public(t.name), columns=ident_list(t.columns))
+                       for t in spec.merged_tables]
+        allocators = {n.allocator_table(t).as_string(): n.allocator_table(t) for t in spec.merged_tables if t.sequence}
+        statements += [compose("merge/allocator_create.sql", allocator=a) for a in allocators.values()]
+        return statements
+
+    def bump_version(self) -> sql.Composed:
+        return compose("merge/bump_version.sql", state=self.names.state)
 
     def fingerprint(self) -> sql.Composed:
         """md5 over every staging table's order-independent checksum."""

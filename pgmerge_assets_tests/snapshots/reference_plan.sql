@@ -1,6 +1,8 @@
 -- step id_map/dataset after staging_data
 
--- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
+-- each time from staging and the target as it is now, so after a publish every row maps to what it
+-- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_dataset" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
@@ -8,11 +10,15 @@ FROM "staging"."dataset" s, "public"."dataset" p
 WITH NO DATA;
 CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_staging_id" ON "pgmerge"."map_dataset" (staging_id);
 CREATE INDEX IF NOT EXISTS "map_dataset_public_id" ON "pgmerge"."map_dataset" (public_id);
+TRUNCATE "pgmerge"."map_dataset";
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."dataset_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."dataset") t, "public"."dataset_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.dataset_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "public"."dataset"), 0)))
+FROM "pgmerge"."next_public.dataset_id_seq" a, "public"."dataset_id_seq" s;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -38,7 +44,7 @@ WITH s AS (
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
-    SELECT l.staging_id, nextval('"public"."dataset_id_seq"'::regclass) AS public_id
+    SELECT l.staging_id, nextval('"pgmerge"."next_public.dataset_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
 )
 INSERT INTO "pgmerge"."map_dataset" (staging_id, public_id, inserted)
@@ -49,7 +55,9 @@ FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
 -- step id_map/finding after staging_data
 
--- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
+-- each time from staging and the target as it is now, so after a publish every row maps to what it
+-- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_finding" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
@@ -57,11 +65,15 @@ FROM "staging"."finding" s, "public"."finding" p
 WITH NO DATA;
 CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_staging_id" ON "pgmerge"."map_finding" (staging_id);
 CREATE INDEX IF NOT EXISTS "map_finding_public_id" ON "pgmerge"."map_finding" (public_id);
+TRUNCATE "pgmerge"."map_finding";
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."finding_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."finding") t, "public"."finding_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.finding_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "public"."finding"), 0)))
+FROM "pgmerge"."next_public.finding_id_seq" a, "public"."finding_id_seq" s;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -87,7 +99,7 @@ WITH s AS (
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
-    SELECT l.staging_id, nextval('"public"."finding_id_seq"'::regclass) AS public_id
+    SELECT l.staging_id, nextval('"pgmerge"."next_public.finding_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
 )
 INSERT INTO "pgmerge"."map_finding" (staging_id, public_id, inserted)
@@ -98,7 +110,9 @@ FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
 -- step id_map/finding_reporter after staging_data
 
--- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
+-- each time from staging and the target as it is now, so after a publish every row maps to what it
+-- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_finding_reporter" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
@@ -106,11 +120,15 @@ FROM "staging"."finding_reporter" s, "public"."finding_reporter" p
 WITH NO DATA;
 CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_reporter_staging_id" ON "pgmerge"."map_finding_reporter" (staging_id);
 CREATE INDEX IF NOT EXISTS "map_finding_reporter_public_id" ON "pgmerge"."map_finding_reporter" (public_id);
+TRUNCATE "pgmerge"."map_finding_reporter";
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."finding_reporter_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."finding_reporter") t, "public"."finding_reporter_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.finding_reporter_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "public"."finding_reporter"), 0)))
+FROM "pgmerge"."next_public.finding_reporter_id_seq" a, "public"."finding_reporter_id_seq" s;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -136,7 +154,7 @@ WITH s AS (
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
-    SELECT l.staging_id, nextval('"public"."finding_reporter_id_seq"'::regclass) AS public_id
+    SELECT l.staging_id, nextval('"pgmerge"."next_public.finding_reporter_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
 )
 INSERT INTO "pgmerge"."map_finding_reporter" (staging_id, public_id, inserted)
@@ -147,7 +165,9 @@ FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
 -- step id_map/package after staging_data
 
--- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
+-- each time from staging and the target as it is now, so after a publish every row maps to what it
+-- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_package" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
@@ -155,11 +175,15 @@ FROM "staging"."package" s, "public"."package" p
 WITH NO DATA;
 CREATE UNIQUE INDEX IF NOT EXISTS "map_package_staging_id" ON "pgmerge"."map_package" (staging_id);
 CREATE INDEX IF NOT EXISTS "map_package_public_id" ON "pgmerge"."map_package" (public_id);
+TRUNCATE "pgmerge"."map_package";
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."package_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."package") t, "public"."package_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.package_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "public"."package"), 0)))
+FROM "pgmerge"."next_public.package_id_seq" a, "public"."package_id_seq" s;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -185,7 +209,7 @@ WITH s AS (
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
-    SELECT l.staging_id, nextval('"public"."package_id_seq"'::regclass) AS public_id
+    SELECT l.staging_id, nextval('"pgmerge"."next_public.package_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
 )
 INSERT INTO "pgmerge"."map_package" (staging_id, public_id, inserted)
@@ -194,9 +218,22 @@ UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
--- step id_map/dataset_metrics after staging_data
+-- step id_map/dataset_metrics after staging_data, id_map/dataset, id_map/package
 
--- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- guard staging.dataset_metrics.dataset_id: rows reference dataset ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."dataset_id" AS staging_value
+FROM "staging"."dataset_metrics" st
+LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
+WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
+-- each time from staging and the target as it is now, so after a publish every row maps to what it
+-- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_dataset_metrics" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
@@ -204,25 +241,49 @@ FROM "staging"."dataset_metrics" s, "public"."dataset_metrics" p
 WITH NO DATA;
 CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_metrics_staging_id" ON "pgmerge"."map_dataset_metrics" (staging_id);
 CREATE INDEX IF NOT EXISTS "map_dataset_metrics_public_id" ON "pgmerge"."map_dataset_metrics" (public_id);
+TRUNCATE "pgmerge"."map_dataset_metrics";
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."dataset_metrics_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."dataset_metrics") t, "public"."dataset_metrics_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.dataset_metrics_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "public"."dataset_metrics"), 0)))
+FROM "pgmerge"."next_public.dataset_metrics_id_seq" a, "public"."dataset_metrics_id_seq" s;
 
--- History rows are all new: every staging row not yet mapped gets a fresh id from public's sequence.
-INSERT INTO "pgmerge"."map_dataset_metrics" (staging_id, public_id, inserted)
-SELECT s.staging_id, nextval('"public"."dataset_metrics_id_seq"'::regclass), true
-FROM (
-    SELECT st."id" AS staging_id
+-- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
+-- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
+-- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
+-- So dump #1 merged into itself, or dump #2 merged again, adds nothing.
+WITH s AS (
+    SELECT st."id" AS staging_id, jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS content
     FROM "staging"."dataset_metrics" st
+    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset_metrics" m WHERE m.staging_id = st."id")
-    ORDER BY st."id"
-) s;
+), numbered AS (
+    SELECT staging_id, content, row_number() OVER (PARTITION BY content ORDER BY staging_id) AS copy
+    FROM s
+), target AS (
+    SELECT p."id" AS public_id, jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS content,
+           row_number() OVER (PARTITION BY jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") ORDER BY p."id") AS copy
+    FROM "public"."dataset_metrics" p
+), matched AS (
+    SELECT n.staging_id, t.public_id
+    FROM numbered n JOIN target t ON t.content = n.content AND t.copy = n.copy
+)
+INSERT INTO "pgmerge"."map_dataset_metrics" (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT l.staging_id, nextval('"pgmerge"."next_public.dataset_metrics_id_seq"'::regclass), true
+FROM (SELECT n.staging_id FROM numbered n
+      WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
+      ORDER BY n.staging_id) l;
 
 -- step id_map/datasource after staging_data
 
--- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
+-- each time from staging and the target as it is now, so after a publish every row maps to what it
+-- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
@@ -230,11 +291,15 @@ FROM "staging"."datasource" s, "public"."datasource" p
 WITH NO DATA;
 CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_staging_id" ON "pgmerge"."map_datasource" (staging_id);
 CREATE INDEX IF NOT EXISTS "map_datasource_public_id" ON "pgmerge"."map_datasource" (public_id);
+TRUNCATE "pgmerge"."map_datasource";
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."datasource_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."datasource") t, "public"."datasource_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.datasource_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "public"."datasource"), 0)))
+FROM "pgmerge"."next_public.datasource_id_seq" a, "public"."datasource_id_seq" s;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -260,7 +325,7 @@ WITH s AS (
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
-    SELECT l.staging_id, nextval('"public"."datasource_id_seq"'::regclass) AS public_id
+    SELECT l.staging_id, nextval('"pgmerge"."next_public.datasource_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
 )
 INSERT INTO "pgmerge"."map_datasource" (staging_id, public_id, inserted)
@@ -269,9 +334,22 @@ UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
--- step id_map/edit after staging_data
+-- step id_map/edit after staging_data, id_map/dataset
 
--- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- guard staging.edit.dataset_id: rows reference dataset ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."dataset_id" AS staging_value
+FROM "staging"."edit" st
+LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
+WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
+-- each time from staging and the target as it is now, so after a publish every row maps to what it
+-- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_edit" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
@@ -279,21 +357,43 @@ FROM "staging"."edit" s, "public"."edit" p
 WITH NO DATA;
 CREATE UNIQUE INDEX IF NOT EXISTS "map_edit_staging_id" ON "pgmerge"."map_edit" (staging_id);
 CREATE INDEX IF NOT EXISTS "map_edit_public_id" ON "pgmerge"."map_edit" (public_id);
+TRUNCATE "pgmerge"."map_edit";
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."edit_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."edit") t, "public"."edit_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.edit_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "public"."edit"), 0)))
+FROM "pgmerge"."next_public.edit_id_seq" a, "public"."edit_id_seq" s;
 
--- History rows are all new: every staging row not yet mapped gets a fresh id from public's sequence.
-INSERT INTO "pgmerge"."map_edit" (staging_id, public_id, inserted)
-SELECT s.staging_id, nextval('"public"."edit_id_seq"'::regclass), true
-FROM (
-    SELECT st."id" AS staging_id
+-- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
+-- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
+-- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
+-- So dump #1 merged into itself, or dump #2 merged again, adds nothing.
+WITH s AS (
+    SELECT st."id" AS staging_id, jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS content
     FROM "staging"."edit" st
+    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_edit" m WHERE m.staging_id = st."id")
-    ORDER BY st."id"
-) s;
+), numbered AS (
+    SELECT staging_id, content, row_number() OVER (PARTITION BY content ORDER BY staging_id) AS copy
+    FROM s
+), target AS (
+    SELECT p."id" AS public_id, jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS content,
+           row_number() OVER (PARTITION BY jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") ORDER BY p."id") AS copy
+    FROM "public"."edit" p
+), matched AS (
+    SELECT n.staging_id, t.public_id
+    FROM numbered n JOIN target t ON t.content = n.content AND t.copy = n.copy
+)
+INSERT INTO "pgmerge"."map_edit" (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT l.staging_id, nextval('"pgmerge"."next_public.edit_id_seq"'::regclass), true
+FROM (SELECT n.staging_id FROM numbered n
+      WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
+      ORDER BY n.staging_id) l;
 
 -- step id_map/datasource_event after staging_data, id_map/datasource
 
@@ -308,7 +408,9 @@ FROM "staging"."datasource_event" st
 LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
 WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
--- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
+-- each time from staging and the target as it is now, so after a publish every row maps to what it
+-- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource_event" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
@@ -316,11 +418,15 @@ FROM "staging"."datasource_event" s, "public"."datasource_event" p
 WITH NO DATA;
 CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_event_staging_id" ON "pgmerge"."map_datasource_event" (staging_id);
 CREATE INDEX IF NOT EXISTS "map_datasource_event_public_id" ON "pgmerge"."map_datasource_event" (public_id);
+TRUNCATE "pgmerge"."map_datasource_event";
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."datasource_event_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."datasource_event") t, "public"."datasource_event_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.datasource_event_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "public"."datasource_event"), 0)))
+FROM "pgmerge"."next_public.datasource_event_id_seq" a, "public"."datasource_event_id_seq" s;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -346,7 +452,7 @@ WITH s AS (
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
-    SELECT l.staging_id, nextval('"public"."datasource_event_id_seq"'::regclass) AS public_id
+    SELECT l.staging_id, nextval('"pgmerge"."next_public.datasource_event_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
 )
 INSERT INTO "pgmerge"."map_datasource_event" (staging_id, public_id, inserted)
@@ -355,9 +461,22 @@ UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
--- step id_map/datasource_metrics after staging_data
+-- step id_map/datasource_metrics after staging_data, id_map/datasource
 
--- id map staging_id -> public_id; `inserted` says the staging row became a new public row.
+-- guard staging.datasource_metrics.datasource_id: rows reference datasource ids that dump #2 does not hold
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
+SELECT st."datasource_id" AS staging_value
+FROM "staging"."datasource_metrics" st
+LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
+WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
+
+-- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
+-- each time from staging and the target as it is now, so after a publish every row maps to what it
+-- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource_metrics" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
@@ -365,97 +484,127 @@ FROM "staging"."datasource_metrics" s, "public"."datasource_metrics" p
 WITH NO DATA;
 CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_metrics_staging_id" ON "pgmerge"."map_datasource_metrics" (staging_id);
 CREATE INDEX IF NOT EXISTS "map_datasource_metrics_public_id" ON "pgmerge"."map_datasource_metrics" (public_id);
+TRUNCATE "pgmerge"."map_datasource_metrics";
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."datasource_metrics_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."datasource_metrics") t, "public"."datasource_metrics_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.datasource_metrics_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "public"."datasource_metrics"), 0)))
+FROM "pgmerge"."next_public.datasource_metrics_id_seq" a, "public"."datasource_metrics_id_seq" s;
 
--- History rows are all new: every staging row not yet mapped gets a fresh id from public's sequence.
-INSERT INTO "pgmerge"."map_datasource_metrics" (staging_id, public_id, inserted)
-SELECT s.staging_id, nextval('"public"."datasource_metrics_id_seq"'::regclass), true
-FROM (
-    SELECT st."id" AS staging_id
+-- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
+-- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
+-- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
+-- So dump #1 merged into itself, or dump #2 merged again, adds nothing.
+WITH s AS (
+    SELECT st."id" AS staging_id, jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS content
     FROM "staging"."datasource_metrics" st
+    LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_metrics" m WHERE m.staging_id = st."id")
-    ORDER BY st."id"
-) s;
+), numbered AS (
+    SELECT staging_id, content, row_number() OVER (PARTITION BY content ORDER BY staging_id) AS copy
+    FROM s
+), target AS (
+    SELECT p."id" AS public_id, jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS content,
+           row_number() OVER (PARTITION BY jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") ORDER BY p."id") AS copy
+    FROM "public"."datasource_metrics" p
+), matched AS (
+    SELECT n.staging_id, t.public_id
+    FROM numbered n JOIN target t ON t.content = n.content AND t.copy = n.copy
+)
+INSERT INTO "pgmerge"."map_datasource_metrics" (staging_id, public_id, inserted)
+SELECT staging_id, public_id, false FROM matched
+UNION ALL
+SELECT l.staging_id, nextval('"pgmerge"."next_public.datasource_metrics_id_seq"'::regclass), true
+FROM (SELECT n.staging_id FROM numbered n
+      WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
+      ORDER BY n.staging_id) l;
 
 -- step merged/dataset after id_map/dataset
 
--- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
--- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
--- merge log keeps the row count before the first insert and the rows inserted so far.
-WITH inserted AS (
-    INSERT INTO "public"."dataset" ("id", "name", "description", "created_at") 
-    SELECT m.public_id, st."name", st."description", st."created_at"
-    FROM "staging"."dataset" st
-    JOIN "pgmerge"."map_dataset" m ON m.staging_id = st."id" AND m.inserted
-    
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."id" = m.public_id)
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('dataset', (SELECT count(*) FROM "public"."dataset"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+TRUNCATE "pgmerge"."pending_dataset";
+
+-- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
+-- foreign key (cycle columns too) translated through its parent's map.
+INSERT INTO "pgmerge"."pending_dataset" ("id", "name", "description", "created_at")
+SELECT m.public_id, st."name", st."description", st."created_at"
+FROM "staging"."dataset" st
+JOIN "pgmerge"."map_dataset" m ON m.staging_id = st."id" AND m.inserted;
+
+-- Pending rows are found by id (array repair, the merged view, publish's checks).
+CREATE INDEX IF NOT EXISTS "pending_dataset_id" ON "pgmerge"."pending_dataset" ("id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('dataset', (SELECT count(*) FROM "public"."dataset"), (SELECT count(*) FROM "pgmerge"."pending_dataset"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_dataset";
 
 -- step merged/finding after id_map/finding
 
--- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
--- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
--- merge log keeps the row count before the first insert and the rows inserted so far.
-WITH inserted AS (
-    INSERT INTO "public"."finding" ("id", "identifier", "severity", "summary") 
-    SELECT m.public_id, st."identifier", st."severity", st."summary"
-    FROM "staging"."finding" st
-    JOIN "pgmerge"."map_finding" m ON m.staging_id = st."id" AND m.inserted
-    
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."finding" p WHERE p."id" = m.public_id)
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('finding', (SELECT count(*) FROM "public"."finding"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+TRUNCATE "pgmerge"."pending_finding";
+
+-- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
+-- foreign key (cycle columns too) translated through its parent's map.
+INSERT INTO "pgmerge"."pending_finding" ("id", "identifier", "severity", "summary")
+SELECT m.public_id, st."identifier", st."severity", st."summary"
+FROM "staging"."finding" st
+JOIN "pgmerge"."map_finding" m ON m.staging_id = st."id" AND m.inserted;
+
+-- Pending rows are found by id (array repair, the merged view, publish's checks).
+CREATE INDEX IF NOT EXISTS "pending_finding_id" ON "pgmerge"."pending_finding" ("id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('finding', (SELECT count(*) FROM "public"."finding"), (SELECT count(*) FROM "pgmerge"."pending_finding"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_finding";
 
 -- step merged/finding_reporter after id_map/finding_reporter
 
--- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
--- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
--- merge log keeps the row count before the first insert and the rows inserted so far.
-WITH inserted AS (
-    INSERT INTO "public"."finding_reporter" ("id", "name", "email") 
-    SELECT m.public_id, st."name", st."email"
-    FROM "staging"."finding_reporter" st
-    JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = st."id" AND m.inserted
-    
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."finding_reporter" p WHERE p."id" = m.public_id)
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('finding_reporter', (SELECT count(*) FROM "public"."finding_reporter"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+TRUNCATE "pgmerge"."pending_finding_reporter";
+
+-- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
+-- foreign key (cycle columns too) translated through its parent's map.
+INSERT INTO "pgmerge"."pending_finding_reporter" ("id", "name", "email")
+SELECT m.public_id, st."name", st."email"
+FROM "staging"."finding_reporter" st
+JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = st."id" AND m.inserted;
+
+-- Pending rows are found by id (array repair, the merged view, publish's checks).
+CREATE INDEX IF NOT EXISTS "pending_finding_reporter_id" ON "pgmerge"."pending_finding_reporter" ("id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('finding_reporter', (SELECT count(*) FROM "public"."finding_reporter"), (SELECT count(*) FROM "pgmerge"."pending_finding_reporter"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_finding_reporter";
 
 -- step merged/package after id_map/package
 
--- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
--- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
--- merge log keeps the row count before the first insert and the rows inserted so far.
-WITH inserted AS (
-    INSERT INTO "public"."package" ("id", "purl", "version", "license") 
-    SELECT m.public_id, st."purl", st."version", st."license"
-    FROM "staging"."package" st
-    JOIN "pgmerge"."map_package" m ON m.staging_id = st."id" AND m.inserted
-    
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."package" p WHERE p."id" = m.public_id)
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('package', (SELECT count(*) FROM "public"."package"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+TRUNCATE "pgmerge"."pending_package";
+
+-- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
+-- foreign key (cycle columns too) translated through its parent's map.
+INSERT INTO "pgmerge"."pending_package" ("id", "purl", "version", "license")
+SELECT m.public_id, st."purl", st."version", st."license"
+FROM "staging"."package" st
+JOIN "pgmerge"."map_package" m ON m.staging_id = st."id" AND m.inserted;
+
+-- Pending rows are found by id (array repair, the merged view, publish's checks).
+CREATE INDEX IF NOT EXISTS "pending_package_id" ON "pgmerge"."pending_package" ("id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('package', (SELECT count(*) FROM "public"."package"), (SELECT count(*) FROM "pgmerge"."pending_package"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_package";
 
 -- step merged/dataset_metrics after id_map/dataset_metrics, id_map/dataset, merged/dataset
 
@@ -470,22 +619,25 @@ FROM "staging"."dataset_metrics" st
 LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
 WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
--- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
--- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
--- merge log keeps the row count before the first insert and the rows inserted so far.
-WITH inserted AS (
-    INSERT INTO "public"."dataset_metrics" ("id", "dataset_id", "txid", "recorded_at", "package_count", "package_indexes") 
-    SELECT m.public_id, "f0".public_id, st."txid", st."recorded_at", st."package_count", st."package_indexes"
-    FROM "staging"."dataset_metrics" st
-    JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id" AND m.inserted
-    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."dataset_metrics" p WHERE p."id" = m.public_id)
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('dataset_metrics', (SELECT count(*) FROM "public"."dataset_metrics"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+TRUNCATE "pgmerge"."pending_dataset_metrics";
+
+-- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
+-- foreign key (cycle columns too) translated through its parent's map.
+INSERT INTO "pgmerge"."pending_dataset_metrics" ("id", "dataset_id", "txid", "recorded_at", "package_count", "package_indexes")
+SELECT m.public_id, "f0".public_id, st."txid", st."recorded_at", st."package_count", st."package_indexes"
+FROM "staging"."dataset_metrics" st
+JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id" AND m.inserted
+LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id";
+
+-- Pending rows are found by id (array repair, the merged view, publish's checks).
+CREATE INDEX IF NOT EXISTS "pending_dataset_metrics_id" ON "pgmerge"."pending_dataset_metrics" ("id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('dataset_metrics', (SELECT count(*) FROM "public"."dataset_metrics"), (SELECT count(*) FROM "pgmerge"."pending_dataset_metrics"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_dataset_metrics";
 
 -- step merged/datasource after id_map/datasource, id_map/dataset, merged/dataset
 
@@ -500,22 +652,25 @@ FROM "staging"."datasource" st
 LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
 WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
--- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
--- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
--- merge log keeps the row count before the first insert and the rows inserted so far.
-WITH inserted AS (
-    INSERT INTO "public"."datasource" ("id", "purl", "dataset_id", "url", "package_indexes") 
-    SELECT m.public_id, st."purl", "f0".public_id, st."url", st."package_indexes"
-    FROM "staging"."datasource" st
-    JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id" AND m.inserted
-    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource" p WHERE p."id" = m.public_id)
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('datasource', (SELECT count(*) FROM "public"."datasource"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+TRUNCATE "pgmerge"."pending_datasource";
+
+-- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
+-- foreign key (cycle columns too) translated through its parent's map.
+INSERT INTO "pgmerge"."pending_datasource" ("id", "purl", "dataset_id", "url", "package_indexes")
+SELECT m.public_id, st."purl", "f0".public_id, st."url", st."package_indexes"
+FROM "staging"."datasource" st
+JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id" AND m.inserted
+LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id";
+
+-- Pending rows are found by id (array repair, the merged view, publish's checks).
+CREATE INDEX IF NOT EXISTS "pending_datasource_id" ON "pgmerge"."pending_datasource" ("id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('datasource', (SELECT count(*) FROM "public"."datasource"), (SELECT count(*) FROM "pgmerge"."pending_datasource"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_datasource";
 
 -- step merged/edit after id_map/edit, id_map/dataset, merged/dataset
 
@@ -530,22 +685,25 @@ FROM "staging"."edit" st
 LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
 WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
--- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
--- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
--- merge log keeps the row count before the first insert and the rows inserted so far.
-WITH inserted AS (
-    INSERT INTO "public"."edit" ("id", "dataset_id", "author", "edited_at", "change") 
-    SELECT m.public_id, "f0".public_id, st."author", st."edited_at", st."change"
-    FROM "staging"."edit" st
-    JOIN "pgmerge"."map_edit" m ON m.staging_id = st."id" AND m.inserted
-    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."edit" p WHERE p."id" = m.public_id)
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('edit', (SELECT count(*) FROM "public"."edit"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+TRUNCATE "pgmerge"."pending_edit";
+
+-- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
+-- foreign key (cycle columns too) translated through its parent's map.
+INSERT INTO "pgmerge"."pending_edit" ("id", "dataset_id", "author", "edited_at", "change")
+SELECT m.public_id, "f0".public_id, st."author", st."edited_at", st."change"
+FROM "staging"."edit" st
+JOIN "pgmerge"."map_edit" m ON m.staging_id = st."id" AND m.inserted
+LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id";
+
+-- Pending rows are found by id (array repair, the merged view, publish's checks).
+CREATE INDEX IF NOT EXISTS "pending_edit_id" ON "pgmerge"."pending_edit" ("id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('edit', (SELECT count(*) FROM "public"."edit"), (SELECT count(*) FROM "pgmerge"."pending_edit"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_edit";
 
 -- step merged/finding_finding_reporter after staging_data, id_map/finding, id_map/finding_reporter, merged/finding, merged/finding_reporter
 
@@ -571,24 +729,26 @@ FROM "staging"."finding_finding_reporter" st
 LEFT JOIN "pgmerge"."map_finding_reporter" f ON f.staging_id = st."finding_reporter_id"
 WHERE st."finding_reporter_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
+TRUNCATE "pgmerge"."pending_finding_finding_reporter";
+
 -- Tables without a surrogate id (join tables): translate every foreign key through its parent's map and
--- insert the rows whose natural key public does not hold yet (public wins; idempotent).
-WITH inserted AS (
-    INSERT INTO "public"."finding_finding_reporter" ("finding_id", "finding_reporter_id") 
-    SELECT "s"."finding_id", "s"."finding_reporter_id"
-    FROM (
-        SELECT DISTINCT "f0".public_id AS "finding_id", "f1".public_id AS "finding_reporter_id"
-        FROM "staging"."finding_finding_reporter" st
-        LEFT JOIN "pgmerge"."map_finding" AS "f0" ON "f0".staging_id = st."finding_id"
+-- keep the rows whose natural key the target does not hold yet (public wins).
+INSERT INTO "pgmerge"."pending_finding_finding_reporter" ("finding_id", "finding_reporter_id")
+SELECT "s"."finding_id", "s"."finding_reporter_id"
+FROM (
+    SELECT DISTINCT "f0".public_id AS "finding_id", "f1".public_id AS "finding_reporter_id"
+    FROM "staging"."finding_finding_reporter" st
+    LEFT JOIN "pgmerge"."map_finding" AS "f0" ON "f0".staging_id = st."finding_id"
     LEFT JOIN "pgmerge"."map_finding_reporter" AS "f1" ON "f1".staging_id = st."finding_reporter_id"
-    ) s
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."finding_finding_reporter" p WHERE "p"."finding_id" = "s"."finding_id" AND "p"."finding_reporter_id" = "s"."finding_reporter_id")
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('finding_finding_reporter', (SELECT count(*) FROM "public"."finding_finding_reporter"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+) s
+WHERE NOT EXISTS (SELECT 1 FROM "public"."finding_finding_reporter" p WHERE "p"."finding_id" = "s"."finding_id" AND "p"."finding_reporter_id" = "s"."finding_reporter_id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('finding_finding_reporter', (SELECT count(*) FROM "public"."finding_finding_reporter"), (SELECT count(*) FROM "pgmerge"."pending_finding_finding_reporter"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_finding_finding_reporter";
 
 -- step merged/datasource_event after id_map/datasource_event, id_map/datasource, merged/datasource
 
@@ -603,22 +763,25 @@ FROM "staging"."datasource_event" st
 LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
 WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
--- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
--- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
--- merge log keeps the row count before the first insert and the rows inserted so far.
-WITH inserted AS (
-    INSERT INTO "public"."datasource_event" ("id", "datasource_id", "kind", "occurred_at", "payload") 
-    SELECT m.public_id, "f0".public_id, st."kind", st."occurred_at", st."payload"
-    FROM "staging"."datasource_event" st
-    JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = st."id" AND m.inserted
-    LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event" p WHERE p."id" = m.public_id)
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('datasource_event', (SELECT count(*) FROM "public"."datasource_event"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+TRUNCATE "pgmerge"."pending_datasource_event";
+
+-- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
+-- foreign key (cycle columns too) translated through its parent's map.
+INSERT INTO "pgmerge"."pending_datasource_event" ("id", "datasource_id", "kind", "occurred_at", "payload")
+SELECT m.public_id, "f0".public_id, st."kind", st."occurred_at", st."payload"
+FROM "staging"."datasource_event" st
+JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = st."id" AND m.inserted
+LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id";
+
+-- Pending rows are found by id (array repair, the merged view, publish's checks).
+CREATE INDEX IF NOT EXISTS "pending_datasource_event_id" ON "pgmerge"."pending_datasource_event" ("id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('datasource_event', (SELECT count(*) FROM "public"."datasource_event"), (SELECT count(*) FROM "pgmerge"."pending_datasource_event"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_datasource_event";
 
 -- step merged/datasource_metrics after id_map/datasource_metrics, id_map/datasource, merged/datasource
 
@@ -633,22 +796,25 @@ FROM "staging"."datasource_metrics" st
 LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
 WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
--- Insert the staging rows their map marks as new, under their mapped ids, with foreign keys translated
--- through the parents' maps in the same SELECT. Rows already in public are skipped (idempotent); the
--- merge log keeps the row count before the first insert and the rows inserted so far.
-WITH inserted AS (
-    INSERT INTO "public"."datasource_metrics" ("id", "datasource_id", "recorded_at", "event_count") 
-    SELECT m.public_id, "f0".public_id, st."recorded_at", st."event_count"
-    FROM "staging"."datasource_metrics" st
-    JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = st."id" AND m.inserted
-    LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_metrics" p WHERE p."id" = m.public_id)
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('datasource_metrics', (SELECT count(*) FROM "public"."datasource_metrics"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+TRUNCATE "pgmerge"."pending_datasource_metrics";
+
+-- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
+-- foreign key (cycle columns too) translated through its parent's map.
+INSERT INTO "pgmerge"."pending_datasource_metrics" ("id", "datasource_id", "recorded_at", "event_count")
+SELECT m.public_id, "f0".public_id, st."recorded_at", st."event_count"
+FROM "staging"."datasource_metrics" st
+JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = st."id" AND m.inserted
+LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id";
+
+-- Pending rows are found by id (array repair, the merged view, publish's checks).
+CREATE INDEX IF NOT EXISTS "pending_datasource_metrics_id" ON "pgmerge"."pending_datasource_metrics" ("id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('datasource_metrics', (SELECT count(*) FROM "public"."datasource_metrics"), (SELECT count(*) FROM "pgmerge"."pending_datasource_metrics"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_datasource_metrics";
 
 -- step merged/datasource_event_finding after staging_data, id_map/datasource_event, id_map/finding, merged/datasource_event, merged/finding
 
@@ -674,24 +840,26 @@ FROM "staging"."datasource_event_finding" st
 LEFT JOIN "pgmerge"."map_finding" f ON f.staging_id = st."finding_id"
 WHERE st."finding_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
+TRUNCATE "pgmerge"."pending_datasource_event_finding";
+
 -- Tables without a surrogate id (join tables): translate every foreign key through its parent's map and
--- insert the rows whose natural key public does not hold yet (public wins; idempotent).
-WITH inserted AS (
-    INSERT INTO "public"."datasource_event_finding" ("datasource_event_id", "finding_id") 
-    SELECT "s"."datasource_event_id", "s"."finding_id"
-    FROM (
-        SELECT DISTINCT "f0".public_id AS "datasource_event_id", "f1".public_id AS "finding_id"
-        FROM "staging"."datasource_event_finding" st
-        LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
+-- keep the rows whose natural key the target does not hold yet (public wins).
+INSERT INTO "pgmerge"."pending_datasource_event_finding" ("datasource_event_id", "finding_id")
+SELECT "s"."datasource_event_id", "s"."finding_id"
+FROM (
+    SELECT DISTINCT "f0".public_id AS "datasource_event_id", "f1".public_id AS "finding_id"
+    FROM "staging"."datasource_event_finding" st
+    LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
     LEFT JOIN "pgmerge"."map_finding" AS "f1" ON "f1".staging_id = st."finding_id"
-    ) s
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event_finding" p WHERE "p"."datasource_event_id" = "s"."datasource_event_id" AND "p"."finding_id" = "s"."finding_id")
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('datasource_event_finding', (SELECT count(*) FROM "public"."datasource_event_finding"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+) s
+WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event_finding" p WHERE "p"."datasource_event_id" = "s"."datasource_event_id" AND "p"."finding_id" = "s"."finding_id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('datasource_event_finding', (SELECT count(*) FROM "public"."datasource_event_finding"), (SELECT count(*) FROM "pgmerge"."pending_datasource_event_finding"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_datasource_event_finding";
 
 -- step merged/datasource_event_package after staging_data, id_map/datasource_event, id_map/package, merged/datasource_event, merged/package
 
@@ -717,24 +885,26 @@ FROM "staging"."datasource_event_package" st
 LEFT JOIN "pgmerge"."map_package" f ON f.staging_id = st."package_id"
 WHERE st."package_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
+TRUNCATE "pgmerge"."pending_datasource_event_package";
+
 -- Tables without a surrogate id (join tables): translate every foreign key through its parent's map and
--- insert the rows whose natural key public does not hold yet (public wins; idempotent).
-WITH inserted AS (
-    INSERT INTO "public"."datasource_event_package" ("datasource_event_id", "package_id") 
-    SELECT "s"."datasource_event_id", "s"."package_id"
-    FROM (
-        SELECT DISTINCT "f0".public_id AS "datasource_event_id", "f1".public_id AS "package_id"
-        FROM "staging"."datasource_event_package" st
-        LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
+-- keep the rows whose natural key the target does not hold yet (public wins).
+INSERT INTO "pgmerge"."pending_datasource_event_package" ("datasource_event_id", "package_id")
+SELECT "s"."datasource_event_id", "s"."package_id"
+FROM (
+    SELECT DISTINCT "f0".public_id AS "datasource_event_id", "f1".public_id AS "package_id"
+    FROM "staging"."datasource_event_package" st
+    LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
     LEFT JOIN "pgmerge"."map_package" AS "f1" ON "f1".staging_id = st."package_id"
-    ) s
-    WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event_package" p WHERE "p"."datasource_event_id" = "s"."datasource_event_id" AND "p"."package_id" = "s"."package_id")
-    RETURNING 1
-)
--- The merge log: the row count before the first insert, and the rows inserted so far.
-INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_inserted)
-VALUES ('datasource_event_package', (SELECT count(*) FROM "public"."datasource_event_package"), (SELECT count(*) FROM inserted))
-ON CONFLICT (table_name) DO UPDATE SET rows_inserted = l.rows_inserted + excluded.rows_inserted;
+) s
+WHERE NOT EXISTS (SELECT 1 FROM "public"."datasource_event_package" p WHERE "p"."datasource_event_id" = "s"."datasource_event_id" AND "p"."package_id" = "s"."package_id");
+
+-- The merge log: the target's row count when the pending rows were built, and how many there are.
+INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
+VALUES ('datasource_event_package', (SELECT count(*) FROM "public"."datasource_event_package"), (SELECT count(*) FROM "pgmerge"."pending_datasource_event_package"))
+ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
+
+ANALYZE "pgmerge"."pending_datasource_event_package";
 
 -- step repaired_arrays/dataset_metrics__package_indexes after merged/dataset_metrics, id_map/package, merged/package
 
@@ -751,11 +921,11 @@ CROSS JOIN LATERAL unnest(st."package_indexes") AS u(element)
 LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
 WHERE u.element IS NOT NULL AND rm.staging_id IS NULL) q) b;
 
--- Rewrite an id array of the rows that came from dump #2 (the map's inserted rows) from their staging
--- value, element by element through the referenced table's map: order, length and NULL elements kept.
--- Public's own rows, and rows that matched by natural key, keep their arrays (public wins).
--- Recomputed from staging each time, so a second run changes nothing.
-UPDATE "public"."dataset_metrics" p
+-- Rewrite an id array of the pending rows (dump #2's new rows) from their staging value, element by
+-- element through the referenced table's map: order, length and NULL elements kept. The target's own
+-- rows, and rows that matched by natural key, keep their arrays (public wins). Recomputed from staging
+-- each time, so a second run changes nothing.
+UPDATE "pgmerge"."pending_dataset_metrics" p
 SET "package_indexes" = r.repaired
 FROM (
     SELECT m.public_id,
@@ -785,11 +955,11 @@ CROSS JOIN LATERAL unnest(st."package_indexes") AS u(element)
 LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
 WHERE u.element IS NOT NULL AND rm.staging_id IS NULL) q) b;
 
--- Rewrite an id array of the rows that came from dump #2 (the map's inserted rows) from their staging
--- value, element by element through the referenced table's map: order, length and NULL elements kept.
--- Public's own rows, and rows that matched by natural key, keep their arrays (public wins).
--- Recomputed from staging each time, so a second run changes nothing.
-UPDATE "public"."datasource" p
+-- Rewrite an id array of the pending rows (dump #2's new rows) from their staging value, element by
+-- element through the referenced table's map: order, length and NULL elements kept. The target's own
+-- rows, and rows that matched by natural key, keep their arrays (public wins). Recomputed from staging
+-- each time, so a second run changes nothing.
+UPDATE "pgmerge"."pending_datasource" p
 SET "package_indexes" = r.repaired
 FROM (
     SELECT m.public_id,
@@ -806,50 +976,77 @@ WHERE p."id" = r.public_id AND p."package_indexes" IS DISTINCT FROM r.repaired;
 
 -- step sequences after merged/dataset, merged/finding, merged/finding_reporter, merged/package, merged/dataset_metrics, merged/datasource, merged/edit, merged/finding_finding_reporter, merged/datasource_event, merged/datasource_metrics, merged/datasource_event_finding, merged/datasource_event_package
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."dataset_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."dataset") t, "public"."dataset_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.dataset_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "pgmerge"."merged_dataset"), 0)))
+FROM "pgmerge"."next_public.dataset_id_seq" a, "public"."dataset_id_seq" s;
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."finding_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."finding") t, "public"."finding_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.finding_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "pgmerge"."merged_finding"), 0)))
+FROM "pgmerge"."next_public.finding_id_seq" a, "public"."finding_id_seq" s;
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."finding_reporter_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."finding_reporter") t, "public"."finding_reporter_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.finding_reporter_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "pgmerge"."merged_finding_reporter"), 0)))
+FROM "pgmerge"."next_public.finding_reporter_id_seq" a, "public"."finding_reporter_id_seq" s;
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."package_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."package") t, "public"."package_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.package_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "pgmerge"."merged_package"), 0)))
+FROM "pgmerge"."next_public.package_id_seq" a, "public"."package_id_seq" s;
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."dataset_metrics_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."dataset_metrics") t, "public"."dataset_metrics_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.dataset_metrics_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "pgmerge"."merged_dataset_metrics"), 0)))
+FROM "pgmerge"."next_public.dataset_metrics_id_seq" a, "public"."dataset_metrics_id_seq" s;
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."datasource_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."datasource") t, "public"."datasource_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.datasource_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "pgmerge"."merged_datasource"), 0)))
+FROM "pgmerge"."next_public.datasource_id_seq" a, "public"."datasource_id_seq" s;
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."edit_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."edit") t, "public"."edit_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.edit_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "pgmerge"."merged_edit"), 0)))
+FROM "pgmerge"."next_public.edit_id_seq" a, "public"."edit_id_seq" s;
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."datasource_event_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."datasource_event") t, "public"."datasource_event_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.datasource_event_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "pgmerge"."merged_datasource_event"), 0)))
+FROM "pgmerge"."next_public.datasource_event_id_seq" a, "public"."datasource_event_id_seq" s;
 
--- Move the sequence past max(id) when it is not already, so nextval() can never hand out a used id.
-SELECT setval('"public"."datasource_metrics_id_seq"'::regclass, t.max_id)
-FROM (SELECT max("id") AS max_id FROM "public"."datasource_metrics") t, "public"."datasource_metrics_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called);
+-- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
+-- never be one the target holds or its sequence has handed out.
+SELECT setval('"pgmerge"."next_public.datasource_metrics_id_seq"'::regclass, greatest(
+    CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
+    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    coalesce((SELECT max("id") FROM "pgmerge"."merged_datasource_metrics"), 0)))
+FROM "pgmerge"."next_public.datasource_metrics_id_seq" a, "public"."datasource_metrics_id_seq" s;
 
 -- check id_map/dataset:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -878,9 +1075,9 @@ HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."name", count(*) AS rows
-FROM "public"."dataset" t
+FROM "pgmerge"."merged_dataset" t
 WHERE "t"."name" IS NOT NULL
 GROUP BY "t"."name"
 HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
@@ -909,11 +1106,12 @@ HAVING count(*) > 1) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_dataset" WHERE inserted) AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."dataset") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_dataset" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_dataset") n
 WHERE l.table_name = 'dataset'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_dataset" WHERE inserted))
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> (SELECT count(*) FROM "pgmerge"."map_dataset" WHERE inserted))
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'dataset')) q) b;
@@ -945,9 +1143,9 @@ HAVING count(DISTINCT jsonb_build_array("st"."identifier")) > 1) q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."identifier", count(*) AS rows
-FROM "public"."finding" t
+FROM "pgmerge"."merged_finding" t
 WHERE "t"."identifier" IS NOT NULL
 GROUP BY "t"."identifier"
 HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
@@ -976,11 +1174,12 @@ HAVING count(*) > 1) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_finding" WHERE inserted) AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."finding") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_finding" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_finding") n
 WHERE l.table_name = 'finding'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_finding" WHERE inserted))
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> (SELECT count(*) FROM "pgmerge"."map_finding" WHERE inserted))
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'finding')) q) b;
@@ -1012,9 +1211,9 @@ HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."name", count(*) AS rows
-FROM "public"."finding_reporter" t
+FROM "pgmerge"."merged_finding_reporter" t
 WHERE "t"."name" IS NOT NULL
 GROUP BY "t"."name"
 HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
@@ -1043,11 +1242,12 @@ HAVING count(*) > 1) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_finding_reporter" WHERE inserted) AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."finding_reporter") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_finding_reporter" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_finding_reporter") n
 WHERE l.table_name = 'finding_reporter'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_finding_reporter" WHERE inserted))
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> (SELECT count(*) FROM "pgmerge"."map_finding_reporter" WHERE inserted))
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'finding_reporter')) q) b;
@@ -1079,9 +1279,9 @@ HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."purl", count(*) AS rows
-FROM "public"."package" t
+FROM "pgmerge"."merged_package" t
 WHERE "t"."purl" IS NOT NULL
 GROUP BY "t"."purl"
 HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
@@ -1110,11 +1310,12 @@ HAVING count(*) > 1) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_package" WHERE inserted) AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."package") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_package" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_package") n
 WHERE l.table_name = 'package'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_package" WHERE inserted))
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> (SELECT count(*) FROM "pgmerge"."map_package" WHERE inserted))
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'package')) q) b;
@@ -1147,9 +1348,9 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
-FROM "public"."dataset_metrics" c
+FROM "pgmerge"."merged_dataset_metrics" c
 WHERE c."dataset_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."id" = c."dataset_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_dataset" p WHERE p."id" = c."dataset_id")
 GROUP BY c."dataset_id") q) b;
 
 -- check merged/dataset_metrics:rows_conserved
@@ -1157,11 +1358,12 @@ GROUP BY c."dataset_id") q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_dataset_metrics" WHERE inserted) AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."dataset_metrics") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_dataset_metrics" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_dataset_metrics") n
 WHERE l.table_name = 'dataset_metrics'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_dataset_metrics" WHERE inserted))
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> (SELECT count(*) FROM "pgmerge"."map_dataset_metrics" WHERE inserted))
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'dataset_metrics')) q) b;
@@ -1174,10 +1376,10 @@ SELECT count(*) AS offending,
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
 -- (NULL elements are kept on purpose and are not dangling).
 SELECT t."id" AS id, t."package_indexes" AS elements
-FROM "public"."dataset_metrics" t
+FROM "pgmerge"."merged_dataset_metrics" t
 WHERE t."package_indexes" IS NOT NULL
   AND EXISTS (SELECT 1 FROM unnest(t."package_indexes") AS x(element)
-              LEFT JOIN "public"."package" r ON r."id" = x.element
+              LEFT JOIN "pgmerge"."merged_package" r ON r."id" = x.element
               WHERE x.element IS NOT NULL AND r."id" IS NULL)) q) b;
 
 -- check id_map/datasource:map_complete
@@ -1208,9 +1410,9 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
-FROM "public"."datasource" c
+FROM "pgmerge"."merged_datasource" c
 WHERE c."dataset_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."id" = c."dataset_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_dataset" p WHERE p."id" = c."dataset_id")
 GROUP BY c."dataset_id") q) b;
 
 -- check merged/datasource:natural_key_unique
@@ -1219,9 +1421,9 @@ GROUP BY c."dataset_id") q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."purl", count(*) AS rows
-FROM "public"."datasource" t
+FROM "pgmerge"."merged_datasource" t
 WHERE "t"."purl" IS NOT NULL
 GROUP BY "t"."purl"
 HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
@@ -1250,11 +1452,12 @@ HAVING count(*) > 1) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource" WHERE inserted) AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_datasource") n
 WHERE l.table_name = 'datasource'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_datasource" WHERE inserted))
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> (SELECT count(*) FROM "pgmerge"."map_datasource" WHERE inserted))
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource')) q) b;
@@ -1267,10 +1470,10 @@ SELECT count(*) AS offending,
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
 -- (NULL elements are kept on purpose and are not dangling).
 SELECT t."id" AS id, t."package_indexes" AS elements
-FROM "public"."datasource" t
+FROM "pgmerge"."merged_datasource" t
 WHERE t."package_indexes" IS NOT NULL
   AND EXISTS (SELECT 1 FROM unnest(t."package_indexes") AS x(element)
-              LEFT JOIN "public"."package" r ON r."id" = x.element
+              LEFT JOIN "pgmerge"."merged_package" r ON r."id" = x.element
               WHERE x.element IS NOT NULL AND r."id" IS NULL)) q) b;
 
 -- check id_map/edit:map_complete
@@ -1301,9 +1504,9 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
-FROM "public"."edit" c
+FROM "pgmerge"."merged_edit" c
 WHERE c."dataset_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."id" = c."dataset_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_dataset" p WHERE p."id" = c."dataset_id")
 GROUP BY c."dataset_id") q) b;
 
 -- check merged/edit:rows_conserved
@@ -1311,11 +1514,12 @@ GROUP BY c."dataset_id") q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_edit" WHERE inserted) AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."edit") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_edit" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_edit") n
 WHERE l.table_name = 'edit'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_edit" WHERE inserted))
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> (SELECT count(*) FROM "pgmerge"."map_edit" WHERE inserted))
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'edit')) q) b;
@@ -1327,16 +1531,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'finding_id' AS column_name, c."finding_id"::text AS value, count(*) AS rows
-FROM "public"."finding_finding_reporter" c
+FROM "pgmerge"."merged_finding_finding_reporter" c
 WHERE c."finding_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."finding" p WHERE p."id" = c."finding_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_finding" p WHERE p."id" = c."finding_id")
 GROUP BY c."finding_id"
 UNION ALL
 -- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'finding_reporter_id' AS column_name, c."finding_reporter_id"::text AS value, count(*) AS rows
-FROM "public"."finding_finding_reporter" c
+FROM "pgmerge"."merged_finding_finding_reporter" c
 WHERE c."finding_reporter_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."finding_reporter" p WHERE p."id" = c."finding_reporter_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_finding_reporter" p WHERE p."id" = c."finding_reporter_id")
 GROUP BY c."finding_reporter_id") q) b;
 
 -- check merged/finding_finding_reporter:natural_key_unique
@@ -1345,9 +1549,9 @@ GROUP BY c."finding_reporter_id") q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows
-FROM "public"."finding_finding_reporter" t
+FROM "pgmerge"."merged_finding_finding_reporter" t
 WHERE "t"."finding_id" IS NOT NULL AND "t"."finding_reporter_id" IS NOT NULL
 GROUP BY "t"."finding_id", "t"."finding_reporter_id"
 HAVING count(*) > 1 AND true) q) b;
@@ -1357,11 +1561,12 @@ HAVING count(*) > 1 AND true) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, l.rows_inserted AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."finding_finding_reporter") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, l.rows_pending AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_finding_finding_reporter") n
 WHERE l.table_name = 'finding_finding_reporter'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> l.rows_inserted)
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> l.rows_pending)
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'finding_finding_reporter')) q) b;
@@ -1394,9 +1599,9 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'datasource_id' AS column_name, c."datasource_id"::text AS value, count(*) AS rows
-FROM "public"."datasource_event" c
+FROM "pgmerge"."merged_datasource_event" c
 WHERE c."datasource_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."datasource" p WHERE p."id" = c."datasource_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource" p WHERE p."id" = c."datasource_id")
 GROUP BY c."datasource_id") q) b;
 
 -- check merged/datasource_event:natural_key_unique
@@ -1405,9 +1610,9 @@ GROUP BY c."datasource_id") q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows
-FROM "public"."datasource_event" t
+FROM "pgmerge"."merged_datasource_event" t
 WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL
 GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
 HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
@@ -1436,11 +1641,12 @@ HAVING count(*) > 1) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource_event" WHERE inserted) AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_event") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource_event" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_datasource_event") n
 WHERE l.table_name = 'datasource_event'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_datasource_event" WHERE inserted))
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> (SELECT count(*) FROM "pgmerge"."map_datasource_event" WHERE inserted))
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource_event')) q) b;
@@ -1473,9 +1679,9 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'datasource_id' AS column_name, c."datasource_id"::text AS value, count(*) AS rows
-FROM "public"."datasource_metrics" c
+FROM "pgmerge"."merged_datasource_metrics" c
 WHERE c."datasource_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."datasource" p WHERE p."id" = c."datasource_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource" p WHERE p."id" = c."datasource_id")
 GROUP BY c."datasource_id") q) b;
 
 -- check merged/datasource_metrics:rows_conserved
@@ -1483,11 +1689,12 @@ GROUP BY c."datasource_id") q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource_metrics" WHERE inserted) AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_metrics") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, (SELECT count(*) FROM "pgmerge"."map_datasource_metrics" WHERE inserted) AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_datasource_metrics") n
 WHERE l.table_name = 'datasource_metrics'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> (SELECT count(*) FROM "pgmerge"."map_datasource_metrics" WHERE inserted))
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> (SELECT count(*) FROM "pgmerge"."map_datasource_metrics" WHERE inserted))
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource_metrics')) q) b;
@@ -1499,16 +1706,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'datasource_event_id' AS column_name, c."datasource_event_id"::text AS value, count(*) AS rows
-FROM "public"."datasource_event_finding" c
+FROM "pgmerge"."merged_datasource_event_finding" c
 WHERE c."datasource_event_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."datasource_event" p WHERE p."id" = c."datasource_event_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource_event" p WHERE p."id" = c."datasource_event_id")
 GROUP BY c."datasource_event_id"
 UNION ALL
 -- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'finding_id' AS column_name, c."finding_id"::text AS value, count(*) AS rows
-FROM "public"."datasource_event_finding" c
+FROM "pgmerge"."merged_datasource_event_finding" c
 WHERE c."finding_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."finding" p WHERE p."id" = c."finding_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_finding" p WHERE p."id" = c."finding_id")
 GROUP BY c."finding_id") q) b;
 
 -- check merged/datasource_event_finding:natural_key_unique
@@ -1517,9 +1724,9 @@ GROUP BY c."finding_id") q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows
-FROM "public"."datasource_event_finding" t
+FROM "pgmerge"."merged_datasource_event_finding" t
 WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."finding_id" IS NOT NULL
 GROUP BY "t"."datasource_event_id", "t"."finding_id"
 HAVING count(*) > 1 AND true) q) b;
@@ -1529,11 +1736,12 @@ HAVING count(*) > 1 AND true) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, l.rows_inserted AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_event_finding") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, l.rows_pending AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_datasource_event_finding") n
 WHERE l.table_name = 'datasource_event_finding'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> l.rows_inserted)
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> l.rows_pending)
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource_event_finding')) q) b;
@@ -1545,16 +1753,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'datasource_event_id' AS column_name, c."datasource_event_id"::text AS value, count(*) AS rows
-FROM "public"."datasource_event_package" c
+FROM "pgmerge"."merged_datasource_event_package" c
 WHERE c."datasource_event_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."datasource_event" p WHERE p."id" = c."datasource_event_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource_event" p WHERE p."id" = c."datasource_event_id")
 GROUP BY c."datasource_event_id"
 UNION ALL
 -- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists).
 SELECT 'package_id' AS column_name, c."package_id"::text AS value, count(*) AS rows
-FROM "public"."datasource_event_package" c
+FROM "pgmerge"."merged_datasource_event_package" c
 WHERE c."package_id" IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM "public"."package" p WHERE p."id" = c."package_id")
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_package" p WHERE p."id" = c."package_id")
 GROUP BY c."package_id") q) b;
 
 -- check merged/datasource_event_package:natural_key_unique
@@ -1563,9 +1771,9 @@ GROUP BY c."package_id") q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows
-FROM "public"."datasource_event_package" t
+FROM "pgmerge"."merged_datasource_event_package" t
 WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."package_id" IS NOT NULL
 GROUP BY "t"."datasource_event_id", "t"."package_id"
 HAVING count(*) > 1 AND true) q) b;
@@ -1575,11 +1783,12 @@ HAVING count(*) > 1 AND true) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: public after = public before + rows inserted (and, with a map, = the map's new rows).
-SELECT l.rows_before, l.rows_inserted, n.rows_now, l.rows_inserted AS new_in_map
-FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "public"."datasource_event_package") n
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Row conservation: rows once published (target ∪ pending) = target rows before + pending rows, and,
+-- with a map, pending rows = the map's new rows.
+SELECT l.rows_before, l.rows_pending, n.rows_now, l.rows_pending AS new_in_map
+FROM "pgmerge"."merge_log" l, (SELECT count(*) AS rows_now FROM "pgmerge"."merged_datasource_event_package") n
 WHERE l.table_name = 'datasource_event_package'
-  AND (l.rows_before + l.rows_inserted <> n.rows_now OR l.rows_inserted <> l.rows_inserted)
+  AND (l.rows_before + l.rows_pending <> n.rows_now OR l.rows_pending <> l.rows_pending)
 UNION ALL
 SELECT NULL, NULL, NULL, NULL
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'datasource_event_package')) q) b;
@@ -1589,50 +1798,86 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A sequence that would hand out an id its table already holds.
-SELECT 'dataset' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
-FROM (SELECT max("id") AS max_id FROM "public"."dataset") t, "public"."dataset_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A sequence that would hand out an id target ∪ pending already holds. While rows are pending, pgmerge's
+-- id counter stands for the target's sequence (publish moves the sequence past every id it inserts).
+SELECT 'dataset' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called,
+       a.last_value AS allocated
+FROM (SELECT max("id") AS max_id FROM "pgmerge"."merged_dataset") t, "public"."dataset_id_seq" s, "pgmerge"."next_public.dataset_id_seq" a
+WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+                          CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_dataset")
+                               THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)
 UNION ALL
--- A sequence that would hand out an id its table already holds.
-SELECT 'finding' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
-FROM (SELECT max("id") AS max_id FROM "public"."finding") t, "public"."finding_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+-- A sequence that would hand out an id target ∪ pending already holds. While rows are pending, pgmerge's
+-- id counter stands for the target's sequence (publish moves the sequence past every id it inserts).
+SELECT 'finding' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called,
+       a.last_value AS allocated
+FROM (SELECT max("id") AS max_id FROM "pgmerge"."merged_finding") t, "public"."finding_id_seq" s, "pgmerge"."next_public.finding_id_seq" a
+WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+                          CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_finding")
+                               THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)
 UNION ALL
--- A sequence that would hand out an id its table already holds.
-SELECT 'finding_reporter' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
-FROM (SELECT max("id") AS max_id FROM "public"."finding_reporter") t, "public"."finding_reporter_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+-- A sequence that would hand out an id target ∪ pending already holds. While rows are pending, pgmerge's
+-- id counter stands for the target's sequence (publish moves the sequence past every id it inserts).
+SELECT 'finding_reporter' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called,
+       a.last_value AS allocated
+FROM (SELECT max("id") AS max_id FROM "pgmerge"."merged_finding_reporter") t, "public"."finding_reporter_id_seq" s, "pgmerge"."next_public.finding_reporter_id_seq" a
+WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+                          CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_finding_reporter")
+                               THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)
 UNION ALL
--- A sequence that would hand out an id its table already holds.
-SELECT 'package' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
-FROM (SELECT max("id") AS max_id FROM "public"."package") t, "public"."package_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+-- A sequence that would hand out an id target ∪ pending already holds. While rows are pending, pgmerge's
+-- id counter stands for the target's sequence (publish moves the sequence past every id it inserts).
+SELECT 'package' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called,
+       a.last_value AS allocated
+FROM (SELECT max("id") AS max_id FROM "pgmerge"."merged_package") t, "public"."package_id_seq" s, "pgmerge"."next_public.package_id_seq" a
+WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+                          CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_package")
+                               THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)
 UNION ALL
--- A sequence that would hand out an id its table already holds.
-SELECT 'dataset_metrics' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
-FROM (SELECT max("id") AS max_id FROM "public"."dataset_metrics") t, "public"."dataset_metrics_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+-- A sequence that would hand out an id target ∪ pending already holds. While rows are pending, pgmerge's
+-- id counter stands for the target's sequence (publish moves the sequence past every id it inserts).
+SELECT 'dataset_metrics' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called,
+       a.last_value AS allocated
+FROM (SELECT max("id") AS max_id FROM "pgmerge"."merged_dataset_metrics") t, "public"."dataset_metrics_id_seq" s, "pgmerge"."next_public.dataset_metrics_id_seq" a
+WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+                          CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_dataset_metrics")
+                               THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)
 UNION ALL
--- A sequence that would hand out an id its table already holds.
-SELECT 'datasource' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
-FROM (SELECT max("id") AS max_id FROM "public"."datasource") t, "public"."datasource_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+-- A sequence that would hand out an id target ∪ pending already holds. While rows are pending, pgmerge's
+-- id counter stands for the target's sequence (publish moves the sequence past every id it inserts).
+SELECT 'datasource' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called,
+       a.last_value AS allocated
+FROM (SELECT max("id") AS max_id FROM "pgmerge"."merged_datasource") t, "public"."datasource_id_seq" s, "pgmerge"."next_public.datasource_id_seq" a
+WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+                          CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource")
+                               THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)
 UNION ALL
--- A sequence that would hand out an id its table already holds.
-SELECT 'edit' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
-FROM (SELECT max("id") AS max_id FROM "public"."edit") t, "public"."edit_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+-- A sequence that would hand out an id target ∪ pending already holds. While rows are pending, pgmerge's
+-- id counter stands for the target's sequence (publish moves the sequence past every id it inserts).
+SELECT 'edit' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called,
+       a.last_value AS allocated
+FROM (SELECT max("id") AS max_id FROM "pgmerge"."merged_edit") t, "public"."edit_id_seq" s, "pgmerge"."next_public.edit_id_seq" a
+WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+                          CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_edit")
+                               THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)
 UNION ALL
--- A sequence that would hand out an id its table already holds.
-SELECT 'datasource_event' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
-FROM (SELECT max("id") AS max_id FROM "public"."datasource_event") t, "public"."datasource_event_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)
+-- A sequence that would hand out an id target ∪ pending already holds. While rows are pending, pgmerge's
+-- id counter stands for the target's sequence (publish moves the sequence past every id it inserts).
+SELECT 'datasource_event' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called,
+       a.last_value AS allocated
+FROM (SELECT max("id") AS max_id FROM "pgmerge"."merged_datasource_event") t, "public"."datasource_event_id_seq" s, "pgmerge"."next_public.datasource_event_id_seq" a
+WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+                          CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource_event")
+                               THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)
 UNION ALL
--- A sequence that would hand out an id its table already holds.
-SELECT 'datasource_metrics' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called
-FROM (SELECT max("id") AS max_id FROM "public"."datasource_metrics") t, "public"."datasource_metrics_id_seq" s
-WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)) q) b;
+-- A sequence that would hand out an id target ∪ pending already holds. While rows are pending, pgmerge's
+-- id counter stands for the target's sequence (publish moves the sequence past every id it inserts).
+SELECT 'datasource_metrics' AS table_name, t.max_id::text AS max_id, s.last_value, s.is_called,
+       a.last_value AS allocated
+FROM (SELECT max("id") AS max_id FROM "pgmerge"."merged_datasource_metrics") t, "public"."datasource_metrics_id_seq" s, "pgmerge"."next_public.datasource_metrics_id_seq" a
+WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+                          CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource_metrics")
+                               THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)) q) b;
 
 -- proof dataset
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
@@ -1643,7 +1888,7 @@ WHERE t.max_id > s.last_value OR (t.max_id = s.last_value AND NOT s.is_called)) 
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at")) AS c FROM "staging"."dataset" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at"))) AS cs FROM "public"."dataset" k0 GROUP BY 1
+    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at"))) AS cs FROM "pgmerge"."merged_dataset" k0 GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -1668,7 +1913,7 @@ FROM joined;
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."identifier")) AS k, jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary")) AS c FROM "staging"."finding" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."identifier")) AS k, array_agg(jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary"))) AS cs FROM "public"."finding" k0 GROUP BY 1
+    SELECT jsonb_build_array(to_jsonb("k0"."identifier")) AS k, array_agg(jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary"))) AS cs FROM "pgmerge"."merged_finding" k0 GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -1693,7 +1938,7 @@ FROM joined;
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email")) AS c FROM "staging"."finding_reporter" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email"))) AS cs FROM "public"."finding_reporter" k0 GROUP BY 1
+    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email"))) AS cs FROM "pgmerge"."merged_finding_reporter" k0 GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -1718,7 +1963,7 @@ FROM joined;
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license")) AS c FROM "staging"."package" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license"))) AS cs FROM "public"."package" k0 GROUP BY 1
+    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license"))) AS cs FROM "pgmerge"."merged_package" k0 GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -1738,7 +1983,7 @@ FROM joined;
 -- Lossless proof for append-only history: the multiset of staging rows, written id-free, must be
 -- contained in public's (EXCEPT ALL leaves exactly the staging rows public lacks).
 WITH s AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'txid', to_jsonb("k0"."txid"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'package_count', to_jsonb("k0"."package_count"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "staging"."dataset_metrics" k0),
-     p AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'txid', to_jsonb("k0"."txid"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'package_count', to_jsonb("k0"."package_count"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "public"."dataset_metrics" k0),
+     p AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'txid', to_jsonb("k0"."txid"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'package_count', to_jsonb("k0"."package_count"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "pgmerge"."merged_dataset_metrics" k0),
      missing AS (SELECT c FROM s EXCEPT ALL SELECT c FROM p)
 SELECT (SELECT count(*) FROM s) AS staging_rows,
        (SELECT count(*) FROM s) - (SELECT count(*) FROM missing) AS identical,
@@ -1756,7 +2001,7 @@ SELECT (SELECT count(*) FROM s) AS staging_rows,
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "staging"."datasource" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END)) AS cs FROM "public"."datasource" k0 GROUP BY 1
+    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END)) AS cs FROM "pgmerge"."merged_datasource" k0 GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -1776,7 +2021,7 @@ FROM joined;
 -- Lossless proof for append-only history: the multiset of staging rows, written id-free, must be
 -- contained in public's (EXCEPT ALL leaves exactly the staging rows public lacks).
 WITH s AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'author', to_jsonb("k0"."author"), 'edited_at', to_jsonb("k0"."edited_at"), 'change', to_jsonb("k0"."change")) AS c FROM "staging"."edit" k0),
-     p AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'author', to_jsonb("k0"."author"), 'edited_at', to_jsonb("k0"."edited_at"), 'change', to_jsonb("k0"."change")) AS c FROM "public"."edit" k0),
+     p AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'author', to_jsonb("k0"."author"), 'edited_at', to_jsonb("k0"."edited_at"), 'change', to_jsonb("k0"."change")) AS c FROM "pgmerge"."merged_edit" k0),
      missing AS (SELECT c FROM s EXCEPT ALL SELECT c FROM p)
 SELECT (SELECT count(*) FROM s) AS staging_rows,
        (SELECT count(*) FROM s) - (SELECT count(*) FROM missing) AS identical,
@@ -1794,7 +2039,7 @@ SELECT (SELECT count(*) FROM s) AS staging_rows,
 WITH s AS (
     SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS c FROM "staging"."finding_finding_reporter" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, array_agg(jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "public"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id"))) AS cs FROM "public"."finding_finding_reporter" k0 GROUP BY 1
+    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, array_agg(jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id"))) AS cs FROM "pgmerge"."merged_finding_finding_reporter" k0 GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
@@ -1819,7 +2064,7 @@ FROM joined;
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload")) AS c FROM "staging"."datasource_event" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, array_agg(jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload"))) AS cs FROM "public"."datasource_event" k0 GROUP BY 1
+    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, array_agg(jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload"))) AS cs FROM "pgmerge"."merged_datasource_event" k0 GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -1839,7 +2084,7 @@ FROM joined;
 -- Lossless proof for append-only history: the multiset of staging rows, written id-free, must be
 -- contained in public's (EXCEPT ALL leaves exactly the staging rows public lacks).
 WITH s AS (SELECT jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'event_count', to_jsonb("k0"."event_count")) AS c FROM "staging"."datasource_metrics" k0),
-     p AS (SELECT jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'event_count', to_jsonb("k0"."event_count")) AS c FROM "public"."datasource_metrics" k0),
+     p AS (SELECT jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'event_count', to_jsonb("k0"."event_count")) AS c FROM "pgmerge"."merged_datasource_metrics" k0),
      missing AS (SELECT c FROM s EXCEPT ALL SELECT c FROM p)
 SELECT (SELECT count(*) FROM s) AS staging_rows,
        (SELECT count(*) FROM s) - (SELECT count(*) FROM missing) AS identical,
@@ -1857,7 +2102,7 @@ SELECT (SELECT count(*) FROM s) AS staging_rows,
 WITH s AS (
     SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS c FROM "staging"."datasource_event_finding" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "public"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"))) AS cs FROM "public"."datasource_event_finding" k0 GROUP BY 1
+    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"))) AS cs FROM "pgmerge"."merged_datasource_event_finding" k0 GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
@@ -1882,7 +2127,7 @@ FROM joined;
 WITH s AS (
     SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS c FROM "staging"."datasource_event_package" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "public"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "public"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "public"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id"))) AS cs FROM "public"."datasource_event_package" k0 GROUP BY 1
+    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = "k0"."package_id"))) AS cs FROM "pgmerge"."merged_datasource_event_package" k0 GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, true AS matched

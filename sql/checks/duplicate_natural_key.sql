@@ -1,5 +1,5 @@
 -- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
--- merge. (Keys public repeated before the merge are reported by natural_keys_repeated.)
+-- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
 SELECT {key_columns}, count(*) AS rows
 FROM {public_table} t
 WHERE {key_complete}

@@ -1,5 +1,3 @@
--- Remember which dump #2 the maps were built from; returns the fingerprint stored before, if any.
-WITH before AS (SELECT value FROM {state} WHERE key = 'staging_fingerprint')
+-- Remember which dump #2 this run's work comes from: the ledger records it with each publish.
 INSERT INTO {state} (key, value) VALUES ('staging_fingerprint', {fingerprint})
 ON CONFLICT (key) DO UPDATE SET value = excluded.value
-RETURNING (SELECT value FROM before)

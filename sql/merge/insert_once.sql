@@ -1,11 +1,14 @@
--- Tables with no key at all (append-only): nothing identifies a row across the databases, so dump #2's
--- rows are appended once, foreign keys translated; the merge log remembers that they were.
-WITH inserted AS (
-    INSERT INTO {public_table} ({columns}) {overriding}
-    SELECT {values}
+-- Tables with no key at all (history): foreign keys translated, and a staging row whose content the
+-- target already holds is not taken again, counted as a multiset (the n-th copy matches the n-th copy).
+INSERT INTO {pending} ({columns})
+SELECT {columns_of_s}
+FROM (
+    SELECT {values}, row_number() OVER (PARTITION BY {staging_content}) AS pgmerge_copy, {staging_content} AS pgmerge_content
     FROM {staging_table} st
     {parent_joins}
-    WHERE NOT EXISTS (SELECT 1 FROM {merge_log} l WHERE l.table_name = {table_name})
-    RETURNING 1
-)
-{record_inserted}
+) s
+WHERE NOT EXISTS (
+    SELECT 1
+    FROM (SELECT {public_content} AS content, row_number() OVER (PARTITION BY {public_content}) AS copy
+          FROM {public_table} p) t
+    WHERE t.content = s.pgmerge_content AND t.copy = s.pgmerge_copy)

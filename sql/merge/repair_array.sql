@@ -1,8 +1,8 @@
--- Rewrite an id array of the rows that came from dump #2 (the map's inserted rows) from their staging
--- value, element by element through the referenced table's map: order, length and NULL elements kept.
--- Public's own rows, and rows that matched by natural key, keep their arrays (public wins).
--- Recomputed from staging each time, so a second run changes nothing.
-UPDATE {public_table} p
+-- Rewrite an id array of the pending rows (dump #2's new rows) from their staging value, element by
+-- element through the referenced table's map: order, length and NULL elements kept. The target's own
+-- rows, and rows that matched by natural key, keep their arrays (public wins). Recomputed from staging
+-- each time, so a second run changes nothing.
+UPDATE {pending} p
 SET {column} = r.repaired
 FROM (
     SELECT m.public_id,

@@ -1,2 +1,3 @@
--- A different dump #2 was loaded: its staging ids mean other rows, so old maps and logs must go.
-DROP SCHEMA IF EXISTS {map_schema} CASCADE
+-- A new dump #2 in staging: this run's work starts over (the ledger stays).
+TRUNCATE {merge_log};
+DELETE FROM {state} WHERE key <> 'work_version'

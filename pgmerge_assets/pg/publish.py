@@ -1,0 +1,168 @@
+"""Run the publish and undo plans: one transaction each, under pgmerge's merge lock, bounded lock waits.
+A kill, a timeout or an error at any moment rolls the whole transaction back: the target stays as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import errors, sql
+
+from pgmerge_assets.catalog.spec import MergeSpec, parse_spec
+from pgmerge_assets.plan.common import Names
+from pgmerge_assets.plan.publish import plan_publish
+from pgmerge_assets.plan.undo import plan_undo
+from pgmerge_assets.templates import compose, load
+
+
+class PublishError(RuntimeError):
+    """Publishing (or undoing) was refused or could not finish; the target is unchanged."""
+
+
+@dataclass
+class Published:
+    merge_id: int | None  # None: nothing new to publish
+    rows: dict[str, int] = field(default_factory=dict)
+    sequences: dict[str, dict] = field(default_factory=dict)
+    message: str = ""
+
+
+def _state(conn: psycopg.Connection, n: Names) -> dict[str, str]:
+    return dict(conn.execute(sql.SQL("SELECT key, value FROM {}").format(n.state)).fetchall())
+
+
+def _lock_tables(conn: psycopg.Connection, locks, lock_timeout: float) -> None:
+    """Wait at most lock_timeout seconds for each table; a timeout names the table and who holds it."""
+    conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{int(lock_timeout * 1000)}ms")))
+    for label, statement in locks:
+        try:
+            with conn.transaction():  # a savepoint: a timeout leaves the outer transaction usable to ask who
+                conn.execute(statement)
+        except errors.LockNotAvailable:
+            holders = conn.execute(load("publish/lock_holders.sql"), {"table": label}).fetchall()
+            who = "; ".join(f"pid {pid} ({state}: {query[:80]!r})" for pid, state, query in holders) or "a session"
+            raise PublishError(f"waited {lock_timeout:g} s for a lock on {label}, held by {who}; nothing was "
+                               f"changed (raise --lock-timeout, or end that session)") from None
+
+
+def _positions(conn: psycopg.Connection, moves) -> dict[str, list]:
+    return {m.sequence: list(conn.execute(m.position).fetchone()) for m in moves}
+
+
+def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> Published:
+    """Insert the audited pending rows into the target, move its sequences, record the merge in the ledger."""
+    n, plan = Names(spec), plan_publish(spec)
+    with conn.transaction():
+        state = _state(conn, n)
+        version = state.get("work_version")
+        if version is None:
+            raise PublishError("nothing to publish: load dump #2 and build the merge first (staging_data onwards)")
+        if state.get("published_version") == version:
+            merge = state.get("published_merge")
+            return Published(int(merge) if merge else None, message=(
+                f"already published as merge {merge}" if merge else "nothing new: already published"))
+        audit = conn.execute(sql.SQL("SELECT passed, lost, failed_checks FROM {} WHERE work_version = %s").format(
+            n.audit), [int(version)]).fetchone()
+        if audit is None:
+            raise PublishError("the pending rows have not been audited since they last changed: materialize "
+                               "integrity_report (and its checks) first; nothing was published")
+        passed, lost, failed = audit
+        if not passed:
+            raise PublishError(f"the audit failed ({lost} staging rows would be lost; failed checks: "
+                               f"{', '.join(failed) or 'none'}); nothing was published")
+        _lock_tables(conn, plan.locks, lock_timeout)
+        for guard in plan.verify:
+            count, sample = conn.execute(guard.query).fetchone()
+            if count:
+                raise PublishError(f"{guard.problem}: {count} rows (sample {sample[:5]}); merge again to rebuild "
+                                   f"the maps. Nothing was published")
+        started = conn.execute("SELECT transaction_timestamp()").fetchone()[0]
+        before = _positions(conn, plan.sequences)
+        rows: dict[str, int] = {}
+        for group in plan.groups:
+            rows.update(zip(group.tables, conn.execute(group.statement).fetchone()))
+        if not any(rows.values()):
+            _set_state(conn, n, published_version=version, published_merge=None)
+            return Published(None, rows, message="nothing new: every row of dump #2 is in the target already; "
+                                                 "nothing was changed")
+        for move in plan.sequences:
+            conn.execute(move.catch_up)
+        after = _positions(conn, plan.sequences)
+        sequences = {s: {"before": before[s], "after": after[s]} for s in before if before[s] != after[s]}
+        merge_id = conn.execute(compose("publish/record_merge.sql", ledger=n.ledger), {
+            "fingerprint": state.get("staging_fingerprint", ""), "spec_hash": hashlib.sha256(spec.text.encode()).hexdigest(),
+            "spec": spec.text, "rows": json.dumps(rows), "sequences": json.dumps(sequences), "started": started,
+        }).fetchone()[0]
+        for statement in plan.keep(merge_id):
+            conn.execute(statement)
+        _set_state(conn, n, published_version=version, published_merge=str(merge_id))
+    return Published(merge_id, rows, sequences, f"published as merge {merge_id}: {sum(rows.values())} rows inserted")
+
+
+def _set_state(conn: psycopg.Connection, n: Names, **values: str | None) -> None:
+    for key, value in values.items():
+        if value is None:
+            conn.execute(sql.SQL("DELETE FROM {} WHERE key = %s").format(n.state), [key])
+        else:
+            conn.execute(sql.SQL("INSERT INTO {} (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
+                                 "SET value = excluded.value").format(n.state), [key, value])
+
+
+def history(conn: psycopg.Connection, map_schema: str) -> list[dict]:
+    """The ledger, oldest first; empty when nothing was ever published."""
+    if conn.execute("SELECT to_regclass(%s)", [sql.Identifier(map_schema, "merges").as_string(conn)]).fetchone()[0] is None:
+        return []
+    cur = conn.execute(compose("publish/history.sql", ledger=sql.Identifier(map_schema, "merges")))
+    return [{d.name: v for d, v in zip(cur.description, row)} for row in cur.fetchall()]
+
+
+@dataclass
+class Undone:
+    merge_id: int
+    rows: dict[str, int]
+    sequences_restored: list[str]
+    sequences_left: list[str]
+
+
+def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_id: int | None = None) -> Undone:
+    """Delete exactly the rows one publish inserted and restore the sequences it moved; newest merge first."""
+    with conn.transaction():
+        live = [m for m in history(conn, map_schema) if m["undone_at"] is None]
+        if not live:
+            raise PublishError("no merge to undo: the ledger holds no published merge that is not undone")
+        newest = live[-1]["merge_id"]
+        if merge_id is None:
+            merge_id = newest
+        if merge_id not in [m["merge_id"] for m in live]:
+            raise PublishError(f"merge {merge_id} is not in the ledger, or is undone already")
+        if merge_id != newest:
+            raise PublishError(f"merge {merge_id} is not the newest: undo merge {newest} first (newest first)")
+        ledger = sql.Identifier(map_schema, "merges")
+        spec_text, sequences = conn.execute(sql.SQL("SELECT spec, sequences FROM {} WHERE merge_id = %s").format(ledger),
+                                            [merge_id]).fetchone()
+        spec = parse_spec(spec_text)
+        plan = plan_undo(spec, merge_id)
+        _lock_tables(conn, plan_publish(spec).locks, lock_timeout)
+        for dependent in plan.dependents:
+            count = conn.execute(dependent.count).fetchone()[0]
+            if count:
+                raise PublishError(f"{dependent.label}: {count} rows written since merge {merge_id} reference rows it "
+                                   f"inserted; undo refused, nothing was changed")
+        rows: dict[str, int] = {}
+        for tables, statement in plan.deletes:
+            rows.update(zip(tables, conn.execute(statement).fetchone()))
+        restored, left = [], []
+        for name, positions in sequences.items():
+            now = list(conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(
+                sql.SQL(name)), ).fetchone())
+            if now == positions["after"]:
+                conn.execute("SELECT setval(%s::regclass, %s, %s)", [name, *positions["before"]])
+                restored.append(name)
+            else:
+                left.append(name)
+        for statement in plan.drop_kept:
+            conn.execute(statement)
+        conn.execute(sql.SQL("UPDATE {} SET undone_at = clock_timestamp() WHERE merge_id = %s").format(ledger), [merge_id])
+    return Undone(merge_id, rows, restored, left)

@@ -1,0 +1,107 @@
+"""The audit: every check judges the target as it will be once published (the merged views, target ∪
+pending), so a blocking check that fails stops the merge before anything reaches the target."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
+from pgmerge_assets.plan.common import (
+    SEQUENCES,
+    Check,
+    Names,
+    deferred_key,
+    id_map_key,
+    ident_list,
+    key_complete,
+    merged_key,
+    repaired_key,
+    wrap,
+)
+from pgmerge_assets.plan.order import merge_order
+from pgmerge_assets.plan.pending import orphan_reference
+from pgmerge_assets.templates import compose
+
+
+def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
+    return sql.SQL("\nUNION ALL\n").join(
+        compose("checks/orphan_foreign_key.sql", column_name=sql.Literal(fk.column), column=sql.Identifier(fk.column),
+                public_table=n.merged(t.name), parent_table=n.merged(fk.table),
+                parent_id=sql.Identifier(n.spec.tables[fk.table].id))
+        for fk in fks)
+
+
+def _checks(n: Names, t: TableSpec) -> list[Check]:
+    checks = []
+    if t.has_map:
+        staging_key = (sql.SQL("jsonb_build_array({})").format(ident_list(t.natural_key, "st"))
+                       if t.strategy == "natural_key" else sql.SQL("st.{}").format(sql.Identifier(t.id)))
+        checks.append(Check("map_complete", id_map_key(t.name),
+                            "Every staging row is mapped once; no target row is shared by different natural keys.",
+                            wrap(compose("checks/map_incomplete.sql", id=sql.Identifier(t.id), map=n.map(t.name),
+                                         staging_table=n.staging(t.name), staging_key=staging_key))))
+    checked_now = [f for f in t.mapped_columns if f.column not in t.deferred_foreign_keys]
+    if checked_now:
+        checks.append(Check("foreign_keys_resolve", merged_key(t.name),
+                            "No foreign-key value of target ∪ pending points at a missing parent, constraint or not.",
+                            wrap(_orphans(n, t, checked_now))))
+    if t.references:
+        checks.append(Check("references_resolve", merged_key(t.name),
+                            "Every multi-column reference names an existing row (MATCH SIMPLE: a NULL part "
+                            "references nothing), constraint or not.",
+                            wrap(sql.SQL("\nUNION ALL\n").join(orphan_reference(n.merged, t, r) for r in t.references))))
+    if t.strategy == "natural_key":
+        merge_inserted = (sql.SQL("bool_or(EXISTS (SELECT 1 FROM {} m WHERE m.public_id = t.{} AND m.inserted))").format(
+            n.map(t.name), sql.Identifier(t.id)) if t.has_map else sql.SQL("true"))
+        checks.append(Check("natural_key_unique", merged_key(t.name),
+                            f"The merge gives no natural key ({', '.join(t.natural_key)}) a second row.",
+                            wrap(compose("checks/duplicate_natural_key.sql", public_table=n.merged(t.name),
+                                         key_columns=ident_list(t.natural_key, "t"),
+                                         key_complete=key_complete(t, "t"), merge_inserted=merge_inserted))))
+        if t.has_map:
+            checks.append(Check("natural_keys_repeated", id_map_key(t.name),
+                                "Natural keys repeated within dump #2 or within the target (a warning).",
+                                wrap(compose("checks/repeated_natural_key.sql", staging_table=n.staging(t.name),
+                                             public_table=n.public(t.name),
+                                             staging_key_columns=ident_list(t.natural_key, "st"),
+                                             public_key_columns=ident_list(t.natural_key, "t"),
+                                             staging_key_complete=key_complete(t, "st"),
+                                             public_key_complete=key_complete(t, "t"))),
+                                blocking=False))
+    new_in_map = (sql.SQL("(SELECT count(*) FROM {} WHERE inserted)").format(n.map(t.name)) if t.has_map
+                  else sql.SQL("l.rows_pending"))
+    checks.append(Check("rows_conserved", merged_key(t.name),
+                        "Rows after publishing = target rows before + pending rows (= the map's new rows).",
+                        wrap(compose("checks/rows_not_conserved.sql", merge_log=n.merge_log, merged_view=n.merged(t.name),
+                                     table_name=sql.Literal(t.name), new_in_map=new_in_map))))
+    for column in t.deferred_foreign_keys:
+        checks.append(Check("foreign_key_resolves", deferred_key(t.name, column),
+                            f"Every {t.name}.{column} names an existing {t.fk(column).table} row.",
+                            wrap(_orphans(n, t, [t.fk(column)]))))
+    for array in t.arrays:
+        ref = n.spec.tables[array.table]
+        checks.append(Check("array_elements_exist", repaired_key(t.name, array.column),
+                            f"Every element of {t.name}.{array.column} names an existing {array.table} row "
+                            f"(the seed's sanity query, on target ∪ pending).",
+                            wrap(compose("checks/dangling_array_element.sql", id=sql.Identifier(t.id),
+                                         column=sql.Identifier(array.column), public_table=n.merged(t.name),
+                                         ref_table=n.merged(ref.name), ref_id=sql.Identifier(ref.id)))))
+    return checks
+
+
+def _sequence_check(n: Names, tables: list[TableSpec]) -> Check:
+    behind = sql.SQL("\nUNION ALL\n").join(
+        compose("checks/sequence_behind.sql", table_name=sql.Literal(t.name), id=sql.Identifier(t.id),
+                merged_view=n.merged(t.name), sequence_table=n.sequence_table(t), allocator_table=n.allocator_table(t),
+                pending=n.pending(t.name))
+        for t in tables if t.sequence)
+    return Check("sequences_ahead", SEQUENCES, "Every sequence will be past its column's max once published.",
+                 wrap(behind))
+
+
+def plan_audit(spec: MergeSpec) -> list[Check]:
+    n, tables = Names(spec), merge_order(spec)
+    checks = [c for t in tables for c in _checks(n, t)]
+    if any(t.sequence for t in tables):
+        checks.append(_sequence_check(n, tables))
+    return checks

@@ -1,0 +1,137 @@
+"""Id maps, staging id → target id per table: the first stage. Every map exists before any pending row,
+so each value a pending row holds is final when it is written."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
+from pgmerge_assets.plan.common import (
+    STAGING_DATA,
+    Guard,
+    Names,
+    Step,
+    id_map_key,
+    ident_list,
+    parent_joins,
+    translated,
+    translated_array,
+    wrap,
+)
+from pgmerge_assets.plan.names import object_name
+from pgmerge_assets.plan.order import merge_order
+from pgmerge_assets.templates import compose
+
+
+def map_needs(spec: MergeSpec) -> dict[str, list[str]]:
+    """The tables whose maps each table's map is built from: the foreign keys of a natural key; for history
+    compared by content, every table its foreign keys and id arrays name, except where that would need
+    this very map again (a self-reference, a cycle): such a column is left out of the comparison."""
+    tables = [t for t in merge_order(spec) if t.has_map]
+    needs: dict[str, list[str]] = {t.name: list(dict.fromkeys(
+        f.table for f in t.mapped_columns if f.column in t.natural_key and f.table != t.name))
+        for t in tables if t.strategy == "natural_key"}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            name = todo.pop()
+            if name == goal:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo += needs.get(name, [])
+        return False
+
+    for t in tables:
+        if t.strategy == "append":
+            needs[t.name] = []
+            if t.duplicates == "drop":
+                for table in dict.fromkeys([*(f.table for f in t.mapped_columns), *(a.table for a in t.arrays)]):
+                    if table != t.name and not reaches(table, t.name):
+                        needs[t.name].append(table)
+    return needs
+
+
+def compared_content(n: Names, t: TableSpec, needs: list[str]) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
+    """A history row's content as one jsonb value on the staging side (references translated through the
+    maps in `needs`) and on the target side, and the joins the staging side reads."""
+    fks = [f for f in t.mapped_columns if f.table in needs]
+    arrays = {a.column: a.table for a in t.arrays if a.table in needs}
+    skipped = {f.column for f in t.mapped_columns if f.table not in needs} | {a.column for a in t.arrays
+                                                                               if a.table not in needs}
+    columns = [c for c in t.columns if c != t.id and c not in skipped]
+    joins, aliases = parent_joins(n, fks)
+    staging = sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(
+        translated_array(n, c, arrays[c]) if c in arrays else translated(c, aliases) for c in columns))
+    public = sql.SQL("jsonb_build_array({})").format(ident_list(columns, "p"))
+    return staging, public, joins
+
+
+def _map_key_parts(t: TableSpec, aliases: dict[str, sql.Identifier]) -> dict[str, sql.Composable]:
+    """The natural key as one row value on each side, how two such keys match, and which rows group together
+    (with nulls_in_key: distinct, a row with a NULL in its key matches nothing and stands alone)."""
+    key = [translated(c, aliases) for c in t.natural_key]
+    equal = t.nulls_in_key == "equal"
+    complete = sql.SQL("true") if equal else sql.SQL(" AND ").join(
+        sql.SQL("{} IS NOT NULL").format(expr) for expr in key)
+    return dict(
+        staging_key=sql.SQL(", ").join(key),
+        staging_key_complete=complete,
+        public_key=ident_list(t.natural_key, "p"),
+        # row values compare NULL fields as equal, so a key with a NULL is kept out explicitly
+        key_match=sql.SQL("p.natural_key = s.natural_key" if equal
+                          else "p.natural_key = s.natural_key AND s.key_complete"),
+        group_key=sql.SQL("s.natural_key" if equal
+                          else "s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END"),
+    )
+
+
+def unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
+    return Guard(
+        f"{n.spec.staging_schema}.{t.name}.{fk.column}: rows reference {fk.table} ids that dump #2 does not hold",
+        wrap(compose("checks/unmapped_foreign_key.sql", column=sql.Identifier(fk.column),
+                     staging_table=n.staging(t.name), parent_map=n.map(fk.table))))
+
+
+def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
+    ids = dict(id=sql.Identifier(t.id), map=n.map(t.name), staging_table=n.staging(t.name),
+               public_table=n.public(t.name))
+    statements = [compose("merge/map_create.sql", **ids,
+                          map_staging_index=sql.Identifier(object_name("map_", t.name, "_staging_id")),
+                          map_public_index=sql.Identifier(object_name("map_", t.name, "_public_id")))]
+    if t.sequence:
+        statements.append(compose("merge/allocator_catch_up.sql", allocator=n.allocator(t),
+                                  allocator_table=n.allocator_table(t), sequence_table=n.sequence_table(t),
+                                  id=ids["id"], table=ids["public_table"]))
+        new_id = sql.SQL("nextval({})").format(n.allocator(t))
+    else:  # uuid, text and other keys no sequence feeds: a new row keeps its own id
+        new_id = sql.SQL("l.staging_id")
+    key_fks = [f for f in t.mapped_columns if f.column in t.natural_key]
+    guarded = key_fks
+    if t.strategy == "natural_key":
+        joins, aliases = parent_joins(n, key_fks)
+        fill = compose("merge/map_natural_key.sql", **ids, new_id=new_id, parent_joins=joins,
+                       **_map_key_parts(t, aliases))
+        how = (f"natural key ({', '.join(t.natural_key)}); public wins, new keys get "
+               f"{'fresh ids' if t.sequence else 'their own ids'}")
+    elif t.duplicates == "drop":
+        staging_content, public_content, joins = compared_content(n, t, needs)
+        fill = compose("merge/map_append.sql", **ids, new_id=new_id, parent_joins=joins,
+                       staging_content=staging_content, public_content=public_content)
+        guarded = [f for f in t.mapped_columns if f.table in needs]
+        how = "history: a row the target already holds (same content) is that row; every other row gets a fresh id"
+    else:
+        fill = compose("merge/map_append_all.sql", **ids, new_id=new_id)
+        how = "history, duplicates kept: every staging row gets a fresh id"
+    deps = (STAGING_DATA, *(id_map_key(table) for table in needs))
+    stats = sql.SQL("SELECT count(*) AS row_count, count(*) FILTER (WHERE inserted) AS new_rows, "
+                    "count(*) FILTER (WHERE NOT inserted) AS matched_rows FROM {}").format(ids["map"])
+    return Step(id_map_key(t.name), "id_map", f"Map staging {t.name}.{t.id} to target ids by {how}.",
+                deps, (*statements, fill), tuple(unmapped_fk_guard(n, t, fk) for fk in guarded), stats, t.name)
+
+
+def plan_maps(spec: MergeSpec) -> list[Step]:
+    """One id_map step per table with a surrogate id, in merge order."""
+    n, needs = Names(spec), map_needs(spec)
+    return [_id_map_step(n, t, needs[t.name]) for t in merge_order(spec) if t.has_map]

@@ -1,0 +1,124 @@
+"""Publish: the one transaction that moves the audited pending rows into the target. Tables are inserted in
+constraint order; the tables of a foreign-key cycle in one statement (PostgreSQL checks non-deferrable
+foreign keys at the end of each statement), so no column is inserted NULL and updated later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
+from pgmerge_assets.plan.common import Guard, Names, ident_list, key_match, wrap
+from pgmerge_assets.plan.order import merge_order
+from pgmerge_assets.templates import compose
+
+
+@dataclass(frozen=True)
+class InsertGroup:
+    tables: tuple[str, ...]
+    statement: sql.Composed  # one row: the rows inserted into each table, in `tables` order
+
+
+@dataclass(frozen=True)
+class SequenceMove:
+    table: str
+    sequence: str  # the quoted, qualified name, as the ledger records it
+    position: sql.Composed  # (last_value, is_called) of the target's sequence
+    catch_up: sql.Composed  # moves it past max(id)
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    spec: MergeSpec
+    locks: tuple[tuple[str, sql.Composed], ...]  # (quoted schema.table, LOCK statement)
+    verify: tuple[Guard, ...]  # inside the transaction, after the locks: the audit still holds
+    groups: tuple[InsertGroup, ...]
+    sequences: tuple[SequenceMove, ...]
+
+    def keep(self, merge_id: int) -> list[sql.Composed]:
+        """Keep each table's published rows for undo, and empty the pending tables."""
+        n = Names(self.spec)
+        return [compose("publish/keep_rows.sql", kept=n.kept(merge_id, t.name), pending=n.pending(t.name))
+                for t in merge_order(self.spec)]
+
+
+def cycle_groups(spec: MergeSpec) -> list[list[TableSpec]]:
+    """The merged tables in constraint order, the tables of one foreign-key cycle (counting the deferred
+    foreign keys) grouped together: strongly connected components, parents first (Tarjan)."""
+    tables = merge_order(spec)
+    edges = {t.name: sorted({*t.parents, *(t.fk(c).table for c in t.deferred_foreign_keys)} - {t.name})
+             for t in tables}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(name: str) -> None:
+        index[name] = low[name] = len(index)
+        stack.append(name)
+        for parent in edges[name]:
+            if parent not in index:
+                visit(parent)
+                low[name] = min(low[name], low[parent])
+            elif parent in stack:
+                low[name] = min(low[name], index[parent])
+        if low[name] == index[name]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == name:
+                    break
+            groups.append(group)
+
+    for t in tables:
+        if t.name not in index:
+            visit(t.name)
+    position = {t.name: i for i, t in enumerate(tables)}  # Tarjan emits parents before children
+    return [[spec.tables[name] for name in sorted(group, key=position.get)] for group in groups]
+
+
+def _insert_group(n: Names, group: list[TableSpec]) -> InsertGroup:
+    ctes = sql.SQL(",\n").join(
+        sql.SQL("{} AS ({})").format(sql.Identifier(f"inserted_{i}"), compose(
+            "publish/insert_pending.sql", public_table=n.public(t.name), pending=n.pending(t.name),
+            columns=ident_list(t.columns),
+            overriding=sql.SQL("OVERRIDING SYSTEM VALUE" if t.identity == "always" else "")))
+        for i, t in enumerate(group))
+    counts = sql.SQL(", ").join(sql.SQL("(SELECT count(*) FROM {})").format(sql.Identifier(f"inserted_{i}"))
+                                for i in range(len(group)))
+    return InsertGroup(tuple(t.name for t in group), sql.SQL("WITH {}\nSELECT {}").format(ctes, counts))
+
+
+def _verify(n: Names, t: TableSpec) -> list[Guard]:
+    """What may have changed in the target since the audit: an id or a natural key now taken."""
+    guards = []
+    where = f"{t.schema}.{t.relname}"
+    if t.id:
+        guards.append(Guard(f"{where}.{t.id}: ids of pending rows were taken in the target since the audit",
+                            wrap(compose("checks/pending_id_taken.sql", pending=n.pending(t.name),
+                                         public_table=n.public(t.name), id=sql.Identifier(t.id)))))
+    if t.strategy == "natural_key":
+        guards.append(Guard(f"{where}.({', '.join(t.natural_key)}): natural keys of pending rows were added to the "
+                            f"target since the audit",
+                            wrap(compose("checks/pending_key_taken.sql", pending=n.pending(t.name),
+                                         public_table=n.public(t.name), key=ident_list(t.natural_key, "p"),
+                                         key_match=key_match(t, "t", "p")))))
+    return guards
+
+
+def plan_publish(spec: MergeSpec) -> PublishPlan:
+    n = Names(spec)
+    groups = cycle_groups(spec)
+    ordered = [t for group in groups for t in group]
+    locks = tuple((n.public(t.name).as_string(), compose("publish/lock_table.sql", public_table=n.public(t.name)))
+                  for t in ordered)
+    sequences = tuple(
+        SequenceMove(t.name, n.sequence_table(t).as_string(),
+                     sql.SQL("SELECT last_value, is_called FROM {}").format(n.sequence_table(t)),
+                     compose("merge/sequence_catch_up.sql", sequence=n.sequence(t), id=sql.Identifier(t.id),
+                             public_table=n.public(t.name), sequence_table=n.sequence_table(t)))
+        for t in ordered if t.sequence)
+    return PublishPlan(spec, locks, tuple(g for t in ordered for g in _verify(n, t)),
+                       tuple(_insert_group(n, g) for g in groups), sequences)

@@ -1,0 +1,215 @@
+"""Write-audit-publish, as a user meets it from the command line: nothing reaches the target until the
+whole merge passed its checks; one publish transaction; a ledger; undo; one merge at a time; kills and
+locks leave the target exactly before or exactly after a merge."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg
+import pytest
+
+from pgmerge_assets.cli import main
+from pgmerge_assets.demo.generate import generate_demo
+from pgmerge_assets.pg.restore import restore_dump
+from pgmerge_assets_tests.merge_helpers import checksums
+
+PGMERGE = [sys.executable, "-m", "pgmerge_assets.cli"]
+
+
+@pytest.fixture(scope="module")
+def demo(admin_dsn, tmp_path_factory):
+    return generate_demo(tmp_path_factory.mktemp("wap"), scale=1, seed=5, admin_dsn=admin_dsn)
+
+
+@pytest.fixture
+def target(fresh_db, demo):
+    """A target holding dump #1, as a user's database would before the merge."""
+    restore_dump(fresh_db, demo.dump1_custom)
+    return fresh_db
+
+
+def merge_args(dsn, demo, scratch, workdir, *more, dump2=None):
+    return ["merge", "--target-dsn", dsn, "--dump2", str(dump2 or demo.dump2_sql), "--scratch-dsn", scratch,
+            "--workdir", str(workdir), *more]
+
+
+def state(dsn) -> dict[str, str]:
+    with psycopg.connect(dsn) as conn:
+        return checksums(conn)
+
+
+def total_rows(dsn) -> int:
+    with psycopg.connect(dsn) as conn:
+        return sum(conn.execute(f"SELECT count(*) FROM public.{t}").fetchone()[0] for t, in conn.execute(
+            "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE nspname = 'public' AND relkind = 'r'").fetchall())
+
+
+def test_a_users_schema_named_staging_is_never_dropped(target, demo, scratch_admin_dsn, tmp_path, capsys):
+    with psycopg.connect(target) as conn:
+        conn.execute("CREATE SCHEMA staging; CREATE TABLE staging.customer_import AS "
+                     "SELECT g AS id FROM generate_series(1, 500) g")
+    before = state(target)
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert "schema staging already exists and pgmerge did not create it" in err and "staging_schema" in err
+    assert "nothing was published; the target is unchanged" in err
+    # a mistyped dump path is refused before anything runs
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path, dump2=tmp_path / "nope.sql")) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT count(*) FROM staging.customer_import").fetchone()[0] == 500
+    assert state(target) == before
+
+
+def _bad_dump2(demo, tmp_path, replace: tuple[str, str]):
+    """dump #2 with one line of its COPY data changed."""
+    text = demo.dump2_sql.read_text()
+    assert replace[0] in text
+    path = tmp_path / "bad_dump2.sql"
+    path.write_text(text.replace(replace[0], replace[1], 1))
+    return path
+
+
+def _first_copy_row(demo, table: str) -> str:
+    lines = demo.dump2_sql.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"COPY public.{table} "))
+    return lines[start + 1]
+
+
+def test_bad_dump2_found_late_leaves_the_target_unchanged_and_a_corrected_rerun_merges_once(
+        target, demo, scratch_admin_dsn, tmp_path, capsys):
+    row = _first_copy_row(demo, "dataset_metrics")  # id, dataset_id, txid, recorded_at, package_count, package_indexes
+    fields = row.split("\t")
+    fields[5] = "{999999}"  # an array element naming a package dump #2 lacks: found by repaired_arrays
+    bad = _bad_dump2(demo, tmp_path, (row, "\t".join(fields)))
+    before = state(target)
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path, dump2=bad)) == 1
+    err = capsys.readouterr().err
+    assert "staging.dataset_metrics.package_indexes: elements name package ids that dump #2 does not hold: 1 offending" in err
+    assert state(target) == before
+
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path)) == 0, capsys.readouterr().err
+    merged = state(target)
+    assert merged != before
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path)) == 0
+    assert "nothing new" in capsys.readouterr().out
+    assert state(target) == merged
+
+
+def test_orphan_foreign_key_and_statement_timeout_leave_the_target_unchanged(
+        target, demo, scratch_admin_dsn, tmp_path, capsys):
+    row = _first_copy_row(demo, "datasource_event")  # id, datasource_id, ...
+    fields = row.split("\t")
+    fields[1] = "999999"
+    bad = _bad_dump2(demo, tmp_path, (row, "\t".join(fields)))
+    before = state(target)
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path, dump2=bad)) == 1
+    assert "datasource_event.datasource_id: rows reference datasource ids that dump #2 does not hold" in \
+        capsys.readouterr().err
+    assert state(target) == before
+
+    slow = target + " options='-c statement_timeout=5'"
+    assert main(merge_args(slow, demo, scratch_admin_dsn, tmp_path)) == 1
+    assert "statement timeout" in capsys.readouterr().err
+    assert state(target) == before
+
+
+def test_dump1_merged_into_itself_and_a_second_merge_add_nothing(target, demo, scratch_admin_dsn, tmp_path, capsys):
+    before = state(target)
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path, dump2=demo.dump1_sql)) == 0
+    assert "nothing new" in capsys.readouterr().out
+    assert state(target) == before
+
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path)) == 0
+    merged = state(target)
+    with psycopg.connect(target) as conn:  # without pgmerge's schema, history is still recognised by content
+        conn.execute("DROP SCHEMA pgmerge CASCADE; DROP SCHEMA staging CASCADE")
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path)) == 0
+    assert state(target) == merged
+
+
+def test_history_undo_and_refusal(target, demo, scratch_admin_dsn, tmp_path, capsys):
+    before = state(target)
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path)) == 0
+    assert "published as merge 1" in capsys.readouterr().out
+    after = state(target)
+    assert main(["history", "--target-dsn", target]) == 0
+    out = capsys.readouterr().out
+    assert "    1  " in out and "published" in out
+
+    with psycopg.connect(target) as conn:  # a row written since, referencing a merged row
+        conn.execute("INSERT INTO datasource_event (datasource_id, kind, occurred_at) "
+                     "SELECT max(public_id), 'late', now() FROM pgmerge.map_datasource WHERE inserted")
+    assert main(["undo", "--target-dsn", target]) == 1
+    err = capsys.readouterr().err
+    assert "public.datasource_event.datasource_id -> public.datasource: 1 rows written since merge 1" in err
+    with psycopg.connect(target) as conn:
+        conn.execute("DELETE FROM datasource_event WHERE kind = 'late'")
+        conn.execute("SELECT setval('datasource_event_id_seq', (SELECT max(id) FROM datasource_event))")
+    assert state(target) == after
+
+    assert main(["undo", "--target-dsn", target]) == 0
+    assert "merge 1 undone" in capsys.readouterr().out
+    assert state(target) == before
+    assert main(["history", "--target-dsn", target]) == 0
+    assert "undone" in capsys.readouterr().out
+    assert main(["undo", "--target-dsn", target]) == 1
+    assert "no merge to undo" in capsys.readouterr().err
+
+
+def test_a_locked_table_fails_in_bounded_time_naming_table_and_holder(target, demo, scratch_admin_dsn, tmp_path, capsys):
+    before = state(target)
+    with psycopg.connect(target) as holder:  # an application's open transaction that wrote to package
+        holder.execute("UPDATE package SET version = version WHERE id = 1")
+        pid = holder.info.backend_pid
+        started = time.monotonic()
+        code = main(merge_args(target, demo, scratch_admin_dsn, tmp_path, "--lock-timeout", "2"))
+        elapsed = time.monotonic() - started
+        holder.rollback()
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f'waited 2 s for a lock on "public"."package", held by pid {pid}' in err
+    assert elapsed < 120
+    assert state(target) == before
+
+
+def _spawn(args, tmp_path, name):
+    log = open(tmp_path / f"{name}.log", "w")
+    return subprocess.Popen(PGMERGE + args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True), log
+
+
+def test_two_merges_at_once_give_one_result(target, demo, scratch_admin_dsn, tmp_path):
+    procs = [_spawn(merge_args(target, demo, scratch_admin_dsn, tmp_path / f"w{i}"), tmp_path, f"m{i}")
+             for i in range(2)]
+    codes = [p.wait(timeout=300) for p, _ in procs]
+    logs = [(tmp_path / f"m{i}.log").read_text() for i in range(2)]
+    with psycopg.connect(target) as conn:
+        published = conn.execute("SELECT count(*) FROM pgmerge.merges WHERE undone_at IS NULL").fetchone()[0]
+    assert published == 1, logs
+    assert 0 in codes, logs
+    for code, log in zip(codes, logs):
+        assert code == 0 or "another pgmerge merge or undo into this database is running" in log, log
+    merged = state(target)
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path)) == 0
+    assert state(target) == merged
+
+
+def test_kill_9_at_any_moment_leaves_the_target_before_or_after(target, demo, scratch_admin_dsn, tmp_path):
+    before = state(target)
+    seen = []
+    for i, delay in enumerate((1.5, 4.0, 6.0, 8.0, 10.0)):
+        proc, log = _spawn(merge_args(target, demo, scratch_admin_dsn, tmp_path / "w"), tmp_path, f"k{i}")
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        seen.append(state(target))
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path / "w")) == 0
+    after = state(target)
+    assert after != before
+    assert all(s in (before, after) for s in seen)
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT count(*) FROM pgmerge.merges").fetchone()[0] == 1

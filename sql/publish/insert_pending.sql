@@ -1,0 +1,3 @@
+INSERT INTO {public_table} ({columns}) {overriding}
+SELECT {columns} FROM {pending}
+RETURNING 1
