@@ -65,9 +65,9 @@ def test_a_users_schema_named_staging_is_never_dropped(target, demo, scratch_adm
     assert state(target) == before
 
 
-def _bad_dump2(demo, tmp_path, replace: tuple[str, str]):
-    """dump #2 with one line of its COPY data changed."""
-    text = demo.dump2_sql.read_text()
+def _bad_dump2(demo, tmp_path, replace: tuple[str, str], source=None):
+    """dump #2 (or another of its formats) with one line of its COPY data changed."""
+    text = (source or demo.dump2_sql).read_text()
     assert replace[0] in text
     path = tmp_path / "bad_dump2.sql"
     path.write_text(text.replace(replace[0], replace[1], 1))
@@ -105,7 +105,8 @@ def test_orphan_foreign_key_and_statement_timeout_leave_the_target_unchanged(
     row = _first_copy_row(demo, "datasource_event")  # id, datasource_id, ...
     fields = row.split("\t")
     fields[1] = "999999"
-    bad = _bad_dump2(demo, tmp_path, (row, "\t".join(fields)))
+    # data only: no constraint of dump #2 stops the load, so the merge's own guard finds the orphan
+    bad = _bad_dump2(demo, tmp_path, (row, "\t".join(fields)), source=demo.dump2_data_sql)
     before = state(target)
     assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path, dump2=bad)) == 1
     assert "datasource_event.datasource_id: rows reference datasource ids that dump #2 does not hold" in \
