@@ -347,8 +347,22 @@ def test_duplicate_natural_key_in_dump_names_the_constraint(target, admin_dsn, s
     with pytest.raises(DumpError) as err:
         load_staging(target, TABLES, dump_path=path, scratch_admin_dsn=scratch_admin_dsn)
     msg = str(err.value)
-    assert "package (40 rows)" in msg and "package_purl_key" in msg, msg
+    assert "package (2 rows repeating a key (purl))" in msg and "package_purl_key" in msg, msg
     assert table_checksums(target, "staging", TABLES) == staged_before
+
+
+def test_null_in_a_required_column_names_table_column_and_count(target, admin_dsn, scratch_admin_dsn, tmp_path):
+    src = _mutated_source(
+        admin_dsn, "ALTER TABLE package ALTER COLUMN purl DROP NOT NULL;UPDATE package SET purl = NULL WHERE id <= 3",
+    )
+    try:
+        path = pg_dump(src, tmp_path / "nulls.dump", ["-Fc"])
+    finally:
+        drop_database(admin_dsn, dbname(src))
+    with pytest.raises(DumpError) as err:
+        load_staging(target, TABLES, dump_path=path, scratch_admin_dsn=scratch_admin_dsn)
+    msg = str(err.value)
+    assert "package (3 rows with purl NULL)" in msg, msg
 
 
 def test_stale_staging_is_reported(target, dumps, scratch_admin_dsn):

@@ -214,3 +214,20 @@ def test_kill_9_at_any_moment_leaves_the_target_before_or_after(target, demo, sc
     assert all(s in (before, after) for s in seen)
     with psycopg.connect(target) as conn:
         assert conn.execute("SELECT count(*) FROM pgmerge.merges").fetchone()[0] == 1
+
+
+def test_ctrl_c_exits_130_saying_the_target_is_unchanged(target, demo, scratch_admin_dsn, tmp_path):
+    before = state(target)
+    proc, log = _spawn(merge_args(target, demo, scratch_admin_dsn, tmp_path / "w"), tmp_path, "int")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the merge is under way (it has marked its staging schema)
+        with psycopg.connect(target) as conn:
+            if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'staging'").fetchone():
+                break
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    code = proc.wait(timeout=120)
+    out = (tmp_path / "int.log").read_text()
+    assert code == 130, out
+    assert "interrupted; nothing was published; the target is unchanged" in out
+    assert state(target) == before

@@ -67,9 +67,9 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
             return dg.MaterializeResult(metadata={"skipped": "target already holds every table of the spec",
                                                   "target": target.describe()})
         if present:
-            raise RuntimeError(f"the target holds only some of the spec's tables "
-                               f"({', '.join(f'{s}.{n}' for s, n in present)}); restore into an empty database "
-                               f"or fix the spec")
+            missing = [str(t) for t in tables if t.key not in present]
+            raise RuntimeError(f"the target lacks {len(missing)} of the spec's {len(tables)} tables "
+                               f"({', '.join(missing)}); restore dump #1 into an empty database or fix the spec")
         if not inputs.dump1:
             missing = ", ".join(map(str, tables))
             raise RuntimeError(f"no dump #1 given (the target lacks {missing}): set PGMERGE_DUMP1")

@@ -490,6 +490,27 @@ def _has_rows(conn: psycopg.Connection, schema: str, table: str) -> bool:
     return bool(conn.execute(q).fetchone()[0])
 
 
+def _offending(conn: psycopg.Connection, dst: psycopg.Connection, theirs: Table, clone: sql.Identifier,
+               exc: psycopg.Error, column: str | None) -> tuple[int, str]:
+    """How many of the table's rows the failure is about: those with the NULL, or with the repeated key;
+    else the table's row count."""
+    only = sql.SQL("ONLY" if theirs.relkind == "r" else "")
+    where = dict(only=only, schema=sql.Identifier(theirs.schema), table=sql.Identifier(theirs.name))
+    if isinstance(exc, psycopg.errors.NotNullViolation) and column:
+        n = conn.execute(compose("staging/null_rows.sql", **where, column=sql.Identifier(column))).fetchone()[0]
+        return n, f"rows with {column} NULL"
+    if isinstance(exc, psycopg.errors.UniqueViolation) and exc.diag.constraint_name:
+        columns = dst.execute(load("staging/unique_columns.sql"),
+                              {"table": clone.as_string(dst), "name": exc.diag.constraint_name}).fetchone()[0]
+        if columns:
+            n = conn.execute(compose(
+                "staging/duplicate_rows.sql", **where, columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+                complete=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c))
+                                               for c in columns))).fetchone()[0]
+            return n, f"rows repeating a key ({', '.join(columns)})"
+    return _count(conn, theirs.schema, theirs.name, only=theirs.relkind == "r"), "rows"
+
+
 def _count(conn: psycopg.Connection, schema: str, table: str, *, only: bool) -> int:
     q = compose("staging/count_rows.sql",
         only=sql.SQL("ONLY" if only else ""),
@@ -540,8 +561,9 @@ def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, clone: str, 
         if not column and diag.context:
             m = re.search(r"column (\w+)", diag.context)
             column = m.group(1) if m else None
+        dst.rollback()  # the load failed as a whole; the clone's catalog tells which key was repeated
         with psycopg.connect(source_dsn) as fresh:
-            n = _count(fresh, theirs.schema, theirs.name, only=theirs.relkind == "r")
+            n, what = _offending(fresh, dst, theirs, sql.Identifier(staging, clone), exc, column)
         detail = "; ".join(
             x
             for x in (
@@ -552,6 +574,6 @@ def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, clone: str, 
             if x
         )
         raise DumpError(
-            f"{label} table {ours.name} ({n} rows): loading into {staging}.{clone} failed"
+            f"{label} table {ours.name} ({n} {what}): loading into {staging}.{clone} failed"
             f"{f' on column {column}' if column else ''}: {scrub(detail, source_dsn)}"
         ) from None
