@@ -30,6 +30,14 @@ def root_message(error) -> str:
     return error.message.strip() if error else "failed"
 
 
+def _interrupted(error) -> bool:
+    while error is not None:
+        if error.cls_name == "DagsterExecutionInterruptedError":
+            return True
+        error = error.cause
+    return False
+
+
 def _instance() -> dg.DagsterInstance:
     """The user's instance when DAGSTER_HOME is set (runs then show in the UI), else a throwaway one."""
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -46,6 +54,8 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
         merge_lock.release_all()
     failures = []
     for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE and _interrupted(event.step_failure_data.error):
+            raise KeyboardInterrupt  # Ctrl-C (or a kill signal) inside a step: the caller says what was published
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             failures.append(f"{event.step_key}: {root_message(event.step_failure_data.error)}")
     for evaluation in result.get_asset_check_evaluations():
