@@ -170,6 +170,7 @@ def cmd_history(args) -> int:
 def cmd_plan(args) -> int:
     from pgmerge_assets.catalog.spec import load_spec
     from pgmerge_assets.plan.planner import build_plan
+    from pgmerge_assets.plan.publish import plan_publish
 
     plan = build_plan(load_spec(args.spec))
     for number, step in enumerate(plan.steps, 1):
@@ -181,6 +182,18 @@ def cmd_plan(args) -> int:
             print(statement.as_string().strip() + ";\n")
     for check in plan.checks:
         print(f"-- check {'/'.join(check.step)}:{check.name} ({'blocking' if check.blocking else 'warn'}): {check.description}")
+    publishing = plan_publish(plan.spec)
+    print("\n-- published: one transaction, once integrity_report's audit of the pending rows passed")
+    for _, statement in publishing.locks:
+        print(statement.as_string().strip() + ";")
+    for guard in publishing.verify:
+        print(f"-- re-verify: {guard.problem} (none may be found)")
+    for group in publishing.groups:
+        print(f"-- insert {', '.join(group.tables)}" + (" (a foreign-key cycle: one statement)" if len(group.tables) > 1 else ""))
+        print(group.statement.as_string().strip() + ";\n")
+    for move in publishing.sequences:
+        print(move.catch_up.as_string().strip() + ";")
+    print("-- then: the ledger row (pgmerge history), the inserted rows kept for pgmerge undo")
     return 0
 
 

@@ -46,3 +46,11 @@ def test_checks_sit_under_their_assets_and_block(monkeypatch):
                 ("repaired_arrays/datasource__package_indexes", "array_elements_exist"), ("sequences", "sequences_ahead"),
                 ("integrity_report", "lossless")]:
         assert specs[key].blocking, key
+
+
+def test_publish_comes_last_and_jobs_run_in_process(monkeypatch):
+    definitions = load(monkeypatch)
+    graph = definitions.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get(dg.AssetKey("published")).parent_keys} == {"integrity_report"}
+    assert {"merge", "undo"} <= {job.name for job in definitions.jobs}
+    assert definitions.resolve_job_def("merge").executor_def.name == "in_process"

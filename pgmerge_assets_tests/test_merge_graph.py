@@ -189,3 +189,55 @@ def test_keys_repeated_before_the_merge_warn_without_blocking(fresh_db, tmp_path
     assert warned[0].metadata["sample"].value == [{"side": "public", "natural_key": ["b"], "rows": 2}]
     assert rows(fresh_db, "SELECT staging_id, public_id, inserted FROM pgmerge.map_dataset ORDER BY 1") == [
         (1, 2, False), (2, 4, True)]
+
+
+def _reload_staging(dsn: str, staging_rows: str, spec_path=REFERENCE_SPEC) -> None:
+    """What staging_data does with a new dump #2: staging refilled, pgmerge's work started over."""
+    with psycopg.connect(dsn) as conn:
+        spec = load_spec(spec_path)
+        conn.execute("TRUNCATE " + ", ".join(f"staging.{t.name}" for t in spec.merged_tables))
+        conn.execute(staging_rows)
+        conn.commit()
+        prepare_merge_state(conn, StagingPlan(spec))
+
+
+def test_a_re_export_with_new_rows_adds_exactly_those(fresh_db, tmp_path):
+    setup_pair(fresh_db)
+    assert materialize(fresh_db, tmp_path, selection=MERGE_ONLY).success
+    counts = rows(fresh_db, "SELECT (SELECT count(*) FROM dataset), (SELECT count(*) FROM dataset_metrics)")[0]
+    # dump #2 exported again later: one more dataset and one more history row, the rest as before
+    _reload_staging(fresh_db, STAGING_ROWS + "INSERT INTO staging.dataset VALUES (7, 'd', NULL, '2024-02-01');"
+                                             "INSERT INTO staging.dataset_metrics VALUES (5, 7, 300, '2024-02-02', 0, '{}');")
+    assert materialize(fresh_db, tmp_path, selection=MERGE_ONLY).success
+    assert rows(fresh_db, "SELECT (SELECT count(*) FROM dataset), (SELECT count(*) FROM dataset_metrics)")[0] == (
+        counts[0] + 1, counts[1] + 1)
+    assert rows(fresh_db, "SELECT d.name, m.txid FROM dataset_metrics m JOIN dataset d ON d.id = m.dataset_id "
+                          "WHERE m.txid = 300") == [("d", 300)]
+    assert rows(fresh_db, "SELECT merge_id, rows_inserted->>'dataset', rows_inserted->>'dataset_metrics' "
+                          "FROM pgmerge.merges ORDER BY 1")[1] == (2, "1", "1")
+
+
+def test_history_with_duplicates_kept_is_appended_every_time(fresh_db, tmp_path):
+    import yaml
+
+    raw = yaml.safe_load(REFERENCE_SPEC.read_text())
+    raw["tables"]["dataset_metrics"]["duplicates"] = "keep"
+    spec_path = tmp_path / "keep.yaml"
+    spec_path.write_text(yaml.safe_dump(raw))
+    setup_pair(fresh_db)
+    assert materialize(fresh_db, tmp_path, spec_path=spec_path, selection=MERGE_ONLY).success
+    _reload_staging(fresh_db, STAGING_ROWS, spec_path)
+    assert materialize(fresh_db, tmp_path, spec_path=spec_path, selection=MERGE_ONLY).success
+    assert rows(fresh_db, "SELECT txid, count(*) FROM dataset_metrics GROUP BY 1 ORDER BY 1") == [(100, 1), (200, 2)]
+    assert rows(fresh_db, "SELECT count(*) FROM dataset") == [(3,)]  # natural keys still match
+
+
+def test_lossless_check_reads_the_database_not_the_report_file(fresh_db, tmp_path):
+    setup_pair(fresh_db)
+    assert materialize(fresh_db, tmp_path, selection=MERGE_ONLY).success
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("DELETE FROM public.dataset_metrics WHERE id = 2")
+    result = materialize(fresh_db, tmp_path, selection=dg.AssetSelection.all_asset_checks())
+    lossless = next(e for e in result.get_asset_check_evaluations() if e.check_name == "lossless")
+    assert not lossless.passed
+    assert lossless.metadata["tables_changed_since_audit"].value == ["dataset_metrics"]

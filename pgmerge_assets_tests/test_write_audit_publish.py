@@ -231,3 +231,31 @@ def test_ctrl_c_exits_130_saying_the_target_is_unchanged(target, demo, scratch_a
     assert code == 130, out
     assert "interrupted; nothing was published; the target is unchanged" in out
     assert state(target) == before
+
+
+def test_the_ui_jobs_merge_and_undo(target, demo, scratch_admin_dsn, tmp_path):
+    """What the UI launches: the `merge` job (every asset, checks gating `published`), then `undo`."""
+    import dagster as dg
+
+    from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
+    from pgmerge_assets.definitions import build_definitions
+    from pgmerge_assets.paths import REFERENCE_SPEC
+    from pgmerge_assets.pg import merge_lock
+
+    before = state(target)
+    defs = build_definitions(REFERENCE_SPEC, {
+        "target": TargetDatabase(dsn=target, workdir=str(tmp_path)),
+        "inputs": MergeInputs(dump2=str(demo.dump2_custom), scratch_dsn=scratch_admin_dsn)})
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        merged = defs.resolve_job_def("merge").execute_in_process(instance=instance)
+        assert merged.success
+        published = merged.asset_materializations_for_node("published")[0].metadata
+        assert published["merge_id"].value == 1
+        assert state(target) != before
+        undone = defs.resolve_job_def("undo").execute_in_process(
+            instance=instance, run_config={"ops": {"undo_merge": {"config": {"merge_id": 1}}}})
+        assert undone.success
+    finally:
+        merge_lock.release_all()
+    assert state(target) == before

@@ -100,7 +100,7 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
                 after=(_id_taken_guard(n, t),) if t.has_map else ())
 
 
-def _deferred_step(n: Names, t: TableSpec, column: str) -> Step:
+def _deferred_step(t: TableSpec, column: str) -> Step:
     """A foreign key that closes a cycle holds its final value in the pending rows already; this audit step
     waits for both tables' pending rows so its check can judge the column."""
     fk = t.fk(column)
@@ -136,6 +136,6 @@ def _sequences_step(n: Names, tables: list[TableSpec]) -> Step:
 def plan_pending(spec: MergeSpec) -> list[Step]:
     n, tables = Names(spec), merge_order(spec)
     return [*(_merged_step(n, t) for t in tables),
-            *(_deferred_step(n, t, c) for t in tables for c in t.deferred_foreign_keys),
+            *(_deferred_step(t, c) for t in tables for c in t.deferred_foreign_keys),
             *(_repaired_step(n, t, a) for t in tables for a in t.arrays),
             _sequences_step(n, tables)]
