@@ -17,16 +17,10 @@ from psycopg import sql
 
 from pgmerge_assets.paths import REFERENCE_SCHEMA_SQL
 from pgmerge_assets.pg.embedded import drop_database, ensure_database, with_dbname
-from pgmerge_assets.pg.restore import (
-    ArchiveVersionError,
-    DumpError,
-    DumpStream,
-    detect_format,
-    dump_info,
-    existing_tables,
-    restore_dump,
-    run_psql,
-)
+from pgmerge_assets.pg.archive_toc import ArchiveVersionError
+from pgmerge_assets.pg.dump_format import DumpError, detect_format
+from pgmerge_assets.pg.plain_stream import DumpStream
+from pgmerge_assets.pg.restore import dump_info, existing_tables, restore_dump, run_psql
 from pgmerge_assets.demo.generate import TABLES as REFERENCE_TABLES
 from pgmerge_assets.pg.tools import embedded_bin_dirs, find_tool, tool_conninfo
 

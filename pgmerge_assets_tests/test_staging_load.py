@@ -12,7 +12,7 @@ import pytest
 
 from pgmerge_assets.pg import staging_load
 from pgmerge_assets.pg.embedded import drop_database
-from pgmerge_assets.pg.restore import DumpError
+from pgmerge_assets.pg.dump_format import DumpError
 from pgmerge_assets.pg.staging_load import (
     StagingError,
     create_staging_schema,
@@ -424,7 +424,8 @@ def test_password_goes_to_tools_but_never_into_errors(target, dumps, scratch_adm
 
 def test_psql_error_on_an_extra_column_becomes_a_dump_error(fresh_db, mutated_dumps):
     """The fallback when the stream check is bypassed: psql's own error, turned into a DumpError."""
-    from pgmerge_assets.pg.restore import DumpStream, PsqlFailure, run_psql, sql_stream
+    from pgmerge_assets.pg.plain_stream import DumpStream, sql_stream
+    from pgmerge_assets.pg.restore import PsqlFailure, run_psql
     from pgmerge_assets.pg.staging_load import _scratch_failure
     from pgmerge_assets.pg.tools import find_tool
     from pgmerge_assets_tests.conftest import server_major

@@ -23,10 +23,11 @@ from pgmerge_assets.assets.runner import (
 from pgmerge_assets.catalog.introspect import read_catalog, spec_mismatches
 from pgmerge_assets.catalog.spec import SpecError
 from pgmerge_assets.pg import merge_lock
+from pgmerge_assets.pg.dump_format import detect_format
 from pgmerge_assets.pg.embedded import embedded_server_uri
 from pgmerge_assets.pg.ownership import check_ours
 from pgmerge_assets.pg.publish import publish, undo
-from pgmerge_assets.pg.restore import detect_format, existing_tables, restore_dump
+from pgmerge_assets.pg.restore import existing_tables, restore_dump
 from pgmerge_assets.pg.staging_load import StagedTable, create_staging_schema, load_staging
 from pgmerge_assets.plan.common import STAGING_DATA, Check, Plan, Step
 from pgmerge_assets.plan.staging import StagingPlan

@@ -42,20 +42,10 @@ from pgmerge_assets.pg.embedded import (
     redact,
     with_dbname,
 )
-from pgmerge_assets.pg.restore import (
-    DumpError,
-    DumpStream,
-    PsqlFailure,
-    _archive_info,
-    describe_failure,
-    detect_format,
-    pg_dump_stream,
-    plain_is_data_only,
-    run_psql,
-    server_version,
-    sql_stream,
-    tools_line,
-)
+from pgmerge_assets.pg.archive_toc import archive_info
+from pgmerge_assets.pg.dump_format import DumpError, detect_format
+from pgmerge_assets.pg.plain_stream import DumpStream, pg_dump_stream, plain_is_data_only, sql_stream
+from pgmerge_assets.pg.restore import PsqlFailure, describe_failure, run_psql, server_version, tools_line
 from pgmerge_assets.pg.tools import find_tool, psql_knows_restrict, scrub
 
 SCRATCH_PREFIX = "pgmerge_scratch_"
@@ -217,7 +207,7 @@ def load_staging(
     if fmt == "plain":
         data_only = plain_is_data_only(dump_path)
     else:
-        data_only = _archive_info(dump_path, fmt, pg_bin).data_only  # ArchiveVersionError on skew
+        data_only = archive_info(dump_path, fmt, pg_bin).data_only  # ArchiveVersionError on skew
     scratch_admin = scratch_admin_dsn or embedded_server_uri(Path(".pgmerge"))
     drop_abandoned_scratch(scratch_admin)
     scratch_name = f"{SCRATCH_PREFIX}{_HOST}_{os.getpid()}_{uuid.uuid4().hex[:8]}"

