@@ -61,6 +61,7 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
               description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
     def public_restored(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
         dsn = target.resolved_dsn()
+        merge_lock.hold(dsn, spec.map_schema)  # a second merge must not restore dump #1 alongside this one
         with target.connect() as conn:
             preflight(conn, spec, inputs)
         present = existing_tables(dsn, [t.key for t in tables])

@@ -90,7 +90,9 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
         for move in plan.sequences:
             conn.execute(move.catch_up)
         after = _positions(conn, plan.sequences)
-        sequences = {s: {"before": before[s], "after": after[s]} for s in before if before[s] != after[s]}
+        sequences = {m.sequence: {"schema": m.schema, "name": m.name, "before": before[m.sequence],
+                                  "after": after[m.sequence]}
+                     for m in plan.sequences if before[m.sequence] != after[m.sequence]}
         merge_id = conn.execute(compose("publish/record_merge.sql", ledger=n.ledger), {
             "fingerprint": state.get("staging_fingerprint", ""), "spec_hash": hashlib.sha256(spec.text.encode()).hexdigest(),
             "spec": spec.text, "rows": json.dumps(rows), "sequences": json.dumps(sequences), "started": started,
@@ -154,11 +156,11 @@ def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_i
         for tables, statement in plan.deletes:
             rows.update(zip(tables, conn.execute(statement).fetchone()))
         restored, left = [], []
-        for name, positions in sequences.items():
-            now = list(conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(
-                sql.SQL(name)), ).fetchone())
-            if now == positions["after"]:
-                conn.execute("SELECT setval(%s::regclass, %s, %s)", [name, *positions["before"]])
+        for name, moved in sequences.items():  # back where publish found it, unless ids were taken since
+            sequence = sql.Identifier(moved["schema"], moved["name"])
+            now = list(conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sequence)).fetchone())
+            if now == moved["after"]:
+                conn.execute("SELECT setval(%s::regclass, %s, %s)", [sequence.as_string(conn), *moved["before"]])
                 restored.append(name)
             else:
                 left.append(name)

@@ -23,7 +23,9 @@ class InsertGroup:
 @dataclass(frozen=True)
 class SequenceMove:
     table: str
-    sequence: str  # the quoted, qualified name, as the ledger records it
+    sequence: str  # the quoted, qualified name, as the ledger shows it
+    schema: str
+    name: str
     position: sql.Composed  # (last_value, is_called) of the target's sequence
     catch_up: sql.Composed  # moves it past max(id)
 
@@ -39,7 +41,8 @@ class PublishPlan:
     def keep(self, merge_id: int) -> list[sql.Composed]:
         """Keep each table's published rows for undo, and empty the pending tables."""
         n = Names(self.spec)
-        return [compose("publish/keep_rows.sql", kept=n.kept(merge_id, t.name), pending=n.pending(t.name))
+        return [compose("publish/keep_rows.sql", kept=n.kept(merge_id, t.name), pending=n.pending(t.name),
+                        kept_columns=sql.Identifier(t.id) if t.id else sql.SQL("*"))
                 for t in merge_order(self.spec)]
 
 
@@ -115,7 +118,7 @@ def plan_publish(spec: MergeSpec) -> PublishPlan:
     locks = tuple((n.public(t.name).as_string(), compose("publish/lock_table.sql", public_table=n.public(t.name)))
                   for t in ordered)
     sequences = tuple(
-        SequenceMove(t.name, n.sequence_table(t).as_string(),
+        SequenceMove(t.name, n.sequence_table(t).as_string(), t.sequence_schema or t.schema, t.sequence,
                      sql.SQL("SELECT last_value, is_called FROM {}").format(n.sequence_table(t)),
                      compose("merge/sequence_catch_up.sql", sequence=n.sequence(t), id=sql.Identifier(t.id),
                              public_table=n.public(t.name), sequence_table=n.sequence_table(t)))

@@ -1,4 +1,5 @@
--- The rows this publish inserted, kept under the merge's number so undo can take exactly them out again;
--- the pending table is empty afterwards (target ∪ pending = target).
-CREATE TABLE {kept} AS TABLE {pending};
+-- What this publish inserted, kept under the merge's number so undo can take exactly those rows out
+-- again ({kept_columns}: the id where the table has one, else whole rows); the pending table is empty
+-- afterwards (target ∪ pending = target).
+CREATE TABLE {kept} AS SELECT {kept_columns} FROM {pending};
 TRUNCATE {pending}
