@@ -30,7 +30,7 @@ class Published:
 
 
 def _state(conn: psycopg.Connection, n: Names) -> dict[str, str]:
-    return dict(conn.execute(sql.SQL("SELECT key, value FROM {}").format(n.state)).fetchall())
+    return dict(conn.execute(compose("ledger/state.sql", state=n.state)).fetchall())
 
 
 def _lock_tables(conn: psycopg.Connection, locks, lock_timeout: float) -> None:
@@ -63,8 +63,7 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
             merge = state.get("published_merge")
             return Published(int(merge) if merge else None, message=(
                 f"already published as merge {merge}" if merge else "nothing new: already published"))
-        audit = conn.execute(sql.SQL("SELECT passed, lost, failed_checks FROM {} WHERE work_version = %s").format(
-            n.audit), [int(version)]).fetchone()
+        audit = conn.execute(compose("ledger/audit_of.sql", audit=n.audit), {"version": int(version)}).fetchone()
         if audit is None:
             raise PublishError("the pending rows have not been audited since they last changed: materialize "
                                "integrity_report (and its checks) first; nothing was published")
@@ -93,7 +92,7 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
         sequences = {m.sequence: {"schema": m.schema, "name": m.name, "before": before[m.sequence],
                                   "after": after[m.sequence]}
                      for m in plan.sequences if before[m.sequence] != after[m.sequence]}
-        merge_id = conn.execute(compose("publish/record_merge.sql", ledger=n.ledger), {
+        merge_id = conn.execute(compose("ledger/record_merge.sql", ledger=n.ledger), {
             "fingerprint": state.get("staging_fingerprint", ""), "spec_hash": hashlib.sha256(spec.text.encode()).hexdigest(),
             "spec": spec.text, "rows": json.dumps(rows), "sequences": json.dumps(sequences), "started": started,
         }).fetchone()[0]
@@ -106,17 +105,16 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
 def _set_state(conn: psycopg.Connection, n: Names, **values: str | None) -> None:
     for key, value in values.items():
         if value is None:
-            conn.execute(sql.SQL("DELETE FROM {} WHERE key = %s").format(n.state), [key])
+            conn.execute(compose("ledger/clear_state.sql", state=n.state), {"key": key})
         else:
-            conn.execute(sql.SQL("INSERT INTO {} (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
-                                 "SET value = excluded.value").format(n.state), [key, value])
+            conn.execute(compose("ledger/set_state.sql", state=n.state), {"key": key, "value": value})
 
 
 def history(conn: psycopg.Connection, map_schema: str) -> list[dict]:
     """The ledger, oldest first; empty when nothing was ever published."""
     if conn.execute("SELECT to_regclass(%s)", [sql.Identifier(map_schema, "merges").as_string(conn)]).fetchone()[0] is None:
         return []
-    cur = conn.execute(compose("publish/history.sql", ledger=sql.Identifier(map_schema, "merges")))
+    cur = conn.execute(compose("ledger/history.sql", ledger=sql.Identifier(map_schema, "merges")))
     return [{d.name: v for d, v in zip(cur.description, row)} for row in cur.fetchall()]
 
 
@@ -142,8 +140,8 @@ def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_i
         if merge_id != newest:
             raise PublishError(f"merge {merge_id} is not the newest: undo merge {newest} first (newest first)")
         ledger = sql.Identifier(map_schema, "merges")
-        spec_text, sequences = conn.execute(sql.SQL("SELECT spec, sequences FROM {} WHERE merge_id = %s").format(ledger),
-                                            [merge_id]).fetchone()
+        spec_text, sequences = conn.execute(compose("ledger/merge_entry.sql", ledger=ledger),
+                                            {"merge_id": merge_id}).fetchone()
         spec = parse_spec(spec_text)
         plan = plan_undo(spec, merge_id)
         _lock_tables(conn, plan_publish(spec).locks, lock_timeout)
@@ -158,7 +156,7 @@ def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_i
         restored, left = [], []
         for name, moved in sequences.items():  # back where publish found it, unless ids were taken since
             sequence = sql.Identifier(moved["schema"], moved["name"])
-            now = list(conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sequence)).fetchone())
+            now = list(conn.execute(compose("ledger/sequence_position.sql", sequence=sequence)).fetchone())
             if now == moved["after"]:
                 conn.execute("SELECT setval(%s::regclass, %s, %s)", [sequence.as_string(conn), *moved["before"]])
                 restored.append(name)
@@ -166,5 +164,5 @@ def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_i
                 left.append(name)
         for statement in plan.drop_kept:
             conn.execute(statement)
-        conn.execute(sql.SQL("UPDATE {} SET undone_at = clock_timestamp() WHERE merge_id = %s").format(ledger), [merge_id])
+        conn.execute(compose("ledger/mark_undone.sql", ledger=ledger), {"merge_id": merge_id})
     return Undone(merge_id, rows, restored, left)

@@ -119,7 +119,7 @@ def plan_publish(spec: MergeSpec) -> PublishPlan:
                   for t in ordered)
     sequences = tuple(
         SequenceMove(t.name, n.sequence_table(t).as_string(), t.sequence_schema or t.schema, t.sequence,
-                     sql.SQL("SELECT last_value, is_called FROM {}").format(n.sequence_table(t)),
+                     compose("ledger/sequence_position.sql", sequence=n.sequence_table(t)),
                      compose("merge/sequence_catch_up.sql", sequence=n.sequence(t), id=sql.Identifier(t.id),
                              public_table=n.public(t.name), sequence_table=n.sequence_table(t)))
         for t in ordered if t.sequence)
