@@ -38,7 +38,7 @@ def _finish(outcome, workdir: Path) -> int:
         return 0
     for failure in outcome.failures or ["the run failed"]:
         print(f"pgmerge: {failure}", file=sys.stderr)
-    if not outcome.published:
+    if not outcome.published and not any("othing was published" in f for f in outcome.failures):
         print("pgmerge: nothing was published; the target is unchanged", file=sys.stderr)
     return 1
 
@@ -60,7 +60,7 @@ def _run(target, inputs, spec_path, verbose: bool):
 
     before = ledger_size()
     try:
-        return run_graph(target, inputs, spec_path, log_level="INFO" if verbose else "WARNING")
+        return run_graph(target, inputs, spec_path, log_level="INFO" if verbose else "CRITICAL")
     except KeyboardInterrupt:
         after = ledger_size()
         print("pgmerge: interrupted; " + (f"the merge was published (see pgmerge history)" if after > before >= 0

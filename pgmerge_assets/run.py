@@ -27,7 +27,14 @@ def root_message(error) -> str:
     """Dagster wraps the exception an asset raised; the user needs the innermost message."""
     while error is not None and error.cause is not None:
         error = error.cause
-    return error.message.strip() if error else "failed"
+    if error is None:
+        return "failed"
+    message = error.message.strip()
+    head, _, text = message.partition(": ")
+    if text and head.endswith(error.cls_name):  # "module.Class: text"
+        # pgmerge's own errors say what happened; a database's or library's keeps its class (QueryCanceled: …)
+        return text if head.startswith("pgmerge_assets.") else f"{error.cls_name}: {text}"
+    return message
 
 
 def _interrupted(error) -> bool:
@@ -44,7 +51,7 @@ def _instance() -> dg.DagsterInstance:
 
 
 def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path,
-              selection: dg.AssetSelection | None = None, log_level: str = "WARNING") -> RunOutcome:
+              selection: dg.AssetSelection | None = None, log_level: str = "CRITICAL") -> RunOutcome:
     defs = build_definitions(spec_path, {"target": target, "inputs": inputs})
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     try:
@@ -52,12 +59,13 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
                                 instance=_instance(), raise_on_error=False, run_config=run_config)
     finally:
         merge_lock.release_all()
+    assets = {k.to_python_identifier(): k.to_user_string() for a in defs.assets for k in a.keys}
     failures = []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE and _interrupted(event.step_failure_data.error):
             raise KeyboardInterrupt  # Ctrl-C (or a kill signal) inside a step: the caller says what was published
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            failures.append(f"{event.step_key}: {root_message(event.step_failure_data.error)}")
+            failures.append(f"{assets.get(event.step_key, event.step_key)}: {root_message(event.step_failure_data.error)}")
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             offending = evaluation.metadata.get("offending_rows")
@@ -67,5 +75,7 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
                       (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
                       if m.asset_key.to_user_string() == "published"), None)
     report_path = Path(target.workdir) / "report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    reported = any(m.asset_key.to_user_string() == "integrity_report" for m in
+                   (e.event_specific_data.materialization for e in result.get_asset_materialization_events()))
+    report = json.loads(report_path.read_text()) if reported else None  # this run's, never an older file
     return RunOutcome(result.success and not failures, failures, report, report_path if report else None, published)
