@@ -110,9 +110,16 @@ def cmd_merge(args) -> int:
             print(f"pgmerge: {label} {path} does not exist; nothing was changed", file=sys.stderr)
             return 2
     workdir = Path(args.workdir)
-    outcome = _run(TargetDatabase(dsn=args.target_dsn, workdir=str(workdir), lock_timeout=args.lock_timeout),
-                   MergeInputs(dump1=args.dump1, dump2=args.dump2, source_dsn=args.source_dsn,
-                               scratch_dsn=args.scratch_dsn, pg_bin=args.pg_bin), args.spec, args.verbose)
+    # dump #2's scratch database needs a server: without --scratch-dsn, an embedded one under --workdir,
+    # stopped again afterwards if this merge started it
+    own_scratch_server = not args.scratch_dsn and not args.source_dsn and not _server_running(workdir)
+    try:
+        outcome = _run(TargetDatabase(dsn=args.target_dsn, workdir=str(workdir), lock_timeout=args.lock_timeout),
+                       MergeInputs(dump1=args.dump1, dump2=args.dump2, source_dsn=args.source_dsn,
+                                   scratch_dsn=args.scratch_dsn, pg_bin=args.pg_bin), args.spec, args.verbose)
+    finally:
+        if own_scratch_server and _server_running(workdir):
+            _stop_server(workdir)
     return _finish(outcome, workdir)
 
 
@@ -219,20 +226,30 @@ def cmd_spec(args) -> int:
     return 0
 
 
-def cmd_stop(args) -> int:
+def _server_running(workdir: Path) -> bool:
+    return (Path(workdir).resolve() / "pgdata" / "postmaster.pid").exists()
+
+
+def _stop_server(workdir: Path) -> int:
     import subprocess
 
     from pgmerge_assets.pg.tools import find_tool
 
-    pgdata = Path(args.workdir).resolve() / "pgdata"
-    if not (pgdata / "postmaster.pid").exists():
-        print(f"no embedded server is running in {pgdata}")
-        return 0
+    pgdata = Path(workdir).resolve() / "pgdata"
     command = [str(find_tool("pg_ctl").path), "-D", str(pgdata), "stop", "-m", "fast"]
     owner = pgdata.owner()
     if os.geteuid() == 0 and owner != "root":  # run as root, the embedded server runs as its own user
         command = ["su", owner, "-s", "/bin/sh", "-c", shlex.join(command)]
-    return subprocess.run(command).returncode
+    return subprocess.run(command, capture_output=True).returncode
+
+
+def cmd_stop(args) -> int:
+    if not _server_running(args.workdir):
+        print(f"no embedded server is running in {Path(args.workdir).resolve() / 'pgdata'}")
+        return 0
+    code = _stop_server(args.workdir)
+    print("server stopped" if code == 0 else "pgmerge: the server did not stop (pg_ctl failed)")
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from pgmerge_assets.pg import staging_load
-from pgmerge_assets.pg.embedded import drop_database
+from pgmerge_assets.pg.embedded import drop_database, ensure_database
 from pgmerge_assets.pg.dump_format import DumpError
 from pgmerge_assets.pg.staging_load import (
     StagingError,
@@ -440,3 +440,19 @@ def test_psql_error_on_an_extra_column_becomes_a_dump_error(fresh_db, mutated_du
     assert isinstance(err, DumpError)
     assert "table datasource: column mirror_url is in dump #2 but not in public.datasource" in str(err), str(err)
     assert row_counts(fresh_db) == dict.fromkeys(TABLES, 0)  # one transaction: nothing stayed
+
+
+def test_scratch_databases_of_killed_runs_are_dropped_by_the_next_load(admin_dsn, scratch_prefix):
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    abandoned = f"{scratch_prefix}{staging_load._HOST}_{dead.pid}_0badc0de"
+    running = f"{scratch_prefix}{staging_load._HOST}_{os.getpid()}_0000cafe"
+    for name in (abandoned, running):
+        ensure_database(admin_dsn, name)
+    try:
+        assert staging_load.drop_abandoned_scratch(admin_dsn) == [abandoned]
+        assert scratch_left(admin_dsn, scratch_prefix) == [running]
+    finally:
+        drop_database(admin_dsn, running)

@@ -259,3 +259,10 @@ def test_the_ui_jobs_merge_and_undo(target, demo, scratch_admin_dsn, tmp_path):
     finally:
         merge_lock.release_all()
     assert state(target) == before
+
+
+def test_the_scratch_server_a_merge_starts_under_its_workdir_is_stopped_afterwards(target, demo, tmp_path):
+    workdir = tmp_path / "own"
+    assert main(["merge", "--target-dsn", target, "--dump2", str(demo.dump2_custom), "--workdir", str(workdir)]) == 0
+    assert (workdir / "pgdata").is_dir()  # dump #2 was restored there ...
+    assert not (workdir / "pgdata" / "postmaster.pid").exists()  # ... and the server is stopped again
