@@ -15,7 +15,8 @@ HEADER = """\
 # Per table:
 #   strategy     natural_key: rows of dump #2 whose natural key exists in public are matched (public wins);
 #                             the others are inserted with fresh ids.
-#                append:      history; every row of dump #2 is new and gets a fresh id.
+#                append:      history; a row of dump #2 whose content public already holds is that
+#                             row (duplicates: keep to append every row), the others get fresh ids.
 #                skip:        not merged.
 #   natural_key  columns that identify a row across the two databases (foreign-key columns are
 #                compared after translating them to public's ids).
@@ -39,12 +40,12 @@ def _strategy(table: Table) -> tuple[str, tuple[str, ...], str | None]:
     if natural:
         return "natural_key", natural[0], None
     if table.sequence_column:
-        return "append", (), "no unique key besides the id: treated as history (every row of dump #2 is new)"
+        return "append", (), "no unique key besides the id: treated as history (rows public already holds are not added again)"
     if len(pk) > 1:
         return "natural_key", pk, None
     if pk:
         return "natural_key", pk, "primary key without a sequence: its value is taken as the natural key"
-    return "append", (), "no primary or unique key: every row of dump #2 is appended once"
+    return "append", (), "no primary or unique key: rows of dump #2 public does not already hold are appended"
 
 
 def _defer_cycles(tables: dict[str, Table], body: dict[str, dict]) -> None:  # tables by spec name

@@ -128,7 +128,8 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
     stats = sql.SQL("SELECT count(*) AS row_count, count(*) FILTER (WHERE inserted) AS new_rows, "
                     "count(*) FILTER (WHERE NOT inserted) AS matched_rows FROM {}").format(ids["map"])
     return Step(id_map_key(t.name), "id_map", f"Map staging {t.name}.{t.id} to target ids by {how}.",
-                deps, (*statements, fill), tuple(unmapped_fk_guard(n, t, fk) for fk in guarded), stats, t.name)
+                deps, (*statements, fill, sql.SQL("ANALYZE {}").format(ids["map"])),
+                tuple(unmapped_fk_guard(n, t, fk) for fk in guarded), stats, t.name)
 
 
 def plan_maps(spec: MergeSpec) -> list[Step]:

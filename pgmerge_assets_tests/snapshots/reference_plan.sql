@@ -53,6 +53,8 @@ UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
+ANALYZE "pgmerge"."map_dataset";
+
 -- step id_map/finding after staging_data
 
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
@@ -107,6 +109,8 @@ SELECT staging_id, public_id, false FROM matched
 UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
+
+ANALYZE "pgmerge"."map_finding";
 
 -- step id_map/finding_reporter after staging_data
 
@@ -163,6 +167,8 @@ UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
+ANALYZE "pgmerge"."map_finding_reporter";
+
 -- step id_map/package after staging_data
 
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
@@ -217,6 +223,8 @@ SELECT staging_id, public_id, false FROM matched
 UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
+
+ANALYZE "pgmerge"."map_package";
 
 -- step id_map/dataset_metrics after staging_data, id_map/dataset, id_map/package
 
@@ -279,6 +287,8 @@ FROM (SELECT n.staging_id FROM numbered n
       WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
       ORDER BY n.staging_id) l;
 
+ANALYZE "pgmerge"."map_dataset_metrics";
+
 -- step id_map/datasource after staging_data
 
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
@@ -333,6 +343,8 @@ SELECT staging_id, public_id, false FROM matched
 UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
+
+ANALYZE "pgmerge"."map_datasource";
 
 -- step id_map/edit after staging_data, id_map/dataset
 
@@ -394,6 +406,8 @@ SELECT l.staging_id, nextval('"pgmerge"."next_public.edit_id_seq"'::regclass), t
 FROM (SELECT n.staging_id FROM numbered n
       WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
       ORDER BY n.staging_id) l;
+
+ANALYZE "pgmerge"."map_edit";
 
 -- step id_map/datasource_event after staging_data, id_map/datasource
 
@@ -461,6 +475,8 @@ UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
+ANALYZE "pgmerge"."map_datasource_event";
+
 -- step id_map/datasource_metrics after staging_data, id_map/datasource
 
 -- guard staging.datasource_metrics.datasource_id: rows reference datasource ids that dump #2 does not hold
@@ -521,6 +537,8 @@ SELECT l.staging_id, nextval('"pgmerge"."next_public.datasource_metrics_id_seq"'
 FROM (SELECT n.staging_id FROM numbered n
       WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
       ORDER BY n.staging_id) l;
+
+ANALYZE "pgmerge"."map_datasource_metrics";
 
 -- step merged/dataset after id_map/dataset
 
