@@ -241,3 +241,24 @@ def test_lossless_check_reads_the_database_not_the_report_file(fresh_db, tmp_pat
     lossless = next(e for e in result.get_asset_check_evaluations() if e.check_name == "lossless")
     assert not lossless.passed
     assert lossless.metadata["tables_changed_since_audit"].value == ["dataset_metrics"]
+
+
+@pytest.mark.parametrize("tamper, table", [
+    ("UPDATE pgmerge.pending_dataset SET description = 'tampered'", "dataset"),
+    # a foreign key pointing at another existing parent: every check passes, only the proof can see it
+    ("UPDATE pgmerge.pending_datasource SET dataset_id = 1 WHERE purl = 'ds2'", "datasource"),
+    ("UPDATE pgmerge.pending_dataset_metrics SET package_indexes = '{1}'", "dataset_metrics"),
+])
+def test_the_proof_sees_a_pending_row_that_differs_and_publish_refuses(fresh_db, tmp_path, tamper, table):
+    setup_pair(fresh_db)
+    before_report = MERGE_ONLY - dg.AssetSelection.assets("integrity_report", "published")
+    assert materialize(fresh_db, tmp_path, selection=before_report).success
+    with psycopg.connect(fresh_db) as conn:
+        before = checksums(conn)
+        conn.execute(tamper)
+    result = materialize(fresh_db, tmp_path, selection=dg.AssetSelection.assets("integrity_report", "published"))
+    report = __import__("json").loads((tmp_path / "report.json").read_text())
+    assert report["tables"][table]["lost"] == 1, report["tables"][table]
+    assert "published" not in materialized(result)
+    with psycopg.connect(fresh_db) as conn:
+        assert checksums(conn) == before

@@ -86,6 +86,6 @@ def build_proofs(spec: MergeSpec) -> list[Proof]:
             else:
                 staging_id, matched, map_join = sql.SQL("NULL"), sql.SQL("true"), sql.SQL("")
             query = compose("report/proof_keyed.sql", **sides, staging_id=staging_id, matched=matched,
-                            map_join=map_join, staging_key=staging.key(t, "k0", 0), public_key=public.key(t, "k0", 0))
+                            map_join=map_join, staging_key=staging.key(t, "k0", 0), public_key=public.key(t, "m", 0))
         proofs.append(Proof(t.name, query))
     return proofs

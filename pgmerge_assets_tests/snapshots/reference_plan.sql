@@ -1906,7 +1906,11 @@ WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_va
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at")) AS c FROM "staging"."dataset" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at"))) AS cs FROM "pgmerge"."merged_dataset" k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at"))) AS cs
+    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."name")) AS pgmerge_key FROM "pgmerge"."merged_dataset" m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -1931,7 +1935,11 @@ FROM joined;
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."identifier")) AS k, jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary")) AS c FROM "staging"."finding" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."identifier")) AS k, array_agg(jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary"))) AS cs FROM "pgmerge"."merged_finding" k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary"))) AS cs
+    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."identifier")) AS pgmerge_key FROM "pgmerge"."merged_finding" m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -1956,7 +1964,11 @@ FROM joined;
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email")) AS c FROM "staging"."finding_reporter" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."name")) AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email"))) AS cs FROM "pgmerge"."merged_finding_reporter" k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email"))) AS cs
+    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."name")) AS pgmerge_key FROM "pgmerge"."merged_finding_reporter" m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -1981,7 +1993,11 @@ FROM joined;
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license")) AS c FROM "staging"."package" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license"))) AS cs FROM "pgmerge"."merged_package" k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license"))) AS cs
+    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."purl")) AS pgmerge_key FROM "pgmerge"."merged_package" m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -2019,7 +2035,11 @@ SELECT (SELECT count(*) FROM s) AS staging_rows,
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "staging"."datasource" k0
 ), p AS (
-    SELECT jsonb_build_array(to_jsonb("k0"."purl")) AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END)) AS cs FROM "pgmerge"."merged_datasource" k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END)) AS cs
+    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."purl")) AS pgmerge_key FROM "pgmerge"."merged_datasource" m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -2057,7 +2077,11 @@ SELECT (SELECT count(*) FROM s) AS staging_rows,
 WITH s AS (
     SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS c FROM "staging"."finding_finding_reporter" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, array_agg(jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id"))) AS cs FROM "pgmerge"."merged_finding_finding_reporter" k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id"))) AS cs
+    FROM (SELECT m.*, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "m"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_finding_reporter" AS "k1" WHERE "k1"."id" = "m"."finding_reporter_id")) AS pgmerge_key FROM "pgmerge"."merged_finding_finding_reporter" m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
@@ -2082,7 +2106,11 @@ FROM joined;
 WITH s AS (
     SELECT k0."id" AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload")) AS c FROM "staging"."datasource_event" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, array_agg(jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload"))) AS cs FROM "pgmerge"."merged_datasource_event" k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload"))) AS cs
+    FROM (SELECT m.*, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "m"."datasource_id"), to_jsonb("m"."kind"), to_jsonb("m"."occurred_at")) AS pgmerge_key FROM "pgmerge"."merged_datasource_event" m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
@@ -2120,7 +2148,11 @@ SELECT (SELECT count(*) FROM s) AS staging_rows,
 WITH s AS (
     SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS c FROM "staging"."datasource_event_finding" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"))) AS cs FROM "pgmerge"."merged_datasource_event_finding" k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"))) AS cs
+    FROM (SELECT m.*, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "m"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "m"."finding_id")) AS pgmerge_key FROM "pgmerge"."merged_datasource_event_finding" m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
@@ -2145,7 +2177,11 @@ FROM joined;
 WITH s AS (
     SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS c FROM "staging"."datasource_event_package" k0
 ), p AS (
-    SELECT jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = "k0"."package_id"))) AS cs FROM "pgmerge"."merged_datasource_event_package" k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = "k0"."package_id"))) AS cs
+    FROM (SELECT m.*, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "m"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = "m"."package_id")) AS pgmerge_key FROM "pgmerge"."merged_datasource_event_package" m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, true AS matched

@@ -6,7 +6,11 @@
 WITH s AS (
     SELECT {staging_id} AS staging_id, {staging_key} AS k, {staging_content} AS c FROM {staging_table} k0
 ), p AS (
-    SELECT {public_key} AS k, array_agg({public_content}) AS cs FROM {public_table} k0 GROUP BY 1
+    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
+    SELECT k0.pgmerge_key AS k, array_agg({public_content}) AS cs
+    FROM (SELECT m.*, {public_key} AS pgmerge_key FROM {public_table} m) k0
+    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    GROUP BY 1
 ), joined AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
            coalesce(s.c = ANY (p.cs), false) AS same, {matched} AS matched
