@@ -81,7 +81,7 @@ CYCLE_PARALLEL_FKS = "CYCLE_PARALLEL_FKS" not in _OFF
 # Sub-case of FK_CYCLES: a nullable foreign key outside the natural key on a cycle (one the draft may
 # defer) pointing at a table whose natural key holds a foreign key (e.g. team.captain_id -> player,
 # player's key (squad_id, email), squad's key (team_id, name)). merged/<t> checked the deferred column
-# against the parent's id map before that map existed; now only deferred_fk/<t>__<c> checks it.
+# against the parent's id map before that map existed; now only cycle_fk/<t>__<c> checks it.
 # Switched off, the generator drops forward foreign keys until no cycle has it.
 CYCLE_TO_FK_KEYED_TABLE = "CYCLE_TO_FK_KEYED_TABLE" not in _OFF
 

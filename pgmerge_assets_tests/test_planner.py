@@ -84,8 +84,9 @@ def _spec_with(tmp_path, mutate) -> Path:
      "table datasource.arrays.package_indexes: name the table its values reference"),
     (lambda t: t["dataset"].update(strategy="upsert"), "table dataset: strategy must be one of"),
     (lambda t: t["edit"].pop("sequence"), "table edit: strategy append needs the sequence that feeds its id column"),
-    (lambda t: t["dataset"].update(foreign_keys={"description": "datasource"}),
-     "foreign keys form a cycle: "),
+    (lambda t: t["dataset"].update(foreign_keys={"description": "datasource"}, natural_key=["name", "description"])
+     or t["datasource"].update(natural_key=["purl", "dataset_id"]),
+     "natural keys form a cycle: "),
     (lambda t: t["edit"].update(references=[{"columns": ["dataset_id", "author"], "table": "dataset",
                                              "ref_columns": ["id"]}]),
      "table edit.references[0]: columns and ref_columns must be equally long and not empty"),

@@ -46,8 +46,8 @@ def rows(dsn, query):
 
 @pytest.mark.parametrize("edits", [
     None,  # one INSERT carries the whole tree: every id is known from the map, the FK is checked at statement end
-    {"employee": {"deferred_foreign_keys": ["manager_id"]}},  # inserted NULL, then set through the map
-], ids=["one-statement", "insert-null-then-set"])
+    {"employee": {"deferred_foreign_keys": ["manager_id"]}},  # an older spec's entry: accepted, same result
+], ids=["one-statement", "deferred-entry-of-an-older-spec"])
 def test_self_referencing_table_keeps_its_tree(fresh_db, tmp_path, edits):
     """Staging's new employees point at new and at matched managers; both ways give the same tree."""
     merge_shape(
@@ -95,7 +95,7 @@ ALTER TABLE team ADD FOREIGN KEY (captain_id) REFERENCES player;
 """
 
 
-def test_foreign_key_cycle_is_broken_at_its_nullable_column(fresh_db, tmp_path):
+def test_foreign_key_cycle_is_published_in_one_statement(fresh_db, tmp_path):
     spec = merge_shape(
         fresh_db, tmp_path, CYCLE_DDL,
         "INSERT INTO public.team VALUES (1, 'reds', NULL); INSERT INTO public.player VALUES (1, 'ann@x', 1);"
@@ -103,7 +103,8 @@ def test_foreign_key_cycle_is_broken_at_its_nullable_column(fresh_db, tmp_path):
         "INSERT INTO staging.team VALUES (1, 'blues', 2), (2, 'reds', 1);"
         "INSERT INTO staging.player VALUES (1, 'bob@x', 2), (2, 'cid@x', 1)",
     )
-    assert spec["tables"]["team"]["deferred_foreign_keys"] == ["captain_id"]
+    assert "deferred_foreign_keys" not in spec["tables"]["team"]
+    assert "on the foreign-key cycle" in spec["tables"]["team"]["note"]
     assert rows(fresh_db, "SELECT t.name, c.email FROM team t LEFT JOIN player c ON c.id = t.captain_id ORDER BY 1") == [
         ("blues", "cid@x"), ("reds", "ann@x")]  # reds matched: public's captain kept
     assert rows(fresh_db, "SELECT p.email, t.name FROM player p JOIN team t ON t.id = p.team_id ORDER BY 1") == [
@@ -112,7 +113,7 @@ def test_foreign_key_cycle_is_broken_at_its_nullable_column(fresh_db, tmp_path):
 
 def test_cycle_through_a_table_whose_key_holds_a_foreign_key(fresh_db, tmp_path):
     """team.captain_id -> player, whose key holds squad_id, whose key holds team_id: player's map waits for
-    squad's and team's, so only the deferred step may look at it (merged/team once did, before it existed)."""
+    squad's and team's, so only the cycle_fk step may look at it (merged/team once did, before it existed)."""
     spec = merge_shape(
         fresh_db, tmp_path,
         "CREATE TABLE team (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, captain_id bigint);"
@@ -128,23 +129,64 @@ def test_cycle_through_a_table_whose_key_holds_a_foreign_key(fresh_db, tmp_path)
         "INSERT INTO staging.squad VALUES (1, 2, 'a'), (2, 1, 'b');"
         "INSERT INTO staging.player VALUES (1, 1, 'ann@x'), (2, 2, 'bob@x')",
     )
-    assert spec["tables"]["team"]["deferred_foreign_keys"] == ["captain_id"]
+    assert "deferred_foreign_keys" not in spec["tables"]["team"]
     assert rows(fresh_db, "SELECT t.name, c.email, ct.name FROM team t JOIN player c ON c.id = t.captain_id "
                           "JOIN squad s ON s.id = c.squad_id JOIN team ct ON ct.id = s.team_id ORDER BY 1") == [
         ("blues", "bob@x", "blues"), ("reds", "ann@x", "reds")]
 
 
-def test_cycle_without_nullable_column_is_a_clear_error(fresh_db, tmp_path):
-    import pytest
-    from pgmerge_assets.catalog.spec import SpecError
+def test_cycle_of_not_null_columns_merges_and_no_update_trigger_fires(fresh_db, tmp_path):
+    """team.captain_id and player.team_id both NOT NULL: the two tables are published in one statement (the
+    foreign keys are checked at its end). A BEFORE UPDATE trigger that stamps rows never fires: nothing is
+    inserted NULL and updated later."""
+    stamp = ("CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched = true; RETURN NEW; "
+             "END $$; ALTER TABLE team ADD COLUMN touched boolean NOT NULL DEFAULT false;"
+             "CREATE TRIGGER stamp BEFORE UPDATE ON team FOR EACH ROW EXECUTE FUNCTION stamp();")
+    spec = merge_shape(
+        fresh_db, tmp_path, CYCLE_DDL.replace("captain_id bigint", "captain_id bigint NOT NULL") + stamp,
+        "WITH t AS (INSERT INTO public.team VALUES (1, 'reds', 1) RETURNING 1)"
+        " INSERT INTO public.player VALUES (1, 'ann@x', 1);"
+        "SELECT setval('public.team_id_seq', 1), setval('public.player_id_seq', 1)",
+        "INSERT INTO staging.team VALUES (1, 'blues', 2, false), (2, 'reds', 1, false);"
+        "INSERT INTO staging.player VALUES (1, 'bob@x', 2), (2, 'cid@x', 1)",
+    )
+    assert "deferred_foreign_keys" not in spec["tables"]["team"]
+    assert rows(fresh_db, "SELECT t.name, c.email, t.touched FROM team t JOIN player c ON c.id = t.captain_id "
+                          "ORDER BY 1") == [("blues", "cid@x", False), ("reds", "ann@x", False)]
+    assert rows(fresh_db, "SELECT p.email, t.name FROM player p JOIN team t ON t.id = p.team_id ORDER BY 1") == [
+        ("ann@x", "reds"), ("bob@x", "reds"), ("cid@x", "blues")]
+
+
+def test_a_deferred_entry_on_a_not_null_column_is_refused_before_anything_runs(fresh_db, tmp_path):
+    from pgmerge_assets_tests.merge_helpers import materialize as run
+    import dagster as dg
 
     with psycopg.connect(fresh_db) as conn:
         conn.execute(CYCLE_DDL.replace("captain_id bigint", "captain_id bigint NOT NULL"))
-        draft = draft_spec(read_catalog(conn, "public"))
-    assert "has no nullable column to break it at" in draft
+        raw = yaml.safe_load(draft_spec(read_catalog(conn, "public")))
+    raw["tables"]["team"]["deferred_foreign_keys"] = ["captain_id"]
     path = tmp_path / "spec.yaml"
-    path.write_text(draft)
-    with pytest.raises(SpecError, match=r"foreign keys form a cycle: .*team.captain_id -> player"):
+    path.write_text(yaml.safe_dump(raw))
+    result = run(fresh_db, tmp_path, spec_path=path, selection=dg.AssetSelection.assets("staging_schema"))
+    from pgmerge_assets.run import root_message
+
+    message = next(root_message(e.step_failure_data.error) for e in result.all_events
+                   if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "table team: deferred_foreign_keys.captain_id is NOT NULL in public.team" in message
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'staging'").fetchone()[0] == 0
+
+
+def test_natural_keys_that_hold_each_other_are_the_one_cycle_refused(tmp_path):
+    from pgmerge_assets.catalog.spec import SpecError
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump({"tables": {
+        "a": {"strategy": "natural_key", "columns": ["id", "b_id"], "id": "id", "sequence": "a_seq",
+              "natural_key": ["b_id"], "foreign_keys": {"b_id": "b"}},
+        "b": {"strategy": "natural_key", "columns": ["id", "a_id"], "id": "id", "sequence": "b_seq",
+              "natural_key": ["a_id"], "foreign_keys": {"a_id": "a"}}}}))
+    with pytest.raises(SpecError, match=r"natural keys form a cycle: .*a.\(b_id\) -> b"):
         load_spec(path)
 
 

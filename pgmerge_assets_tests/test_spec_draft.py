@@ -4,7 +4,7 @@ import psycopg
 import pytest
 import yaml
 
-from pgmerge_assets.catalog.spec import SpecError, load_spec
+from pgmerge_assets.catalog.spec import SpecError, load_spec, parse_spec
 from pgmerge_assets.cli import main
 from pgmerge_assets.paths import REFERENCE_SCHEMA_SQL, REFERENCE_SPEC
 
@@ -87,12 +87,10 @@ def test_draft_of_several_schemas(fresh_db, capsys):
     assert "schema nosuch holds no tables" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("second_nullable, deferred", [
-    (True, {"player": ["team_ref", "team_ref_2"]}),  # both of player's edges to team must go
-    (False, {"team": ["captain_id"]}),  # player's second edge is NOT NULL: the cycle breaks at team
-])
-def test_draft_breaks_a_cycle_with_two_foreign_keys_to_one_table(fresh_db, capsys, second_nullable, deferred):
-    """A table on a cycle with two foreign keys to the same table: each column is deferred once, never again."""
+@pytest.mark.parametrize("second_nullable", [True, False])
+def test_draft_of_a_cycle_with_two_foreign_keys_to_one_table(fresh_db, capsys, second_nullable):
+    """A table on a cycle with two foreign keys to the same table (the draft once looped forever on it):
+    nothing is deferred any more, the cycle is named in both tables' notes, and the spec loads."""
     with psycopg.connect(fresh_db) as conn:
         conn.execute("CREATE TABLE team (id bigserial PRIMARY KEY, name text UNIQUE NOT NULL, captain_id bigint);"
                      "CREATE TABLE player (id bigserial PRIMARY KEY, email text UNIQUE NOT NULL,"
@@ -100,5 +98,36 @@ def test_draft_breaks_a_cycle_with_two_foreign_keys_to_one_table(fresh_db, capsy
                      f" team_ref_2 bigint{'' if second_nullable else ' NOT NULL'} REFERENCES team);"
                      "ALTER TABLE team ADD FOREIGN KEY (captain_id) REFERENCES player")
     assert main(["spec", "--dsn", fresh_db]) == 0
+    text = capsys.readouterr().out
+    tables = yaml.safe_load(text)["tables"]
+    assert not any("deferred_foreign_keys" in t for t in tables.values())
+    assert all("on the foreign-key cycle" in tables[name]["note"] for name in ("team", "player"))
+    assert [t.name for t in parse_spec(text).merged_tables]
+
+
+def test_foreign_keys_declared_on_partitions_belong_to_the_partitioned_table(fresh_db, capsys):
+    """As in the film-rental sample: payment is partitioned and each partition declares its own foreign key."""
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("CREATE TABLE customer (id bigserial PRIMARY KEY, email text UNIQUE NOT NULL);"
+                     "CREATE TABLE payment (id bigserial, at date NOT NULL, customer_id bigint NOT NULL,"
+                     " PRIMARY KEY (id, at)) PARTITION BY RANGE (at);"
+                     "CREATE TABLE payment_2024 PARTITION OF payment FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+                     "CREATE TABLE payment_2025 PARTITION OF payment FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+                     "ALTER TABLE payment_2024 ADD FOREIGN KEY (customer_id) REFERENCES customer;"
+                     "ALTER TABLE payment_2025 ADD FOREIGN KEY (customer_id) REFERENCES customer;")
+    assert main(["spec", "--dsn", fresh_db]) == 0
     tables = yaml.safe_load(capsys.readouterr().out)["tables"]
-    assert {name: t["deferred_foreign_keys"] for name, t in tables.items() if "deferred_foreign_keys" in t} == deferred
+    assert set(tables) == {"customer", "payment"}
+    assert tables["payment"]["foreign_keys"] == {"customer_id": "customer"}
+
+
+def test_the_draft_lists_the_triggers_that_fire_when_publishing(fresh_db, capsys):
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("CREATE TABLE film (id bigserial PRIMARY KEY, title text UNIQUE NOT NULL, last_update timestamptz);"
+                     "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN NEW.last_update = now(); RETURN NEW; END $$;"
+                     "CREATE TRIGGER film_insert BEFORE INSERT ON film FOR EACH ROW EXECUTE FUNCTION touch();"
+                     "CREATE TRIGGER film_update BEFORE UPDATE ON film FOR EACH ROW EXECUTE FUNCTION touch();")
+    assert main(["spec", "--dsn", fresh_db]) == 0
+    note = yaml.safe_load(capsys.readouterr().out)["tables"]["film"]["note"]
+    assert "triggers on INSERT, which fire when pgmerge publishes: film_insert" in note and "film_update" not in note

@@ -33,7 +33,7 @@ from pgmerge_assets.plan.common import STAGING_DATA, Check, Plan, Step
 from pgmerge_assets.plan.staging import StagingPlan
 
 KINDS = {"postgres"}
-GROUPS = {"id_map": "id_maps", "merged": "merged", "deferred_fk": "merged", "repaired_arrays": "repaired_arrays",
+GROUPS = {"id_map": "id_maps", "merged": "merged", "cycle_fk": "merged", "repaired_arrays": "repaired_arrays",
           "sequences": "finalize"}
 
 

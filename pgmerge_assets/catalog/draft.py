@@ -24,8 +24,6 @@ HEADER = """\
 #   foreign_keys column: table whose id it holds (translated through that table's id map).
 #   references   foreign keys on several columns or on columns other than the id: merged after their
 #                table; each column translated as the column it references is.
-#   deferred_foreign_keys  nullable foreign-key columns that close a cycle: inserted NULL, set once
-#                both tables are merged.
 #   arrays       integer-array column: table whose ids its elements hold (rewritten through that
 #                table's id map). The catalog cannot know this: every `null` below needs a table name.
 #   columns, id, sequence, identity: catalog facts; keep them in step with the schema.
@@ -48,35 +46,21 @@ def _strategy(table: Table) -> tuple[str, tuple[str, ...], str | None]:
     return "append", (), "no primary or unique key: rows of dump #2 public does not already hold are appended"
 
 
-def _defer_cycles(tables: dict[str, Table], body: dict[str, dict]) -> None:  # tables by spec name
-    """Break each foreign-key cycle at an edge whose columns are all nullable, in a table with an id; flag
-    what cannot be broken."""
+def _note_cycles(body: dict[str, dict]) -> None:
+    """Say which tables form a foreign-key cycle: nothing to edit, they are published in one statement."""
+    graph = {name: {ref for ref in entry.get("foreign_keys", {}).values() if ref != name}
+             | {r["table"] for r in entry.get("references", []) if r["table"] != name}
+             for name, entry in body.items() if entry["strategy"] != "skip"}
     while True:
-        graph = {
-            name: {ref for fk, ref in entry.get("foreign_keys", {}).items()
-                   if ref != name and fk not in entry.get("deferred_foreign_keys", [])}
-            | {r["table"] for r in entry.get("references", []) if r["table"] != name}
-            for name, entry in body.items() if entry["strategy"] != "skip"
-        }
         try:
             TopologicalSorter(graph).prepare()
             return
         except CycleError as exc:
             cycle = exc.args[1][::-1]
-        for child, parent in zip(cycle, cycle[1:]):
-            # the edge goes only when every column of it is deferred: nullable, outside the key, in a table with an id
-            entry = body[child]
-            edge = [c for c, ref in entry.get("foreign_keys", {}).items()
-                    if ref == parent and c not in entry.get("deferred_foreign_keys", [])]
-            if edge and not any(r["table"] == parent for r in entry.get("references", [])) and all(
-                    "id" in entry and c not in entry.get("natural_key", []) and tables[child].column(c).nullable
-                    for c in edge):
-                entry.setdefault("deferred_foreign_keys", []).extend(edge)
-                break
-        else:
-            body[cycle[0]]["note"] = (f"foreign-key cycle {' -> '.join(cycle)} has no nullable column to break it "
-                                      f"at: it cannot be merged as is")
-            return
+        for name in cycle[:-1]:
+            _add_note(body[name], f"on the foreign-key cycle {' -> '.join(cycle)}: its tables are published in one "
+                                  f"statement, every foreign key final")
+        graph[cycle[0]].discard(cycle[1])  # look for the next cycle
 
 
 def _labels(tables: Catalog, schema: str) -> dict[tuple[str, str], str]:
@@ -141,11 +125,13 @@ def draft_spec(tables: Catalog, schema: str = "public") -> str:
         own = [column for column, ref in fks.items() if ref == name]
         if own:
             _add_note(entry, f"references itself ({', '.join(own)}): merged in one statement, every id known from the map")
+        if t.insert_triggers:
+            _add_note(entry, f"triggers on INSERT, which fire when pgmerge publishes: {', '.join(t.insert_triggers)}")
         arrays = {c.name: None for c in t.columns if c.is_integer_array}
         if arrays:
             entry["arrays"] = arrays
         body[name] = entry
-    _defer_cycles({labels[k]: t for k, t in tables.items()}, body)
+    _note_cycles(body)
     schemas = sorted({s for s, _ in tables} | {schema}, key=lambda s: (s != schema, s))
     doc = {"version": 1, "target_schema": schema, "staging_schema": "staging", "map_schema": "pgmerge", "tables": body}
     return HEADER.format(schemas=", ".join(schemas)) + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None,

@@ -41,6 +41,7 @@ class Table:
     foreign_keys: list[ForeignKeyConstraint] = field(default_factory=list)
     sequence: tuple[str, str] | None = None  # (schema, name) of the sequence feeding a primary-key column
     sequence_column: str | None = None
+    insert_triggers: tuple[str, ...] = ()  # user triggers that fire on INSERT
 
     @property
     def id_column(self) -> str | None:
@@ -73,8 +74,13 @@ def read_catalog(conn: psycopg.Connection, schemas: str | Sequence[str] = "publi
         elif kind == "u":
             if tuple(columns) not in table.unique_keys:
                 table.unique_keys.append(tuple(columns))
-        elif kind == "f":
-            table.foreign_keys.append(ForeignKeyConstraint(tuple(columns), ref_schema, ref_table, tuple(ref_columns)))
+        elif kind == "f":  # the same key declared on several partitions counts once
+            fk = ForeignKeyConstraint(tuple(columns), ref_schema, ref_table, tuple(ref_columns))
+            if fk not in table.foreign_keys:
+                table.foreign_keys.append(fk)
+    for schema, name, triggers in conn.execute(load("catalog/insert_triggers.sql"), params):
+        if (schema, name) in tables:
+            tables[(schema, name)].insert_triggers = tuple(triggers)
     for schema, name, column, sequence_schema, sequence in conn.execute(load("catalog/sequences.sql"), params):
         if (schema, name) in tables:
             tables[(schema, name)].sequence_column = column
@@ -101,4 +107,9 @@ def spec_mismatches(spec, tables: Catalog) -> list[str]:
         for array in t.arrays:
             if array.column in live and not live[array.column].is_integer_array:
                 problems.append(f"table {t.name}: arrays.{array.column} is {live[array.column].type}, not an integer array")
+        for column in t.deferred_foreign_keys:
+            if column in live and not live[column].nullable:
+                problems.append(f"table {t.name}: deferred_foreign_keys.{column} is NOT NULL in {where}; a foreign-key "
+                                f"cycle needs no deferred column (its tables are published in one statement): "
+                                f"remove the entry")
     return problems

@@ -56,7 +56,9 @@ class TableSpec:
     foreign_keys: tuple[ForeignKey, ...] = ()
     references: tuple[Reference, ...] = ()
     arrays: tuple[ArrayRef, ...] = ()
-    deferred_foreign_keys: tuple[str, ...] = ()  # inserted NULL, set once their parents are merged
+    # foreign keys that close a cycle; accepted from older specs, no longer needed: a cycle's tables are
+    # published in one statement, every value final (the spec check refuses one on a NOT NULL column)
+    deferred_foreign_keys: tuple[str, ...] = ()
     nulls_in_key: str = "distinct"  # distinct: a NULL in the key never matches (the row is new); equal: NULL = NULL
     # history (append): drop — a row whose content the target already holds is not inserted again (a
     # multiset: n copies match n copies), so merging the same rows twice adds nothing; keep — every row is new
@@ -71,20 +73,15 @@ class TableSpec:
 
     @property
     def parents(self) -> dict[str, list[str]]:
-        """Tables that must be merged first (not deferred, not the table itself), with the columns that say so."""
+        """Tables whose rows this table's rows reference (not the table itself), with the columns that say so."""
         out: dict[str, list[str]] = {}
         for f in self.foreign_keys:
-            if f.table != self.name and f.column not in self.deferred_foreign_keys:
+            if f.table != self.name:
                 out.setdefault(f.table, []).append(f.column)
         for r in self.references:
             if r.table != self.name:
                 out.setdefault(r.table, []).append("(" + ", ".join(r.columns) + ")")
         return out
-
-    @property
-    def mapped_at_insert(self) -> tuple[ForeignKey, ...]:
-        """The mapped columns translated when rows are inserted: all but the deferred foreign keys."""
-        return tuple(f for f in self.mapped_columns if f.column not in self.deferred_foreign_keys)
 
     def fk(self, column: str) -> ForeignKey | None:
         return next((f for f in self.foreign_keys if f.column == column), None)
@@ -284,9 +281,9 @@ def validate(spec: MergeSpec) -> MergeSpec:
             raise SpecError(f"{where}.arrays: a table without an id column cannot have its arrays repaired")
     spec = replace(spec, tables={name: replace(t, mapped_columns=_mapped_columns(spec, t))
                                  for name, t in spec.tables.items()})
-    from pgmerge_assets.plan.order import merge_order  # the cycle check lives with the ordering
+    from pgmerge_assets.plan.order import check_key_cycles  # the cycle check lives with the ordering
 
-    merge_order(spec)
+    check_key_cycles(spec)
     return spec
 
 

@@ -10,7 +10,7 @@ from pgmerge_assets.plan.common import (
     SEQUENCES,
     Check,
     Names,
-    deferred_key,
+    cycle_key,
     id_map_key,
     ident_list,
     key_complete,
@@ -19,7 +19,7 @@ from pgmerge_assets.plan.common import (
     wrap,
 )
 from pgmerge_assets.plan.order import merge_order
-from pgmerge_assets.plan.pending import orphan_reference
+from pgmerge_assets.plan.pending import orphan_reference, within_cycle
 from pgmerge_assets.templates import compose
 
 
@@ -40,16 +40,18 @@ def _checks(n: Names, t: TableSpec) -> list[Check]:
                             "Every staging row is mapped once; no target row is shared by different natural keys.",
                             wrap(compose("checks/map_incomplete.sql", id=sql.Identifier(t.id), map=n.map(t.name),
                                          staging_table=n.staging(t.name), staging_key=staging_key))))
-    checked_now = [f for f in t.mapped_columns if f.column not in t.deferred_foreign_keys]
+    later = within_cycle(n.spec, t)  # judged by their cycle_fk step, once the other table's pending rows exist
+    checked_now = [f for f in t.mapped_columns if ((f.column,), f.table) not in later]
     if checked_now:
         checks.append(Check("foreign_keys_resolve", merged_key(t.name),
                             "No foreign-key value of target ∪ pending points at a missing parent, constraint or not.",
                             wrap(_orphans(n, t, checked_now))))
-    if t.references:
+    references_now = [r for r in t.references if (r.columns, r.table) not in later]
+    if references_now:
         checks.append(Check("references_resolve", merged_key(t.name),
                             "Every multi-column reference names an existing row (MATCH SIMPLE: a NULL part "
                             "references nothing), constraint or not.",
-                            wrap(sql.SQL("\nUNION ALL\n").join(orphan_reference(n.merged, t, r) for r in t.references))))
+                            wrap(sql.SQL("\nUNION ALL\n").join(orphan_reference(n.merged, t, r) for r in references_now))))
     if t.strategy == "natural_key":
         merge_inserted = (sql.SQL("bool_or(EXISTS (SELECT 1 FROM {} m WHERE m.public_id = t.{} AND m.inserted))").format(
             n.map(t.name), sql.Identifier(t.id)) if t.has_map else sql.SQL("true"))
@@ -74,10 +76,12 @@ def _checks(n: Names, t: TableSpec) -> list[Check]:
                         "Rows after publishing = target rows before + pending rows (= the map's new rows).",
                         wrap(compose("checks/rows_not_conserved.sql", merge_log=n.merge_log, merged_view=n.merged(t.name),
                                      table_name=sql.Literal(t.name), new_in_map=new_in_map))))
-    for column in t.deferred_foreign_keys:
-        checks.append(Check("foreign_key_resolves", deferred_key(t.name, column),
-                            f"Every {t.name}.{column} names an existing {t.fk(column).table} row.",
-                            wrap(_orphans(n, t, [t.fk(column)]))))
+    for columns, parent in later:
+        reference = next((r for r in t.references if r.columns == columns and r.table == parent), None)
+        query = (orphan_reference(n.merged, t, reference) if reference
+                 else _orphans(n, t, [f for f in t.mapped_columns if f.column == columns[0]]))
+        checks.append(Check("reference_resolves", cycle_key(t.name, columns),
+                            f"Every {t.name}.({', '.join(columns)}) names an existing {parent} row.", wrap(query)))
     for array in t.arrays:
         ref = n.spec.tables[array.table]
         checks.append(Check("array_elements_exist", repaired_key(t.name, array.column),

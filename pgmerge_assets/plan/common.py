@@ -28,7 +28,7 @@ class Guard:
 @dataclass(frozen=True)
 class Step:
     key: StepKey
-    kind: str  # id_map | merged | deferred_fk | repaired_arrays | sequences
+    kind: str  # id_map | merged | cycle_fk | repaired_arrays | sequences
     description: str
     deps: tuple[StepKey, ...]
     statements: tuple[sql.Composed, ...]
@@ -116,8 +116,8 @@ def merged_key(table: str) -> StepKey:
     return ("merged", asset_name(table))
 
 
-def deferred_key(table: str, column: str) -> StepKey:
-    return ("deferred_fk", asset_name(table, column))
+def cycle_key(table: str, columns: tuple[str, ...]) -> StepKey:
+    return ("cycle_fk", asset_name(table, *columns))
 
 
 def repaired_key(table: str, column: str) -> StepKey:

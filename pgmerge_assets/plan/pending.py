@@ -12,7 +12,7 @@ from pgmerge_assets.plan.common import (
     Guard,
     Names,
     Step,
-    deferred_key,
+    cycle_key,
     id_map_key,
     ident_list,
     key_match,
@@ -24,7 +24,7 @@ from pgmerge_assets.plan.common import (
 )
 from pgmerge_assets.plan.maps import unmapped_fk_guard
 from pgmerge_assets.plan.names import object_name
-from pgmerge_assets.plan.order import merge_order
+from pgmerge_assets.plan.order import cycle_partners, merge_order
 from pgmerge_assets.templates import compose
 
 
@@ -84,7 +84,7 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
     deps = tuple(dict.fromkeys(
         ([id_map_key(t.name)] if t.has_map else [STAGING_DATA])
         + [id_map_key(f.table) for f in t.mapped_columns if f.table != t.name]
-        + [merged_key(p) for p in t.parents]))
+        + [merged_key(p) for p in t.parents if p not in cycle_partners(n.spec)[t.name]]))
     matched = (sql.SQL("(SELECT count(*) FROM {} WHERE NOT inserted)").format(n.map(t.name)) if t.has_map
                else sql.SQL("(SELECT count(*) FROM {}) - l.rows_pending").format(n.staging(t.name)))
     stats = sql.SQL("SELECT (SELECT count(*) FROM {}) AS row_count, (SELECT count(*) FROM {}) AS staging_rows, "
@@ -102,14 +102,21 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
                 after=(_id_taken_guard(n, t),) if t.has_map and not t.sequence else ())
 
 
-def _deferred_step(t: TableSpec, column: str) -> Step:
-    """A foreign key that closes a cycle holds its final value in the pending rows already; this audit step
-    waits for both tables' pending rows so its check can judge the column."""
-    fk = t.fk(column)
-    deps = tuple(dict.fromkeys([merged_key(t.name), id_map_key(fk.table), merged_key(fk.table)]))
-    return Step(deferred_key(t.name, column), "deferred_fk",
-                f"{t.name}.{column} closes a foreign-key cycle: checked once {fk.table}'s pending rows exist too.",
-                deps, ())
+def within_cycle(spec: MergeSpec, t: TableSpec) -> list[tuple[tuple[str, ...], str]]:
+    """The references of `t` (foreign-key columns, or a multi-column reference) to another table of its
+    foreign-key cycle, with that table: they can be judged only once both tables' pending rows exist."""
+    partners = cycle_partners(spec)[t.name]
+    return [*(((f.column,), f.table) for f in t.mapped_columns if f.table in partners),
+            *((r.columns, r.table) for r in t.references if r.table in partners)]
+
+
+def _cycle_step(t: TableSpec, columns: tuple[str, ...], parent: str) -> Step:
+    """A reference inside a foreign-key cycle holds its final value in the pending rows already; this audit
+    step waits for the other table's pending rows too, so its check can judge it."""
+    deps = tuple(dict.fromkeys([merged_key(t.name), merged_key(parent)]))
+    return Step(cycle_key(t.name, columns), "cycle_fk",
+                f"{t.name}.({', '.join(columns)}) -> {parent} closes a foreign-key cycle (the cycle's tables are "
+                f"published in one statement): checked once {parent}'s pending rows exist too.", deps, ())
 
 
 def _repaired_step(n: Names, t: TableSpec, array) -> Step:
@@ -138,6 +145,6 @@ def _sequences_step(n: Names, tables: list[TableSpec]) -> Step:
 def plan_pending(spec: MergeSpec) -> list[Step]:
     n, tables = Names(spec), merge_order(spec)
     return [*(_merged_step(n, t) for t in tables),
-            *(_deferred_step(t, c) for t in tables for c in t.deferred_foreign_keys),
+            *(_cycle_step(t, columns, parent) for t in tables for columns, parent in within_cycle(spec, t)),
             *(_repaired_step(n, t, a) for t in tables for a in t.arrays),
             _sequences_step(n, tables)]

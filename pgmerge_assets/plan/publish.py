@@ -10,7 +10,7 @@ from psycopg import sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
 from pgmerge_assets.plan.common import Guard, Names, ident_list, key_match, wrap
-from pgmerge_assets.plan.order import merge_order
+from pgmerge_assets.plan.order import merge_groups, merge_order
 from pgmerge_assets.templates import compose
 
 
@@ -46,42 +46,6 @@ class PublishPlan:
                 for t in merge_order(self.spec)]
 
 
-def cycle_groups(spec: MergeSpec) -> list[list[TableSpec]]:
-    """The merged tables in constraint order, the tables of one foreign-key cycle (counting the deferred
-    foreign keys) grouped together: strongly connected components, parents first (Tarjan)."""
-    tables = merge_order(spec)
-    edges = {t.name: sorted({*t.parents, *(t.fk(c).table for c in t.deferred_foreign_keys)} - {t.name})
-             for t in tables}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    groups: list[list[str]] = []
-
-    def visit(name: str) -> None:
-        index[name] = low[name] = len(index)
-        stack.append(name)
-        for parent in edges[name]:
-            if parent not in index:
-                visit(parent)
-                low[name] = min(low[name], low[parent])
-            elif parent in stack:
-                low[name] = min(low[name], index[parent])
-        if low[name] == index[name]:
-            group = []
-            while True:
-                member = stack.pop()
-                group.append(member)
-                if member == name:
-                    break
-            groups.append(group)
-
-    for t in tables:
-        if t.name not in index:
-            visit(t.name)
-    position = {t.name: i for i, t in enumerate(tables)}  # Tarjan emits parents before children
-    return [[spec.tables[name] for name in sorted(group, key=position.get)] for group in groups]
-
-
 def _insert_group(n: Names, group: list[TableSpec]) -> InsertGroup:
     ctes = sql.SQL(",\n").join(
         sql.SQL("{} AS ({})").format(sql.Identifier(f"inserted_{i}"), compose(
@@ -113,7 +77,7 @@ def _verify(n: Names, t: TableSpec) -> list[Guard]:
 
 def plan_publish(spec: MergeSpec) -> PublishPlan:
     n = Names(spec)
-    groups = cycle_groups(spec)
+    groups = merge_groups(spec)
     ordered = [t for group in groups for t in group]
     locks = tuple((n.public(t.name).as_string(), compose("publish/lock_table.sql", public_table=n.public(t.name)))
                   for t in ordered)

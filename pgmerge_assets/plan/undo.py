@@ -9,7 +9,7 @@ from psycopg import sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
 from pgmerge_assets.plan.common import Names, ident_list
-from pgmerge_assets.plan.publish import cycle_groups
+from pgmerge_assets.plan.order import merge_groups
 from pgmerge_assets.templates import compose
 
 
@@ -56,7 +56,7 @@ def _delete(n: Names, merge_id: int, t: TableSpec) -> sql.Composed:
 
 def plan_undo(spec: MergeSpec, merge_id: int) -> UndoPlan:
     n = Names(spec)
-    groups = cycle_groups(spec)[::-1]  # children first
+    groups = merge_groups(spec)[::-1]  # children first
     deletes = []
     for group in groups:
         ctes = sql.SQL(",\n").join(sql.SQL("{} AS ({})").format(sql.Identifier(f"deleted_{i}"), _delete(n, merge_id, t))
