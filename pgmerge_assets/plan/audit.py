@@ -18,7 +18,7 @@ from pgmerge_assets.plan.common import (
     repaired_key,
     wrap,
 )
-from pgmerge_assets.plan.order import merge_order
+from pgmerge_assets.plan.order import cycle_partners, merge_order
 from pgmerge_assets.plan.pending import orphan_reference, within_cycle
 from pgmerge_assets.templates import compose
 
@@ -31,7 +31,7 @@ def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
         for fk in fks)
 
 
-def _checks(n: Names, t: TableSpec) -> list[Check]:
+def _checks(n: Names, t: TableSpec, partners: set[str]) -> list[Check]:
     checks = []
     if t.has_map:
         staging_key = (sql.SQL("jsonb_build_array({})").format(ident_list(t.natural_key, "st"))
@@ -40,7 +40,7 @@ def _checks(n: Names, t: TableSpec) -> list[Check]:
                             "Every staging row is mapped once; no target row is shared by different natural keys.",
                             wrap(compose("checks/map_incomplete.sql", id=sql.Identifier(t.id), map=n.map(t.name),
                                          staging_table=n.staging(t.name), staging_key=staging_key))))
-    later = within_cycle(n.spec, t)  # judged by their cycle_fk step, once the other table's pending rows exist
+    later = within_cycle(t, partners)  # judged by their cycle_fk step, once the other table's pending rows exist
     checked_now = [f for f in t.mapped_columns if ((f.column,), f.table) not in later]
     if checked_now:
         checks.append(Check("foreign_keys_resolve", merged_key(t.name),
@@ -104,8 +104,8 @@ def _sequence_check(n: Names, tables: list[TableSpec]) -> Check:
 
 
 def plan_audit(spec: MergeSpec) -> list[Check]:
-    n, tables = Names(spec), merge_order(spec)
-    checks = [c for t in tables for c in _checks(n, t)]
+    n, tables, partners = Names(spec), merge_order(spec), cycle_partners(spec)
+    checks = [c for t in tables for c in _checks(n, t, partners[t.name])]
     if any(t.sequence for t in tables):
         checks.append(_sequence_check(n, tables))
     return checks

@@ -74,7 +74,10 @@ def check_key_cycles(spec: MergeSpec) -> None:
         TopologicalSorter(graph).prepare()
     except CycleError as exc:
         cycle = exc.args[1][::-1]  # graphlib lists it child-first
-        edges = [f"{child}.({', '.join(f.column for f in spec.tables[child].mapped_columns if f.table == parent and f.column in spec.tables[child].natural_key)}) -> {parent}"
-                 for child, parent in zip(cycle, cycle[1:])]
+        edges = []
+        for child, parent in zip(cycle, cycle[1:]):
+            t = spec.tables[child]
+            columns = [f.column for f in t.mapped_columns if f.table == parent and f.column in t.natural_key]
+            edges.append(f"{child}.({', '.join(columns)}) -> {parent}")
         raise SpecError(f"natural keys form a cycle: {', '.join(edges)}; each table's rows can only be matched "
                         f"once the other's are, so none can: take a foreign key out of one natural key") from None

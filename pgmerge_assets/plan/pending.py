@@ -51,7 +51,7 @@ def _id_taken_guard(n: Names, t: TableSpec) -> Guard:
                               id=sql.Identifier(t.id))))
 
 
-def _merged_step(n: Names, t: TableSpec) -> Step:
+def _merged_step(n: Names, t: TableSpec, partners: set[str]) -> Step:
     joins, aliases = parent_joins(n, t.mapped_columns)
     common = dict(pending=n.pending(t.name), public_table=n.public(t.name), staging_table=n.staging(t.name),
                   columns=ident_list(t.columns), parent_joins=joins)
@@ -84,7 +84,7 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
     deps = tuple(dict.fromkeys(
         ([id_map_key(t.name)] if t.has_map else [STAGING_DATA])
         + [id_map_key(f.table) for f in t.mapped_columns if f.table != t.name]
-        + [merged_key(p) for p in t.parents if p not in cycle_partners(n.spec)[t.name]]))
+        + [merged_key(p) for p in t.parents if p not in partners]))
     matched = (sql.SQL("(SELECT count(*) FROM {} WHERE NOT inserted)").format(n.map(t.name)) if t.has_map
                else sql.SQL("(SELECT count(*) FROM {}) - l.rows_pending").format(n.staging(t.name)))
     stats = sql.SQL("SELECT (SELECT count(*) FROM {}) AS row_count, (SELECT count(*) FROM {}) AS staging_rows, "
@@ -102,10 +102,9 @@ def _merged_step(n: Names, t: TableSpec) -> Step:
                 after=(_id_taken_guard(n, t),) if t.has_map and not t.sequence else ())
 
 
-def within_cycle(spec: MergeSpec, t: TableSpec) -> list[tuple[tuple[str, ...], str]]:
+def within_cycle(t: TableSpec, partners: set[str]) -> list[tuple[tuple[str, ...], str]]:
     """The references of `t` (foreign-key columns, or a multi-column reference) to another table of its
-    foreign-key cycle, with that table: they can be judged only once both tables' pending rows exist."""
-    partners = cycle_partners(spec)[t.name]
+    foreign-key cycle (`partners`), with that table: judged only once both tables' pending rows exist."""
     return [*(((f.column,), f.table) for f in t.mapped_columns if f.table in partners),
             *((r.columns, r.table) for r in t.references if r.table in partners)]
 
@@ -143,8 +142,8 @@ def _sequences_step(n: Names, tables: list[TableSpec]) -> Step:
 
 
 def plan_pending(spec: MergeSpec) -> list[Step]:
-    n, tables = Names(spec), merge_order(spec)
-    return [*(_merged_step(n, t) for t in tables),
-            *(_cycle_step(t, columns, parent) for t in tables for columns, parent in within_cycle(spec, t)),
+    n, tables, partners = Names(spec), merge_order(spec), cycle_partners(spec)
+    return [*(_merged_step(n, t, partners[t.name]) for t in tables),
+            *(_cycle_step(t, columns, parent) for t in tables for columns, parent in within_cycle(t, partners[t.name])),
             *(_repaired_step(n, t, a) for t in tables for a in t.arrays),
             _sequences_step(n, tables)]
