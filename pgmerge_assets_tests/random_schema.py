@@ -800,12 +800,16 @@ def canonical(conn: psycopg.Connection, schema: Schema) -> dict[tuple[str, str],
 
 
 def expected_merge(db1: dict, db2: dict, schema: Schema) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str], int]]:
-    """db1's rows, db2's rows whose natural key db1 lacks, all history rows; and db2's conflicts per table."""
+    """db1's rows, db2's rows whose natural key db1 lacks; history rows of both, where a row of db2 whose
+    id-free content db1 holds too is that row (a multiset: n copies in db2 and m in db1 give max(n, m),
+    the spec's default `duplicates: drop`); and db2's conflicts per table."""
+    from collections import Counter
+
     expected, conflicts = {}, {}
     for t in schema.tables:
         rows1, rows2 = db1[t.qualified], db2[t.qualified]
         if t.kind == "history":
-            expected[t.qualified] = sorted(r for _, r in rows1 + rows2)
+            expected[t.qualified] = sorted((Counter(r for _, r in rows1) | Counter(r for _, r in rows2)).elements())
             conflicts[t.qualified] = 0
             continue
         by_key = {k: r for k, r in rows1}

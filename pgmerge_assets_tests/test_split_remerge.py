@@ -1,5 +1,6 @@
 """Split and re-merge, as a property: any schema of the supported shapes, split into two diverged
-databases, merges back into exactly db1's records + db2's new records + all history of both.
+databases, merges back into exactly db1's records + db2's new records + the history of both (a
+history row db1 holds too counted once).
 
 Per example (see random_schema.py): draw a schema and a seed; generate the records in an origin
 database; place each record in db1, db2 or both (history in exactly one), renumber ids per database
