@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -99,6 +100,8 @@ def prepare_merge_state(conn: psycopg.Connection, staging: StagingPlan) -> None:
         for statement in staging.start_over():
             conn.execute(statement)
         conn.execute(staging.record_fingerprint(conn.execute(staging.fingerprint()).fetchone()[0]))
+        conn.execute(compose("ledger/set_state.sql", state=staging.names.state),
+                     {"key": "started_at", "value": datetime.now(timezone.utc).isoformat()})
         conn.execute(staging.bump_version())
 
 

@@ -77,7 +77,6 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
             if count:
                 raise PublishError(f"{guard.problem}: {count} rows (sample {sample[:5]}); merge again to rebuild "
                                    f"the maps. Nothing was published")
-        started = conn.execute("SELECT transaction_timestamp()").fetchone()[0]
         before = _positions(conn, plan.sequences)
         rows: dict[str, int] = {}
         for group in plan.groups:
@@ -94,7 +93,8 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
                      for m in plan.sequences if before[m.sequence] != after[m.sequence]}
         merge_id = conn.execute(compose("ledger/record_merge.sql", ledger=n.ledger), {
             "fingerprint": state.get("staging_fingerprint", ""), "spec_hash": hashlib.sha256(spec.text.encode()).hexdigest(),
-            "spec": spec.text, "rows": json.dumps(rows), "sequences": json.dumps(sequences), "started": started,
+            "spec": spec.text, "rows": json.dumps(rows), "sequences": json.dumps(sequences),
+            "started": state.get("started_at"),  # when this merge's dump #2 was loaded
         }).fetchone()[0]
         for statement in plan.keep(merge_id):
             conn.execute(statement)
