@@ -83,7 +83,7 @@ def _spec_with(tmp_path, mutate) -> Path:
     (lambda t: t["datasource"]["arrays"].update(package_indexes=None),
      "table datasource.arrays.package_indexes: name the table its values reference"),
     (lambda t: t["dataset"].update(strategy="upsert"), "table dataset: strategy must be one of"),
-    (lambda t: t["edit"].pop("sequence"), "table edit: strategy append needs the sequence that feeds its id column"),
+    (lambda t: t["edit"].update(keep_ids="yes"), "table edit.keep_ids: expected true or false, got 'yes'"),
     (lambda t: t["dataset"].update(foreign_keys={"description": "datasource"}, natural_key=["name", "description"])
      or t["datasource"].update(natural_key=["purl", "dataset_id"]),
      "natural keys form a cycle: "),

@@ -457,3 +457,42 @@ def test_reference_naming_a_row_dump_2_lacks_is_one_clear_error(fresh_db, tmp_pa
     assert any("staging.grade.(student_id, course_id): rows reference enrollment rows that dump #2 does not hold: "
                "2 offending rows" in f and "[1, 2]" in f for f in failures), failures
     assert rows(fresh_db, "SELECT count(*) FROM grade") == [(0,)]
+
+
+def test_integer_ids_no_sequence_feeds_are_still_ids(fresh_db, tmp_path):
+    """Ids the application assigns (no sequence): new rows get ids past max(id), never dump #2's own
+    numbers, which belong to other rows in the target; a table with no other key is drafted as history."""
+    spec = merge_shape(
+        fresh_db, tmp_path,
+        "CREATE TABLE customer (id int PRIMARY KEY, email text NOT NULL UNIQUE);"
+        "CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customer, total int)",
+        "INSERT INTO public.customer VALUES (1, 'ann@x'), (2, 'bob@x');"
+        "INSERT INTO public.orders VALUES (1, 1, 10), (2, 2, 20)",
+        # dump #2 numbers its own: its customer 1 is public's bob, its orders 1 and 2 are new
+        "INSERT INTO staging.customer VALUES (1, 'bob@x'), (2, 'cid@x');"
+        "INSERT INTO staging.orders VALUES (1, 1, 20), (2, 2, 30), (3, 1, 99)",
+    )
+    assert spec["tables"]["orders"]["strategy"] == "append" and "keep_ids" not in spec["tables"]["orders"]
+    assert rows(fresh_db, "SELECT id, email FROM customer ORDER BY id") == [(1, "ann@x"), (2, "bob@x"), (3, "cid@x")]
+    # bob's order of 20 is the one public holds (same content); cid's 30 and bob's 99 are new, under ids 3 and 4
+    assert rows(fresh_db, "SELECT o.id, c.email, o.total FROM orders o JOIN customer c ON c.id = o.customer_id "
+                          "ORDER BY o.id") == [(1, "ann@x", 10), (2, "bob@x", 20), (3, "cid@x", 30), (4, "bob@x", 99)]
+
+
+def test_a_uuid_id_without_keep_ids_is_refused_before_anything_runs(fresh_db, tmp_path):
+    import dagster as dg
+
+    from pgmerge_assets.run import root_message
+    from pgmerge_assets_tests.merge_helpers import materialize as run
+
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("CREATE TABLE tenant (id uuid PRIMARY KEY, name text NOT NULL UNIQUE)")
+        raw = yaml.safe_load(draft_spec(read_catalog(conn, "public")))
+    assert raw["tables"]["tenant"]["keep_ids"] is True
+    del raw["tables"]["tenant"]["keep_ids"]
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = run(fresh_db, tmp_path, spec_path=path, selection=dg.AssetSelection.assets("staging_schema"))
+    message = next(root_message(e.step_failure_data.error) for e in result.all_events
+                   if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "table tenant: id column id is uuid, which pgmerge cannot count up: add keep_ids: true" in message

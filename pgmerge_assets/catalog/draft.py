@@ -7,7 +7,7 @@ from graphlib import CycleError, TopologicalSorter
 
 import yaml
 
-from pgmerge_assets.catalog.introspect import Catalog, Table
+from pgmerge_assets.catalog.introspect import INTEGER_TYPES, Catalog, Table
 
 HEADER = """\
 # pgmerge merge spec, drafted from the catalog of schema(s) {schemas}. Review before merging.
@@ -41,8 +41,12 @@ def _strategy(table: Table) -> tuple[str, tuple[str, ...], str | None]:
         return "append", (), "no unique key besides the id: treated as history (rows public already holds are not added again)"
     if len(pk) > 1:
         return "natural_key", pk, None
+    if pk and table.column(pk[0]).type not in INTEGER_TYPES:
+        return "natural_key", pk, f"{table.column(pk[0]).type} primary key: its value is taken as the natural key"
     if pk:
-        return "natural_key", pk, "primary key without a sequence: its value is taken as the natural key"
+        return "append", (), ("integer primary key without a sequence and no unique key: treated as history (rows "
+                              "public already holds are not added again), new rows get ids past max(id); name the "
+                              "columns that identify a row as natural_key if there are some")
     return "append", (), "no primary or unique key: rows of dump #2 public does not already hold are appended"
 
 
@@ -104,6 +108,8 @@ def draft_spec(tables: Catalog, schema: str = "public") -> str:
                 entry["sequence"] = t.sequence[1]
                 if t.sequence[0] != t.schema:
                     entry["sequence_schema"] = t.sequence[0]
+            if not t.sequence and t.column(id_column).type not in INTEGER_TYPES:
+                entry["keep_ids"] = True  # uuid, text: a new row keeps its own id
             identity = t.column(id_column).identity
             if identity:
                 entry["identity"] = identity

@@ -23,6 +23,9 @@ class Column:
     is_integer_array: bool
 
 
+INTEGER_TYPES = ("smallint", "integer", "bigint")
+
+
 @dataclass(frozen=True)
 class ForeignKeyConstraint:
     columns: tuple[str, ...]
@@ -107,6 +110,9 @@ def spec_mismatches(spec, tables: Catalog) -> list[str]:
         for array in t.arrays:
             if array.column in live and not live[array.column].is_integer_array:
                 problems.append(f"table {t.name}: arrays.{array.column} is {live[array.column].type}, not an integer array")
+        if t.fresh_ids and t.id in live and live[t.id].type not in INTEGER_TYPES:
+            problems.append(f"table {t.name}: id column {t.id} is {live[t.id].type}, which pgmerge cannot count up: "
+                            f"add keep_ids: true (new rows then keep their own {live[t.id].type} ids)")
         for column in t.deferred_foreign_keys:
             if column in live and not live[column].nullable:
                 problems.append(f"table {t.name}: deferred_foreign_keys.{column} is NOT NULL in {where}; a foreign-key "

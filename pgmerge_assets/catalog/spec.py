@@ -52,6 +52,7 @@ class TableSpec:
     sequence: str | None = None
     sequence_schema: str | None = None  # the sequence's schema when it is not the table's
     identity: str | None = None
+    keep_ids: bool = False  # new rows keep their own id (uuid, text); else they get fresh ids that collide with nothing
     natural_key: tuple[str, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     references: tuple[Reference, ...] = ()
@@ -65,6 +66,11 @@ class TableSpec:
     duplicates: str = "drop"
     # every column holding ids of a mapped table: foreign_keys plus what references imply (set by validate)
     mapped_columns: tuple[ForeignKey, ...] = ()
+
+    @property
+    def fresh_ids(self) -> bool:
+        """New rows get ids from pgmerge's counter: fed by the table's sequence, or, with none, past max(id)."""
+        return self.id is not None and not self.keep_ids
 
     @property
     def has_map(self) -> bool:
@@ -151,7 +157,7 @@ def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
         raise SpecError(f"{where}: expected a mapping, got {raw!r}")
     unknown = set(raw) - {"strategy", "columns", "schema", "table", "id", "sequence", "sequence_schema", "identity",
                           "natural_key", "foreign_keys", "references", "arrays", "deferred_foreign_keys",
-                          "nulls_in_key", "duplicates", "note"}
+                          "nulls_in_key", "duplicates", "keep_ids", "note"}
     if unknown:
         raise SpecError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     strategy = raw.get("strategy")
@@ -160,6 +166,9 @@ def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
     nulls = raw.get("nulls_in_key", "distinct")
     if nulls not in ("distinct", "equal"):
         raise SpecError(f"{where}: nulls_in_key must be distinct or equal, got {nulls!r}")
+    keep_ids = raw.get("keep_ids", False)
+    if not isinstance(keep_ids, bool):
+        raise SpecError(f"{where}.keep_ids: expected true or false, got {keep_ids!r}")
     duplicates = raw.get("duplicates", "drop")
     if duplicates not in ("drop", "keep"):
         raise SpecError(f"{where}: duplicates must be drop or keep, got {duplicates!r}")
@@ -188,6 +197,7 @@ def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
         deferred_foreign_keys=_names(raw.get("deferred_foreign_keys"), f"{where}.deferred_foreign_keys"),
         nulls_in_key=nulls,
         duplicates=duplicates,
+        keep_ids=keep_ids,
     )
 
 
@@ -267,16 +277,11 @@ def validate(spec: MergeSpec) -> MergeSpec:
         for column in t.deferred_foreign_keys:
             if t.fk(column) is None:
                 raise SpecError(f"{where}.deferred_foreign_keys: {column} is not one of the table's foreign_keys")
-            if t.id is None:
-                raise SpecError(f"{where}.deferred_foreign_keys: only tables with an id column can set a foreign "
-                                f"key after inserting (their rows are found through the id map)")
             if column in t.natural_key:
                 raise SpecError(f"{where}.deferred_foreign_keys: {column} is part of the natural key, which "
                                 f"must be known when rows are matched")
         if t.strategy == "natural_key" and not t.natural_key:
             raise SpecError(f"{where}: strategy natural_key needs natural_key columns")
-        if t.strategy == "append" and t.id is not None and t.sequence is None:
-            raise SpecError(f"{where}: strategy append needs the sequence that feeds its id column, for fresh ids")
         if t.strategy == "append" and t.id is None and t.arrays:
             raise SpecError(f"{where}.arrays: a table without an id column cannot have its arrays repaired")
     spec = replace(spec, tables={name: replace(t, mapped_columns=_mapped_columns(spec, t))

@@ -101,8 +101,10 @@ class Names:
         return sql.Identifier(t.sequence_schema or t.schema, t.sequence)
 
     def allocator_table(self, t: TableSpec) -> sql.Identifier:
-        """pgmerge's own counter of new ids for the table's sequence (shared by the tables sharing it)."""
-        return sql.Identifier(self.spec.map_schema, object_name("next_", f"{t.sequence_schema or t.schema}.{t.sequence}"))
+        """pgmerge's own counter of new ids: one per sequence (shared by the tables sharing it), or per table
+        for an integer id no sequence feeds."""
+        fed_by = f"{t.sequence_schema or t.schema}.{t.sequence}" if t.sequence else f"{t.schema}.{t.relname}.{t.id}"
+        return sql.Identifier(self.spec.map_schema, object_name("next_", fed_by))
 
     def allocator(self, t: TableSpec) -> sql.Composed:
         return sql.SQL("{}::regclass").format(sql.Literal(self.allocator_table(t).as_string()))

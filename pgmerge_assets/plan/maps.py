@@ -68,6 +68,14 @@ def compared_content(n: Names, t: TableSpec, needs: list[str]) -> tuple[sql.Comp
     return staging, public, joins
 
 
+def allocator_catch_up(n: Names, t: TableSpec, table: sql.Composable) -> sql.Composed:
+    """Move pgmerge's id counter past `table`'s max(id) (and past the table's sequence, when it has one)."""
+    sequence_used = (sql.SQL("(SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM {} s)")
+                     .format(n.sequence_table(t)) if t.sequence else sql.SQL("0"))
+    return compose("merge/allocator_catch_up.sql", allocator=n.allocator(t), allocator_table=n.allocator_table(t),
+                   sequence_used=sequence_used, id=sql.Identifier(t.id), table=table)
+
+
 def _map_key_parts(t: TableSpec, aliases: dict[str, sql.Identifier]) -> dict[str, sql.Composable]:
     """The natural key as one row value on each side, how two such keys match, and which rows group together
     (with nulls_in_key: distinct, a row with a NULL in its key matches nothing and stands alone)."""
@@ -100,10 +108,8 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
     statements = [compose("merge/map_create.sql", **ids,
                           map_staging_index=sql.Identifier(object_name("map_", t.name, "_staging_id")),
                           map_public_index=sql.Identifier(object_name("map_", t.name, "_public_id")))]
-    if t.sequence:
-        statements.append(compose("merge/allocator_catch_up.sql", allocator=n.allocator(t),
-                                  allocator_table=n.allocator_table(t), sequence_table=n.sequence_table(t),
-                                  id=ids["id"], table=ids["public_table"]))
+    if t.fresh_ids:
+        statements.append(allocator_catch_up(n, t, ids["public_table"]))
         new_id = sql.SQL("nextval({})").format(n.allocator(t))
     else:  # uuid, text and other keys no sequence feeds: a new row keeps its own id
         new_id = sql.SQL("l.staging_id")
@@ -114,7 +120,7 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
         fill = compose("merge/map_natural_key.sql", **ids, new_id=new_id, parent_joins=joins,
                        **_map_key_parts(t, aliases))
         how = (f"natural key ({', '.join(t.natural_key)}); public wins, new keys get "
-               f"{'fresh ids' if t.sequence else 'their own ids'}")
+               f"{'fresh ids' if t.fresh_ids else 'their own ids'}")
     elif t.duplicates == "drop":
         staging_content, public_content, joins = compared_content(n, t, needs)
         fill = compose("merge/map_append.sql", **ids, new_id=new_id, parent_joins=joins,

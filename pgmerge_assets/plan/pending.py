@@ -22,7 +22,7 @@ from pgmerge_assets.plan.common import (
     translated,
     wrap,
 )
-from pgmerge_assets.plan.maps import unmapped_fk_guard
+from pgmerge_assets.plan.maps import allocator_catch_up, unmapped_fk_guard
 from pgmerge_assets.plan.names import object_name
 from pgmerge_assets.plan.order import cycle_partners, merge_order
 from pgmerge_assets.templates import compose
@@ -99,7 +99,7 @@ def _merged_step(n: Names, t: TableSpec, partners: set[str]) -> Step:
                 f"translated: {fks}.", deps, statements, guards, stats, t.name,
                 # ids from pgmerge's counter are past every id the target holds; a uuid or text id kept from
                 # dump #2 may not be
-                after=(_id_taken_guard(n, t),) if t.has_map and not t.sequence else ())
+                after=(_id_taken_guard(n, t),) if t.has_map and t.keep_ids else ())
 
 
 def within_cycle(t: TableSpec, partners: set[str]) -> list[tuple[tuple[str, ...], str]]:
@@ -132,10 +132,7 @@ def _repaired_step(n: Names, t: TableSpec, array) -> Step:
 
 
 def _sequences_step(n: Names, tables: list[TableSpec]) -> Step:
-    statements = tuple(
-        compose("merge/allocator_catch_up.sql", allocator=n.allocator(t), allocator_table=n.allocator_table(t),
-                sequence_table=n.sequence_table(t), id=sql.Identifier(t.id), table=n.merged(t.name))
-        for t in tables if t.sequence)
+    statements = tuple(allocator_catch_up(n, t, n.merged(t.name)) for t in tables if t.has_map and t.fresh_ids)
     return Step(SEQUENCES, "sequences", "Where each sequence will stand once published: past max(id) of "
                 "target ∪ pending (publish moves the target's sequences there).",
                 tuple(merged_key(t.name) for t in tables), statements)

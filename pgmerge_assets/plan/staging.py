@@ -42,7 +42,8 @@ class StagingPlan:
         statements += [compose("merge/pending_create.sql", merged_view=n.merged(t.name), pending=n.pending(t.name),
                                public_table=n.public(t.name), columns=ident_list(t.columns))
                        for t in spec.merged_tables]
-        allocators = {n.allocator_table(t).as_string(): n.allocator_table(t) for t in spec.merged_tables if t.sequence}
+        allocators = {n.allocator_table(t).as_string(): n.allocator_table(t)
+                      for t in spec.merged_tables if t.has_map and t.fresh_ids}
         statements += [compose("merge/allocator_create.sql", allocator=a) for a in allocators.values()]
         return statements
 

@@ -12,13 +12,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_staging_id" ON "pgmerge"."map_dat
 CREATE INDEX IF NOT EXISTS "map_dataset_public_id" ON "pgmerge"."map_dataset" (public_id);
 TRUNCATE "pgmerge"."map_dataset";
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.dataset_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."dataset_id_seq" s),
     coalesce((SELECT max("id") FROM "public"."dataset"), 0)))
-FROM "pgmerge"."next_public.dataset_id_seq" a, "public"."dataset_id_seq" s;
+FROM "pgmerge"."next_public.dataset_id_seq" a;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -69,13 +69,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_staging_id" ON "pgmerge"."map_fin
 CREATE INDEX IF NOT EXISTS "map_finding_public_id" ON "pgmerge"."map_finding" (public_id);
 TRUNCATE "pgmerge"."map_finding";
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.finding_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."finding_id_seq" s),
     coalesce((SELECT max("id") FROM "public"."finding"), 0)))
-FROM "pgmerge"."next_public.finding_id_seq" a, "public"."finding_id_seq" s;
+FROM "pgmerge"."next_public.finding_id_seq" a;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -126,13 +126,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_reporter_staging_id" ON "pgmerge"
 CREATE INDEX IF NOT EXISTS "map_finding_reporter_public_id" ON "pgmerge"."map_finding_reporter" (public_id);
 TRUNCATE "pgmerge"."map_finding_reporter";
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.finding_reporter_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."finding_reporter_id_seq" s),
     coalesce((SELECT max("id") FROM "public"."finding_reporter"), 0)))
-FROM "pgmerge"."next_public.finding_reporter_id_seq" a, "public"."finding_reporter_id_seq" s;
+FROM "pgmerge"."next_public.finding_reporter_id_seq" a;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -183,13 +183,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "map_package_staging_id" ON "pgmerge"."map_pac
 CREATE INDEX IF NOT EXISTS "map_package_public_id" ON "pgmerge"."map_package" (public_id);
 TRUNCATE "pgmerge"."map_package";
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.package_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."package_id_seq" s),
     coalesce((SELECT max("id") FROM "public"."package"), 0)))
-FROM "pgmerge"."next_public.package_id_seq" a, "public"."package_id_seq" s;
+FROM "pgmerge"."next_public.package_id_seq" a;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -251,13 +251,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_metrics_staging_id" ON "pgmerge".
 CREATE INDEX IF NOT EXISTS "map_dataset_metrics_public_id" ON "pgmerge"."map_dataset_metrics" (public_id);
 TRUNCATE "pgmerge"."map_dataset_metrics";
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.dataset_metrics_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."dataset_metrics_id_seq" s),
     coalesce((SELECT max("id") FROM "public"."dataset_metrics"), 0)))
-FROM "pgmerge"."next_public.dataset_metrics_id_seq" a, "public"."dataset_metrics_id_seq" s;
+FROM "pgmerge"."next_public.dataset_metrics_id_seq" a;
 
 -- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
 -- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
@@ -303,13 +303,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_staging_id" ON "pgmerge"."map_
 CREATE INDEX IF NOT EXISTS "map_datasource_public_id" ON "pgmerge"."map_datasource" (public_id);
 TRUNCATE "pgmerge"."map_datasource";
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.datasource_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."datasource_id_seq" s),
     coalesce((SELECT max("id") FROM "public"."datasource"), 0)))
-FROM "pgmerge"."next_public.datasource_id_seq" a, "public"."datasource_id_seq" s;
+FROM "pgmerge"."next_public.datasource_id_seq" a;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -371,13 +371,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "map_edit_staging_id" ON "pgmerge"."map_edit" 
 CREATE INDEX IF NOT EXISTS "map_edit_public_id" ON "pgmerge"."map_edit" (public_id);
 TRUNCATE "pgmerge"."map_edit";
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.edit_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."edit_id_seq" s),
     coalesce((SELECT max("id") FROM "public"."edit"), 0)))
-FROM "pgmerge"."next_public.edit_id_seq" a, "public"."edit_id_seq" s;
+FROM "pgmerge"."next_public.edit_id_seq" a;
 
 -- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
 -- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
@@ -434,13 +434,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_event_staging_id" ON "pgmerge"
 CREATE INDEX IF NOT EXISTS "map_datasource_event_public_id" ON "pgmerge"."map_datasource_event" (public_id);
 TRUNCATE "pgmerge"."map_datasource_event";
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.datasource_event_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."datasource_event_id_seq" s),
     coalesce((SELECT max("id") FROM "public"."datasource_event"), 0)))
-FROM "pgmerge"."next_public.datasource_event_id_seq" a, "public"."datasource_event_id_seq" s;
+FROM "pgmerge"."next_public.datasource_event_id_seq" a;
 
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
@@ -502,13 +502,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_metrics_staging_id" ON "pgmerg
 CREATE INDEX IF NOT EXISTS "map_datasource_metrics_public_id" ON "pgmerge"."map_datasource_metrics" (public_id);
 TRUNCATE "pgmerge"."map_datasource_metrics";
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.datasource_metrics_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."datasource_metrics_id_seq" s),
     coalesce((SELECT max("id") FROM "public"."datasource_metrics"), 0)))
-FROM "pgmerge"."next_public.datasource_metrics_id_seq" a, "public"."datasource_metrics_id_seq" s;
+FROM "pgmerge"."next_public.datasource_metrics_id_seq" a;
 
 -- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
 -- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
@@ -994,77 +994,77 @@ WHERE p."id" = r.public_id AND p."package_indexes" IS DISTINCT FROM r.repaired;
 
 -- step sequences after merged/dataset, merged/finding, merged/finding_reporter, merged/package, merged/dataset_metrics, merged/datasource, merged/edit, merged/finding_finding_reporter, merged/datasource_event, merged/datasource_metrics, merged/datasource_event_finding, merged/datasource_event_package
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.dataset_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."dataset_id_seq" s),
     coalesce((SELECT max("id") FROM "pgmerge"."merged_dataset"), 0)))
-FROM "pgmerge"."next_public.dataset_id_seq" a, "public"."dataset_id_seq" s;
+FROM "pgmerge"."next_public.dataset_id_seq" a;
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.finding_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."finding_id_seq" s),
     coalesce((SELECT max("id") FROM "pgmerge"."merged_finding"), 0)))
-FROM "pgmerge"."next_public.finding_id_seq" a, "public"."finding_id_seq" s;
+FROM "pgmerge"."next_public.finding_id_seq" a;
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.finding_reporter_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."finding_reporter_id_seq" s),
     coalesce((SELECT max("id") FROM "pgmerge"."merged_finding_reporter"), 0)))
-FROM "pgmerge"."next_public.finding_reporter_id_seq" a, "public"."finding_reporter_id_seq" s;
+FROM "pgmerge"."next_public.finding_reporter_id_seq" a;
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.package_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."package_id_seq" s),
     coalesce((SELECT max("id") FROM "pgmerge"."merged_package"), 0)))
-FROM "pgmerge"."next_public.package_id_seq" a, "public"."package_id_seq" s;
+FROM "pgmerge"."next_public.package_id_seq" a;
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.dataset_metrics_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."dataset_metrics_id_seq" s),
     coalesce((SELECT max("id") FROM "pgmerge"."merged_dataset_metrics"), 0)))
-FROM "pgmerge"."next_public.dataset_metrics_id_seq" a, "public"."dataset_metrics_id_seq" s;
+FROM "pgmerge"."next_public.dataset_metrics_id_seq" a;
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.datasource_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."datasource_id_seq" s),
     coalesce((SELECT max("id") FROM "pgmerge"."merged_datasource"), 0)))
-FROM "pgmerge"."next_public.datasource_id_seq" a, "public"."datasource_id_seq" s;
+FROM "pgmerge"."next_public.datasource_id_seq" a;
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.edit_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."edit_id_seq" s),
     coalesce((SELECT max("id") FROM "pgmerge"."merged_edit"), 0)))
-FROM "pgmerge"."next_public.edit_id_seq" a, "public"."edit_id_seq" s;
+FROM "pgmerge"."next_public.edit_id_seq" a;
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.datasource_event_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."datasource_event_id_seq" s),
     coalesce((SELECT max("id") FROM "pgmerge"."merged_datasource_event"), 0)))
-FROM "pgmerge"."next_public.datasource_event_id_seq" a, "public"."datasource_event_id_seq" s;
+FROM "pgmerge"."next_public.datasource_event_id_seq" a;
 
--- Move pgmerge's id counter past the target sequence's position and the table's max(id), so a new id can
--- never be one the target holds or its sequence has handed out.
+-- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
+-- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
 SELECT setval('"pgmerge"."next_public.datasource_metrics_id_seq"'::regclass, greatest(
     CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END,
-    CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END,
+    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM "public"."datasource_metrics_id_seq" s),
     coalesce((SELECT max("id") FROM "pgmerge"."merged_datasource_metrics"), 0)))
-FROM "pgmerge"."next_public.datasource_metrics_id_seq" a, "public"."datasource_metrics_id_seq" s;
+FROM "pgmerge"."next_public.datasource_metrics_id_seq" a;
 
 -- check id_map/dataset:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
