@@ -157,24 +157,28 @@ def test_cycle_of_not_null_columns_merges_and_no_update_trigger_fires(fresh_db, 
         ("ann@x", "reds"), ("bob@x", "reds"), ("cid@x", "blues")]
 
 
-def test_a_deferred_entry_on_a_not_null_column_is_refused_before_anything_runs(fresh_db, tmp_path):
-    from pgmerge_assets_tests.merge_helpers import materialize as run
+def refused_before_staging(dsn, tmp_path, raw: dict) -> str:
+    """Run staging_schema with this spec; the failure it must end in (nothing created), as the user reads it."""
     import dagster as dg
 
+    from pgmerge_assets.run import root_message
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = materialize(dsn, tmp_path, spec_path=path, selection=dg.AssetSelection.assets("staging_schema"))
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'staging'").fetchone()[0] == 0
+    return next(root_message(e.step_failure_data.error) for e in result.all_events
+                if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+
+
+def test_a_deferred_entry_on_a_not_null_column_is_refused_before_anything_runs(fresh_db, tmp_path):
     with psycopg.connect(fresh_db) as conn:
         conn.execute(CYCLE_DDL.replace("captain_id bigint", "captain_id bigint NOT NULL"))
         raw = yaml.safe_load(draft_spec(read_catalog(conn, "public")))
     raw["tables"]["team"]["deferred_foreign_keys"] = ["captain_id"]
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    result = run(fresh_db, tmp_path, spec_path=path, selection=dg.AssetSelection.assets("staging_schema"))
-    from pgmerge_assets.run import root_message
-
-    message = next(root_message(e.step_failure_data.error) for e in result.all_events
-                   if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    message = refused_before_staging(fresh_db, tmp_path, raw)
     assert "table team: deferred_foreign_keys.captain_id is NOT NULL in public.team" in message
-    with psycopg.connect(fresh_db) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'staging'").fetchone()[0] == 0
 
 
 def test_natural_keys_that_hold_each_other_are_the_one_cycle_refused(tmp_path):
@@ -480,19 +484,10 @@ def test_integer_ids_no_sequence_feeds_are_still_ids(fresh_db, tmp_path):
 
 
 def test_a_uuid_id_without_keep_ids_is_refused_before_anything_runs(fresh_db, tmp_path):
-    import dagster as dg
-
-    from pgmerge_assets.run import root_message
-    from pgmerge_assets_tests.merge_helpers import materialize as run
-
     with psycopg.connect(fresh_db) as conn:
         conn.execute("CREATE TABLE tenant (id uuid PRIMARY KEY, name text NOT NULL UNIQUE)")
         raw = yaml.safe_load(draft_spec(read_catalog(conn, "public")))
     assert raw["tables"]["tenant"]["keep_ids"] is True
     del raw["tables"]["tenant"]["keep_ids"]
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    result = run(fresh_db, tmp_path, spec_path=path, selection=dg.AssetSelection.assets("staging_schema"))
-    message = next(root_message(e.step_failure_data.error) for e in result.all_events
-                   if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    message = refused_before_staging(fresh_db, tmp_path, raw)
     assert "table tenant: id column id is uuid, which pgmerge cannot count up: add keep_ids: true" in message

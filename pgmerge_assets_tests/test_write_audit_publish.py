@@ -252,6 +252,8 @@ def test_the_ui_jobs_merge_and_undo(target, demo, scratch_admin_dsn, tmp_path):
         assert merged.success
         published = merged.asset_materializations_for_node("published")[0].metadata
         assert published["merge_id"].value == 1
+        moved = published["sequences_moved"].value['"public"."package_id_seq"']
+        assert moved["after"][0] > moved["before"][0]
         assert state(target) != before
         undone = defs.resolve_job_def("undo").execute_in_process(
             instance=instance, run_config={"ops": {"undo_merge": {"config": {"merge_id": 1}}}})

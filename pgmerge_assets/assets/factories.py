@@ -231,6 +231,9 @@ def publish_asset(plan: Plan) -> dg.AssetsDefinition:
                     "message": result.message, "dagster/row_count": sum(result.rows.values())}
         if result.rows:
             metadata["rows_inserted"] = dg.MetadataValue.md(counts_markdown(result.rows))
+        if result.sequences:  # name → (last_value, is_called) before and after
+            metadata["sequences_moved"] = dg.MetadataValue.json(
+                {name: {"before": moved["before"], "after": moved["after"]} for name, moved in result.sequences.items()})
         return dg.MaterializeResult(metadata=metadata)
 
     return published
