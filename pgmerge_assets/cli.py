@@ -199,7 +199,8 @@ def cmd_plan(args) -> int:
         print(f"-- insert {', '.join(group.tables)}" + (" (a foreign-key cycle: one statement)" if len(group.tables) > 1 else ""))
         print(group.statement.as_string().strip() + ";\n")
     for move in publishing.sequences:
-        print(move.catch_up.as_string().strip() + ";")
+        print(f"-- move {move.sequence} past max(id) when it is not (ALTER SEQUENCE .. RESTART, then setval):")
+        print(move.past_max.as_string().strip() + ";")
     print("-- then: the ledger row (pgmerge history), the inserted rows kept for pgmerge undo")
     return 0
 

@@ -216,6 +216,36 @@ def test_kill_9_at_any_moment_leaves_the_target_before_or_after(target, demo, sc
         assert conn.execute("SELECT count(*) FROM pgmerge.merges").fetchone()[0] == 1
 
 
+def _wait_for(dsn, query, timeout=120):
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while not conn.execute(query).fetchone()[0]:
+            assert time.monotonic() < deadline, f"timed out waiting for: {query}"
+            time.sleep(0.05)
+
+
+def test_kill_9_inside_the_publish_transaction_leaves_sequences_where_they_were(target, demo, scratch_admin_dsn,
+                                                                                 tmp_path):
+    """setval() is not transactional: a kill after publish moved the sequences and before it committed must
+    leave them as they were, with the rows."""
+    before = state(target)
+    proc, log = _spawn(merge_args(target, demo, scratch_admin_dsn, tmp_path / "w"), tmp_path, "k")
+    try:
+        _wait_for(target, "SELECT to_regclass('pgmerge.merges') IS NOT NULL")
+        with psycopg.connect(target) as blocker:  # the ledger row waits: everything before it has run
+            blocker.execute("LOCK TABLE pgmerge.merges IN EXCLUSIVE MODE")
+            _wait_for(target, "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                              "AND query LIKE '%INSERT INTO \"pgmerge\".\"merges\"%'")
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert state(target) == before, (tmp_path / "k.log").read_text()
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path / "w")) == 0
+    assert state(target) != before
+
+
 def test_ctrl_c_exits_130_saying_the_target_is_unchanged(target, demo, scratch_admin_dsn, tmp_path):
     before = state(target)
     proc, log = _spawn(merge_args(target, demo, scratch_admin_dsn, tmp_path / "w"), tmp_path, "int")

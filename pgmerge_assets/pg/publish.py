@@ -12,7 +12,7 @@ from psycopg import errors, sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, parse_spec
 from pgmerge_assets.plan.common import Names
-from pgmerge_assets.plan.publish import plan_publish
+from pgmerge_assets.plan.publish import plan_publish, sequence_set
 from pgmerge_assets.plan.undo import plan_undo
 from pgmerge_assets.templates import compose, load
 
@@ -86,7 +86,9 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
             return Published(None, rows, message="nothing new: every row of dump #2 is in the target already; "
                                                  "nothing was changed")
         for move in plan.sequences:
-            conn.execute(move.catch_up)
+            past = conn.execute(move.past_max).fetchone()
+            if past:
+                conn.execute(move.set_to(past[0]))
         after = _positions(conn, plan.sequences)
         sequences = {m.sequence: {"schema": m.schema, "name": m.name, "before": before[m.sequence],
                                   "after": after[m.sequence]}
@@ -158,7 +160,7 @@ def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_i
             sequence = sql.Identifier(moved["schema"], moved["name"])
             now = list(conn.execute(compose("ledger/sequence_position.sql", sequence=sequence)).fetchone())
             if now == moved["after"]:
-                conn.execute("SELECT setval(%s::regclass, %s, %s)", [sequence.as_string(conn), *moved["before"]])
+                conn.execute(sequence_set(sequence, *moved["before"]))
                 restored.append(name)
             else:
                 left.append(name)

@@ -93,10 +93,6 @@ class Names:
         """The rows one publish inserted into the table, kept for undo."""
         return sql.Identifier(self.spec.map_schema, object_name(f"merge{merge_id}_", table))
 
-    def sequence(self, t: TableSpec) -> sql.Composed:
-        """The target's sequence as a regclass literal, for setval()."""
-        return sql.SQL("{}::regclass").format(sql.Literal(self.sequence_table(t).as_string()))
-
     def sequence_table(self, t: TableSpec) -> sql.Identifier:
         return sql.Identifier(t.sequence_schema or t.schema, t.sequence)
 

@@ -27,7 +27,17 @@ class SequenceMove:
     schema: str
     name: str
     position: sql.Composed  # (last_value, is_called) of the target's sequence
-    catch_up: sql.Composed  # moves it past max(id)
+    past_max: sql.Composed  # max(id) when the sequence is not past it already
+
+    def set_to(self, value: int, is_called: bool = True) -> sql.Composed:
+        return sequence_set(sql.Identifier(self.schema, self.name), value, is_called)
+
+
+def sequence_set(sequence: sql.Identifier, value: int, is_called: bool) -> sql.Composed:
+    """Set a sequence inside the publish (or undo) transaction: rolled back with it, unlike a bare setval()."""
+    return compose("ledger/sequence_set.sql", sequence_table=sequence,
+                   sequence=sql.SQL("{}::regclass").format(sql.Literal(sequence.as_string())),
+                   value=sql.Literal(value), is_called=sql.Literal(is_called))
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ def plan_publish(spec: MergeSpec) -> PublishPlan:
     sequences = tuple(
         SequenceMove(t.name, n.sequence_table(t).as_string(), t.sequence_schema or t.schema, t.sequence,
                      compose("ledger/sequence_position.sql", sequence=n.sequence_table(t)),
-                     compose("merge/sequence_catch_up.sql", sequence=n.sequence(t), id=sql.Identifier(t.id),
+                     compose("publish/sequence_past_max.sql", id=sql.Identifier(t.id),
                              public_table=n.public(t.name), sequence_table=n.sequence_table(t)))
         for t in ordered if t.sequence)
     return PublishPlan(spec, locks, tuple(g for t in ordered for g in _verify(n, t)),
