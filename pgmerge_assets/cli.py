@@ -210,15 +210,21 @@ def cmd_spec(args) -> int:
 
     from pgmerge_assets.catalog.draft import draft_spec
     from pgmerge_assets.catalog.introspect import read_catalog
+    from pgmerge_assets.catalog.profile import profile_catalog
 
     schemas = list(dict.fromkeys(args.schema or ["public"]))
     with psycopg.connect(args.dsn) as conn:
         tables = read_catalog(conn, schemas)
-    empty = [s for s in schemas if not any(schema == s for schema, _ in tables)]
-    if empty:
-        print(f"pgmerge: schema {', '.join(empty)} holds no tables", file=sys.stderr)
-        return 1
-    text = draft_spec(tables, schemas[0])
+        empty = [s for s in schemas if not any(schema == s for schema, _ in tables)]
+        if empty:
+            print(f"pgmerge: schema {', '.join(empty)} holds no tables", file=sys.stderr)
+            return 1
+        if args.dsn2:  # the second database's data too, read under the same catalog
+            with psycopg.connect(args.dsn2) as conn2:
+                profile = profile_catalog(tables, [conn, conn2])
+        else:
+            profile = profile_catalog(tables, [conn])
+    text = draft_spec(tables, schemas[0], profile)
     if args.output:
         Path(args.output).write_text(text)
         print(f"wrote {args.output}: review every table, and name the table of each array column marked null")
@@ -297,8 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--spec", default=str(REFERENCE_SPEC))
     plan.set_defaults(func=cmd_plan)
 
-    spec = sub.add_parser("spec", help="draft a merge spec from a database's catalog")
-    spec.add_argument("--dsn", required=True)
+    spec = sub.add_parser("spec", help="draft a merge spec from a database's catalog and data")
+    spec.add_argument("--dsn", required=True, help="the database of dump #1: its catalog and data")
+    spec.add_argument("--dsn2", help="the second database (dump #2 restored): keys must hold in its data too")
     spec.add_argument("--schema", action="append",
                       help="schema to draft (repeat for several; the first is the target_schema); default public")
     spec.add_argument("--output", "-o")
