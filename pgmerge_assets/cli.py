@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -26,6 +27,10 @@ def _print_counts(report: dict) -> None:
     print(f"\nlossless proof: {proof['proven']} of {proof['staging_rows']} staging rows in public "
           f"({proof['conflicts_public_won']} conflicts kept public's values), {proof['lost']} lost; "
           f"checks {'all passed' if report['checks_passed'] else 'FAILED'}")
+    for c in report["checks"]:  # warnings: the merge went on, but the spec may be wrong
+        if not c["passed"] and c["severity"] == "WARN":
+            print(f"warning: {c['asset']}:{c['check']}: {c['offending']} found: {c['description']} "
+                  f"{json.dumps(c['sample'][:3], default=str)}")
 
 
 def _finish(outcome, workdir: Path) -> int:

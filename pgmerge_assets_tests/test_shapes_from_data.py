@@ -128,3 +128,85 @@ def test_music_store_without_declared_keys_merges_with_the_draft_as_it_comes(dat
         assert one("SELECT count(*) FROM employee e JOIN employee b ON b.id = e.reports_to "
                    "WHERE b.email = 'e1@store'") == 29
         assert one("SELECT count(*) FROM play") == 400  # history of both: the timestamps differ by a day
+
+
+# As in the film-rental sample: store.manager_staff_id names a staff row but no constraint says so, while
+# staff.store_id -> store is declared NOT NULL (a cycle of NOT NULL columns once the reference is known);
+# staff.reports_to names staff, undeclared too.
+RENTAL_DDL = """
+CREATE TABLE store (id serial PRIMARY KEY, manager_staff_id int NOT NULL UNIQUE, address text NOT NULL);
+CREATE TABLE staff (id serial PRIMARY KEY, email text NOT NULL UNIQUE, store_id int NOT NULL REFERENCES store,
+                    reports_to int);
+"""
+RENTAL_DB1 = ("INSERT INTO store VALUES (1, 2, 'Main St'), (2, 1, 'Side St');"
+              "INSERT INTO staff VALUES (1, 'ann@x', 2, NULL), (2, 'bob@x', 1, 1), (3, 'cid@x', 1, 2);"
+              "SELECT setval('store_id_seq', 2), setval('staff_id_seq', 3)")
+# db2 numbers its own: bob (its staff 7) manages its store 5 (Main St, matched), dan (8) a new one
+RENTAL_DB2 = ("INSERT INTO store VALUES (5, 7, 'Main Street'), (6, 8, 'Hill Rd');"
+              "INSERT INTO staff VALUES (7, 'bob@x', 5, NULL), (8, 'dan@x', 6, 7), (9, 'eve@x', 6, 8);"
+              "SELECT setval('store_id_seq', 6), setval('staff_id_seq', 9)")
+
+
+def test_undeclared_references_are_proposed_from_the_data_and_merge(databases, admin_dsn, capsys):
+    dbs, work = databases
+    _fill(dbs["db1"], RENTAL_DDL, RENTAL_DB1, 0)
+    _fill(dbs["db2"], RENTAL_DDL, RENTAL_DB2, 0)
+    tables, _, _ = draft_and_merge(dbs, work, admin_dsn, capsys)
+    assert tables["store"]["foreign_keys"] == {"manager_staff_id": "staff"}
+    assert tables["store"]["natural_key"] == ["manager_staff_id"]
+    assert "manager_staff_id holds staff ids" in tables["store"]["note"]
+    assert tables["staff"]["foreign_keys"] == {"store_id": "store", "reports_to": "staff"}
+    with psycopg.connect(dbs["target"]) as conn:
+        assert conn.execute("SELECT s.address, m.email FROM store s JOIN staff m ON m.id = s.manager_staff_id "
+                            "ORDER BY 1").fetchall() == [("Hill Rd", "dan@x"), ("Main St", "bob@x"), ("Side St", "ann@x")]
+        assert conn.execute("SELECT e.email, s.address, b.email FROM staff e JOIN store s ON s.id = e.store_id "
+                            "LEFT JOIN staff b ON b.id = e.reports_to ORDER BY 1").fetchall() == [
+            ("ann@x", "Side St", None), ("bob@x", "Main St", "ann@x"), ("cid@x", "Main St", "bob@x"),
+            ("dan@x", "Hill Rd", "bob@x"), ("eve@x", "Hill Rd", "dan@x")]
+
+
+def test_an_id_both_databases_share_as_a_code_is_the_natural_key(databases, admin_dsn, capsys):
+    """Integer ids with no sequence: a code table whose equal ids carry equal rows in both databases is
+    matched by its id (new codes keep theirs); a table each database numbered itself is history."""
+    dbs, work = databases
+    ddl = ("CREATE TABLE status (id int PRIMARY KEY, label text NOT NULL, rank int NOT NULL);"
+           "CREATE TABLE ticket (id int PRIMARY KEY, status_id int NOT NULL REFERENCES status, opened timestamptz NOT NULL,"
+           " body text NOT NULL)")
+    data = ("INSERT INTO status SELECT k, 'status ' || (k % 4), k % 3 FROM generate_series(1, 12 + {other}) k;"
+            "INSERT INTO ticket SELECT k, 1 + k % 12, timestamptz '2024-01-01' + (k + 100 * {other}) * interval '1 hour',"
+            " 'ticket ' || (k + 100 * {other}) FROM generate_series(1, 30) k")
+    _fill(dbs["db1"], ddl, data, 0)
+    _fill(dbs["db2"], ddl, data, 2)  # two more codes, and 30 other tickets under the same numbers
+    tables, text, _ = draft_and_merge(dbs, work, admin_dsn, capsys)
+    assert (tables["status"]["strategy"], tables["status"]["natural_key"], tables["status"]["keep_ids"]) == (
+        "natural_key", ["id"], True)
+    assert "id id is a code both databases share: 12 of the 12 ids" in text
+    assert tables["ticket"]["strategy"] == "append" and "keep_ids" not in tables["ticket"]
+    with psycopg.connect(dbs["target"]) as conn:
+        assert conn.execute("SELECT count(*), max(id) FROM status").fetchone() == (14, 14)
+        assert conn.execute("SELECT count(*), count(DISTINCT body) FROM ticket").fetchone() == (60, 60)
+        assert conn.execute("SELECT count(*) FROM ticket t JOIN status s ON s.id = t.status_id "
+                            "WHERE s.id <> 1 + (substr(t.body, 8)::int % 100) % 12").fetchone() == (0,)
+
+
+def test_a_spec_that_will_merge_wrongly_warns(fresh_db, tmp_path, capsys):
+    """The catalog-only draft of the film-rental shape keeps manager_staff_id and reports_to as plain data,
+    takes artist (no declared key) for history, and a key the user chose pairs unrelated rows: the merge
+    passes every check, and four warnings say why it is wrong."""
+    from pgmerge_assets_tests.test_shapes import merge_shape
+
+    spec = merge_shape(
+        fresh_db, tmp_path,
+        RENTAL_DDL + "CREATE TABLE artist (id serial PRIMARY KEY, name text NOT NULL);"
+                     "CREATE TABLE song (id serial PRIMARY KEY, title text NOT NULL, year int NOT NULL)",
+        RENTAL_DB1.replace("SELECT setval", "INSERT INTO public.artist (name) SELECT 'a' || k FROM generate_series(1, 9) k;"
+                                            "INSERT INTO public.song (title, year) SELECT 's' || k, 1990 + k "
+                                            "FROM generate_series(1, 9) k; SELECT setval"),
+        RENTAL_DB2.replace("INSERT INTO ", "INSERT INTO staging.").replace("SELECT setval('store_id_seq', 6), "
+                                                                           "setval('staff_id_seq', 9)", "")
+        + ";INSERT INTO staging.artist SELECT k, 'a' || k FROM generate_series(1, 12) k;"
+          "INSERT INTO staging.song SELECT k, 't' || k, 1990 + k FROM generate_series(1, 9) k",
+        edits={"song": {"strategy": "natural_key", "natural_key": ["year"]}},
+    )
+    assert sorted(spec["warnings"]) == ["id_map/artist:history_rows_in_target", "id_map/song:matches_mostly_differ",
+                                        "id_map/staff:plain_column_holds_ids", "id_map/store:plain_column_holds_ids"]

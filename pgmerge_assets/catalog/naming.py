@@ -4,8 +4,11 @@ column name points at which table's ids, and how a type counts in a key. Pure: n
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
-from pgmerge_assets.catalog.introspect import INTEGER_TYPES, Catalog
+from pgmerge_assets.catalog.introspect import INTEGER_TYPES
+
+K = TypeVar("K")
 
 TEXT_TYPES = ("text", "character varying", "character", "citext", "name")
 TIME_TYPES = ("timestamp", "date", "time")
@@ -54,20 +57,19 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def points_at(column: str, table: tuple[str, str], catalog: Catalog) -> tuple[str, str] | None:
-    """The table (with an integer id) whose ids a column's name says it holds: `<table>_id`, `<Table>Id`,
-    `manager_<table>_id` (the last words name the table), or the table itself for names like `reports_to`
-    and `parent_id`; None when the name says nothing."""
-    with_ids = sorted(key for key, t in catalog.items() if t.id_column and t.column(t.id_column).type in INTEGER_TYPES)
+def points_at(column: str, own: K, tables: dict[K, str]) -> K | None:
+    """Which of `tables` (key -> table name; those with ids) a column's name says it holds ids of:
+    `<table>_id`, `<Table>Id`, `manager_<table>_id` (the last words name the table), or the table itself for
+    names like `reports_to` and `parent_id`; None when the name says nothing."""
     words = _words(column)
     if len(words) > 1 and words[-1] == "id":
-        by_name = {}
-        for key in with_ids:
-            by_name.setdefault(_singular("".join(_words(key[1]))), []).append(key)
+        by_name: dict[str, list[K]] = {}
+        for key, name in tables.items():
+            by_name.setdefault(_singular("".join(_words(name))), []).append(key)
         for start in range(len(words) - 1):
             found = by_name.get(_singular("".join(words[start:-1])))
-            if found:  # the table itself, else one of its own schema, else any
-                return table if table in found else next((k for k in found if k[0] == table[0]), found[0])
-    if "_".join(words) in SELF_NAMES and table in with_ids:
-        return table
+            if found:
+                return own if own in found else found[0]
+    if "_".join(words) in SELF_NAMES and own in tables:
+        return own
     return None

@@ -106,13 +106,15 @@ def profile_catalog(catalog: Catalog, conns: list[psycopg.Connection]) -> Profil
     not-null columns, and whether an integer id is a shared code. One to three queries per table and
     database; the sets combined are bounded by MAX_COLUMNS and SET_COLUMNS."""
     out: Profile = {}
+    with_ids = {key: t.name for key, t in sorted(catalog.items())
+                if t.id_column and t.column(t.id_column).type in INTEGER_TYPES}
     for key, t in sorted(catalog.items()):
         declared = {c for fk in t.foreign_keys for c in fk.columns}
         profile = TableProfile(rows=(), sampled=False)
         for c in t.columns:
             if c.name in declared or c.name == t.id_column or c.type not in INTEGER_TYPES:
                 continue
-            ref = points_at(c.name, key, catalog)
+            ref = points_at(c.name, key, with_ids)
             if ref and _holds_ids(conns, t, c.name, catalog[ref]):
                 profile.references[c.name] = ref
         out[key] = profile

@@ -1897,6 +1897,153 @@ WHERE t.max_id > greatest(CASE WHEN s.is_called THEN s.last_value ELSE s.last_va
                           CASE WHEN EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource_metrics")
                                THEN CASE WHEN a.is_called THEN a.last_value ELSE a.last_value - 1 END END)) q) b;
 
+-- check id_map/dataset:matches_mostly_differ
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
+-- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches.)
+SELECT s.matched, s.differing
+FROM (SELECT count(*) AS matched,
+             count(*) FILTER (WHERE jsonb_build_array("st"."description", "st"."created_at") IS DISTINCT FROM jsonb_build_array("p"."description", "p"."created_at"))
+             AS differing
+      FROM "pgmerge"."map_dataset" m
+      JOIN "staging"."dataset" st ON st."id" = m.staging_id
+      JOIN "public"."dataset" p ON p."id" = m.public_id
+      WHERE NOT m.inserted) s
+WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
+
+-- check id_map/dataset_metrics:history_rows_in_target
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A history (append) table most of whose dump #2 rows equal a target row in every plain column: the two
+-- databases share these rows. Shared history is dropped as duplicates; but if the rows are records (an
+-- entity), a record both hold with some other value would be added twice: name a natural_key.
+SELECT s.staging_rows, s.identical_to_target
+FROM (SELECT count(*) AS staging_rows, count(p.content) AS identical_to_target
+      FROM "staging"."dataset_metrics" st
+      LEFT JOIN (SELECT DISTINCT jsonb_build_array("p"."txid", "p"."recorded_at", "p"."package_count") AS content FROM "public"."dataset_metrics" p) p
+             ON p.content = jsonb_build_array("st"."txid", "st"."recorded_at", "st"."package_count")) s
+WHERE s.identical_to_target * 2 > s.staging_rows) q) b;
+
+-- check id_map/datasource:matches_mostly_differ
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
+-- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches.)
+SELECT s.matched, s.differing
+FROM (SELECT count(*) AS matched,
+             count(*) FILTER (WHERE jsonb_build_array("st"."url") IS DISTINCT FROM jsonb_build_array("p"."url"))
+             AS differing
+      FROM "pgmerge"."map_datasource" m
+      JOIN "staging"."datasource" st ON st."id" = m.staging_id
+      JOIN "public"."datasource" p ON p."id" = m.public_id
+      WHERE NOT m.inserted) s
+WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
+
+-- check id_map/datasource_event:matches_mostly_differ
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
+-- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches.)
+SELECT s.matched, s.differing
+FROM (SELECT count(*) AS matched,
+             count(*) FILTER (WHERE jsonb_build_array("st"."payload") IS DISTINCT FROM jsonb_build_array("p"."payload"))
+             AS differing
+      FROM "pgmerge"."map_datasource_event" m
+      JOIN "staging"."datasource_event" st ON st."id" = m.staging_id
+      JOIN "public"."datasource_event" p ON p."id" = m.public_id
+      WHERE NOT m.inserted) s
+WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
+
+-- check id_map/datasource_metrics:history_rows_in_target
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A history (append) table most of whose dump #2 rows equal a target row in every plain column: the two
+-- databases share these rows. Shared history is dropped as duplicates; but if the rows are records (an
+-- entity), a record both hold with some other value would be added twice: name a natural_key.
+SELECT s.staging_rows, s.identical_to_target
+FROM (SELECT count(*) AS staging_rows, count(p.content) AS identical_to_target
+      FROM "staging"."datasource_metrics" st
+      LEFT JOIN (SELECT DISTINCT jsonb_build_array("p"."recorded_at", "p"."event_count") AS content FROM "public"."datasource_metrics" p) p
+             ON p.content = jsonb_build_array("st"."recorded_at", "st"."event_count")) s
+WHERE s.identical_to_target * 2 > s.staging_rows) q) b;
+
+-- check id_map/edit:history_rows_in_target
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A history (append) table most of whose dump #2 rows equal a target row in every plain column: the two
+-- databases share these rows. Shared history is dropped as duplicates; but if the rows are records (an
+-- entity), a record both hold with some other value would be added twice: name a natural_key.
+SELECT s.staging_rows, s.identical_to_target
+FROM (SELECT count(*) AS staging_rows, count(p.content) AS identical_to_target
+      FROM "staging"."edit" st
+      LEFT JOIN (SELECT DISTINCT jsonb_build_array("p"."author", "p"."edited_at", "p"."change") AS content FROM "public"."edit" p) p
+             ON p.content = jsonb_build_array("st"."author", "st"."edited_at", "st"."change")) s
+WHERE s.identical_to_target * 2 > s.staging_rows) q) b;
+
+-- check id_map/finding:matches_mostly_differ
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
+-- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches.)
+SELECT s.matched, s.differing
+FROM (SELECT count(*) AS matched,
+             count(*) FILTER (WHERE jsonb_build_array("st"."severity", "st"."summary") IS DISTINCT FROM jsonb_build_array("p"."severity", "p"."summary"))
+             AS differing
+      FROM "pgmerge"."map_finding" m
+      JOIN "staging"."finding" st ON st."id" = m.staging_id
+      JOIN "public"."finding" p ON p."id" = m.public_id
+      WHERE NOT m.inserted) s
+WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
+
+-- check id_map/finding_reporter:matches_mostly_differ
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
+-- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches.)
+SELECT s.matched, s.differing
+FROM (SELECT count(*) AS matched,
+             count(*) FILTER (WHERE jsonb_build_array("st"."email") IS DISTINCT FROM jsonb_build_array("p"."email"))
+             AS differing
+      FROM "pgmerge"."map_finding_reporter" m
+      JOIN "staging"."finding_reporter" st ON st."id" = m.staging_id
+      JOIN "public"."finding_reporter" p ON p."id" = m.public_id
+      WHERE NOT m.inserted) s
+WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
+
+-- check id_map/package:matches_mostly_differ
+-- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
+-- (The sample rows are numbered in a column of their own, so no user column name can clash.)
+SELECT count(*) AS offending,
+       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
+-- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches.)
+SELECT s.matched, s.differing
+FROM (SELECT count(*) AS matched,
+             count(*) FILTER (WHERE jsonb_build_array("st"."version", "st"."license") IS DISTINCT FROM jsonb_build_array("p"."version", "p"."license"))
+             AS differing
+      FROM "pgmerge"."map_package" m
+      JOIN "staging"."package" st ON st."id" = m.staging_id
+      JOIN "public"."package" p ON p."id" = m.public_id
+      WHERE NOT m.inserted) s
+WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
+
 -- proof dataset
 -- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
 -- array elements replaced by the referenced rows' natural keys), must be found in public under the same

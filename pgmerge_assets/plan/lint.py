@@ -1,0 +1,72 @@
+"""Warnings for a spec that will merge wrongly though every check passes (non-blocking checks): a column
+kept as plain data that holds another table's ids, history rows the target already holds, and a natural
+key whose matches mostly differ. Pure Python: no Dagster, no database."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from pgmerge_assets.catalog.naming import points_at
+from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
+from pgmerge_assets.plan.common import Check, Names, id_map_key, ident_list, merged_key, wrap
+from pgmerge_assets.templates import compose
+
+LEAST_MATCHES = 5  # fewer matched rows say nothing of a key
+
+
+def plain_columns(t: TableSpec) -> list[str]:
+    """Columns kept as they are: not the id, no reference, no id array."""
+    mapped = {f.column for f in t.mapped_columns} | {c for r in t.references for c in r.columns}
+    return [c for c in t.columns if c != t.id and c not in mapped and c not in {a.column for a in t.arrays}]
+
+
+def id_like_columns(spec: MergeSpec, t: TableSpec) -> dict[str, str]:
+    """Plain columns whose name points at a spec table with an id: column -> that table."""
+    with_ids = {name: other.relname for name, other in spec.tables.items() if other.id and other.strategy != "skip"}
+    found = {c: points_at(c, t.name, with_ids) for c in plain_columns(t)}
+    return {c: ref for c, ref in found.items() if ref}
+
+
+def _plain_ids(n: Names, t: TableSpec, column: str, ref: str) -> sql.Composed:
+    ref_table = n.spec.tables[ref]
+    return compose("lint/plain_ids.sql", column_name=sql.Literal(column), ref_name=sql.Literal(ref),
+                   column=sql.Identifier(column), staging_table=n.staging(t.name), public_table=n.public(t.name),
+                   staging_ref=n.staging(ref), public_ref=n.public(ref), ref_id=sql.Identifier(ref_table.id))
+
+
+def _lint(n: Names, t: TableSpec) -> list[Check]:
+    step = id_map_key(t.name) if t.has_map else merged_key(t.name)
+    checks = []
+    id_like = id_like_columns(n.spec, t)
+    if id_like:
+        checks.append(Check("plain_column_holds_ids", step,
+                            "A column the spec keeps as plain data is named after a table and holds only its ids "
+                            "(a warning): add it to foreign_keys, or its values will name other rows once merged.",
+                            wrap(sql.SQL("\nUNION ALL\n").join(_plain_ids(n, t, c, ref) for c, ref in id_like.items())),
+                            blocking=False))
+    plain = plain_columns(t)
+    if t.strategy == "append" and plain:
+        checks.append(Check("history_rows_in_target", step,
+                            "Most rows of dump #2 equal a target row in every plain column (a warning): shared "
+                            "history is dropped as duplicates, but records (an entity) need a natural_key.",
+                            wrap(compose("lint/history_like_public.sql", staging_table=n.staging(t.name),
+                                         public_table=n.public(t.name), staging_content=ident_list(plain, "st"),
+                                         public_content=ident_list(plain, "p"))),
+                            blocking=False))
+    compared = [c for c in plain if c not in t.natural_key]
+    if t.strategy == "natural_key" and t.has_map and compared:
+        checks.append(Check("matches_mostly_differ", step,
+                            f"Most rows matched by the natural key ({', '.join(t.natural_key)}) differ from the "
+                            f"target's (a warning): a key that pairs unrelated rows, not real conflicts.",
+                            wrap(compose("lint/matches_differ.sql", map=n.map(t.name), id=sql.Identifier(t.id),
+                                         staging_table=n.staging(t.name), public_table=n.public(t.name),
+                                         staging_content=ident_list(compared, "st"),
+                                         public_content=ident_list(compared, "p"), least=sql.Literal(LEAST_MATCHES))),
+                            blocking=False))
+    return checks
+
+
+def plan_lint(spec: MergeSpec) -> list[Check]:
+    """The warnings, per merged table."""
+    n = Names(spec)
+    return [c for t in spec.merged_tables for c in _lint(n, t)]
