@@ -210,3 +210,26 @@ def test_a_spec_that_will_merge_wrongly_warns(fresh_db, tmp_path, capsys):
     )
     assert sorted(spec["warnings"]) == ["id_map/artist:history_rows_in_target", "id_map/song:matches_mostly_differ",
                                         "id_map/staff:plain_column_holds_ids", "id_map/store:plain_column_holds_ids"]
+
+
+def test_the_reference_schema_drafts_from_its_data_what_it_drafts_from_its_catalog(databases, admin_dsn, tmp_path):
+    """The demo's two databases: the data changes no strategy, key or reference of the checked-in spec."""
+    from pgmerge_assets.catalog.draft import draft_spec
+    from pgmerge_assets.catalog.introspect import read_catalog
+    from pgmerge_assets.catalog.profile import profile_catalog
+    from pgmerge_assets.demo.generate import generate_demo
+    from pgmerge_assets.paths import REFERENCE_SPEC
+    from pgmerge_assets.pg.restore import restore_dump
+
+    dbs, _ = databases
+    files = generate_demo(tmp_path, scale=1, admin_dsn=admin_dsn)
+    for role, dump in (("db1", files.dump1_custom), ("db2", files.dump2_custom)):
+        restore_dump(dbs[role], dump)
+    with psycopg.connect(dbs["db1"]) as c1, psycopg.connect(dbs["db2"]) as c2:
+        catalog = read_catalog(c1, "public")
+        text = draft_spec(catalog, "public", profile_catalog(catalog, [c1, c2]))
+    drafted, reference = yaml.safe_load(text)["tables"], yaml.safe_load(REFERENCE_SPEC.read_text())["tables"]
+    fields = ("strategy", "natural_key", "foreign_keys", "references", "id", "keep_ids")
+    assert {n: [t.get(f) for f in fields] for n, t in drafted.items()} == {
+        n: [t.get(f) for f in fields] for n, t in reference.items()}
+    assert "# append (history): no candidate key made of text or of foreign keys only" in text
