@@ -1,9 +1,12 @@
-"""Benchmark: merge time against a bare pg_restore of the same dump, on generated data.
+"""Benchmark: the whole merge against its floor, a bare pg_restore of dump #2, on generated data.
 
-    uv run python bench/merge_bench.py --scale 100 [--target-dsn DSN] [--workdir DIR]
+    uv run python bench/merge_bench.py --scales 5,100,500,1000 [--admin-dsn DSN] [--workdir DIR]
 
-Prints rows, seconds per phase and the ratios (merge ÷ pg_restore of dump #2), plus this process's peak
-memory: the data must stay inside PostgreSQL, so Python's memory must not grow with the scale.
+Per scale: the floor (dump #2's custom dump restored into an empty database), each phase of one merge run
+(restore of dump #1 and load of dump #2, id maps, pending rows, checks, the lossless proof, publish, and what
+Dagster and the process add around the steps), the total, the ratios total ÷ floor and data path ÷ floor
+(load, maps, pending, publish), and this process's peak memory: the data must stay inside PostgreSQL, so
+Python's memory must not grow with the scale.
 """
 
 from __future__ import annotations
@@ -15,15 +18,31 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
-
-import dagster as dg
 
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.paths import REFERENCE_SPEC
 from pgmerge_assets.pg.embedded import drop_database, embedded_server_uri, ensure_database, with_dbname
 from pgmerge_assets.pg.restore import restore_dump
 from pgmerge_assets.run import run_graph
+
+PHASES = ("load", "maps", "pending", "checks", "proof", "publish", "around steps")
+DATA_PATH = ("load", "maps", "pending", "publish")
+
+
+def phase_of(step: str) -> str:
+    """The phase of a step, by its asset key (checks are steps of their own)."""
+    head = step.split("/")[0]
+    if head in ("public_restored", "staging_schema", "staging_data"):
+        return "load"
+    if head == "id_map":
+        return "maps"
+    if head in ("merged", "cycle_fk", "repaired_arrays", "sequences"):
+        return "pending"
+    if head == "integrity_report":
+        return "proof"
+    if head == "published":
+        return "publish"
+    return "checks"
 
 
 def timed(fn):
@@ -32,48 +51,66 @@ def timed(fn):
     return value, time.monotonic() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=int, default=100)
-    parser.add_argument("--workdir", default=".pgmerge-bench")
-    parser.add_argument("--admin-dsn", help="server to run on (needs CREATE DATABASE); default: embedded")
-    args = parser.parse_args()
-    workdir = Path(args.workdir)
-    admin = args.admin_dsn or embedded_server_uri(workdir)
-
-    # Generation runs in a child process: it holds the ground truth in memory, which would hide ours.
+def generate(workdir: Path, scale: int, admin_dsn: str | None) -> tuple[int, int]:
+    """In a child process: generation holds the ground truth in memory, which would hide ours."""
     script = ("import json, sys; from pathlib import Path; from pgmerge_assets.demo.generate import generate_demo; "
               "f = generate_demo(Path(sys.argv[1]), scale=int(sys.argv[2]), admin_dsn=sys.argv[3] or None); "
               "print(json.dumps([sum(f.counts1.values()), sum(f.counts2.values())]))")
-    generated, gen_s = timed(lambda: subprocess.run(
-        [sys.executable, "-c", script, str(workdir), str(args.scale), args.admin_dsn or ""],
-        check=True, capture_output=True, text=True).stdout)
-    rows1, rows2 = json.loads(generated.strip().splitlines()[-1])
-    files = SimpleNamespace(dump1_custom=workdir / "dump1.dump", dump2_custom=workdir / "dump2.dump")
+    out = subprocess.run([sys.executable, "-c", script, str(workdir), str(scale), admin_dsn or ""],
+                         check=True, capture_output=True, text=True).stdout
+    rows1, rows2 = json.loads(out.strip().splitlines()[-1])
+    return rows1, rows2
+
+
+def bench(scale: int, root: Path, admin_dsn: str | None) -> dict:
+    workdir = root / f"scale{scale}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    admin = admin_dsn or embedded_server_uri(root)
+    rows1, rows2 = generate(workdir, scale, admin_dsn or admin)
 
     drop_database(admin, "bench_restore")
     ensure_database(admin, "bench_restore")
-    _, restore_s = timed(lambda: restore_dump(with_dbname(admin, "bench_restore"), files.dump2_custom))
+    _, floor = timed(lambda: restore_dump(with_dbname(admin, "bench_restore"), workdir / "dump2.dump"))
     drop_database(admin, "bench_restore")
 
     drop_database(admin, "bench_merge")
     ensure_database(admin, "bench_merge")
     target = TargetDatabase(dsn=with_dbname(admin, "bench_merge"), workdir=str(workdir))
-    inputs = MergeInputs(dump1=str(files.dump1_custom), dump2=str(files.dump2_custom), scratch_dsn=args.admin_dsn)
-    load = dg.AssetSelection.groups("load")
-    outcome_load, load_s = timed(lambda: run_graph(target, inputs, REFERENCE_SPEC, selection=load))
-    outcome, merge_s = timed(lambda: run_graph(target, inputs, REFERENCE_SPEC, selection=dg.AssetSelection.all() - load))
+    inputs = MergeInputs(dump1=str(workdir / "dump1.dump"), dump2=str(workdir / "dump2.dump"), scratch_dsn=admin_dsn)
+    outcome, total = timed(lambda: run_graph(target, inputs, REFERENCE_SPEC))
     drop_database(admin, "bench_merge")
-    assert outcome_load.success and outcome.success, outcome_load.failures + outcome.failures
+    assert outcome.success, outcome.failures
 
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"scale {args.scale}: dump #1 {rows1:,} rows, dump #2 {rows2:,} rows (generated in {gen_s:.1f} s)")
-    print(f"bare pg_restore of dump #2 (-Fc):           {restore_s:8.2f} s")
-    print(f"restore #1 + load #2 into staging:          {load_s:8.2f} s   ({load_s / restore_s:5.2f}x the bare restore)")
-    print(f"merge graph (maps, inserts, arrays, checks, report): {merge_s:8.2f} s   ({merge_s / restore_s:5.2f}x)")
-    print(f"end to end:                                 {load_s + merge_s:8.2f} s   ({(load_s + merge_s) / restore_s:5.2f}x)")
-    print(f"lossless proof: {outcome.report['lossless']['proven']:,} of {outcome.report['lossless']['staging_rows']:,}")
-    print(f"peak memory of this process (restore, load, merge, report): {peak_mib:.0f} MiB")
+    phases = dict.fromkeys(PHASES, 0.0)
+    for step, seconds in outcome.step_seconds.items():
+        phases[phase_of(step)] += seconds
+    phases["around steps"] = total - sum(outcome.step_seconds.values())
+    slowest = sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1])[:5]
+    return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, phases=phases, total=total,
+                data=sum(phases[p] for p in DATA_PATH), slowest=slowest,
+                proven=outcome.report["lossless"]["proven"], peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="5,100", help="comma-separated demo scales (100 ≈ 100k rows a side)")
+    parser.add_argument("--workdir", default=".pgmerge-bench")
+    parser.add_argument("--admin-dsn", help="server to run on (needs CREATE DATABASE); default: embedded")
+    args = parser.parse_args()
+    results = []
+    for scale in (int(s) for s in args.scales.split(",")):
+        r = bench(scale, Path(args.workdir), args.admin_dsn)
+        results.append(r)
+        print(f"scale {scale}: dump #1 {r['rows1']:,} rows, dump #2 {r['rows2']:,} rows; "
+              f"proven {r['proven']:,}; slowest steps: "
+              + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in r["slowest"]), flush=True)
+    head = ["scale", "rows #2", "floor s", *PHASES, "total s", "total/floor", "data/floor", "peak MiB"]
+    print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for r in results:
+        cells = [r["scale"], f"{r['rows2']:,}", f"{r['floor']:.2f}", *(f"{r['phases'][p]:.2f}" for p in PHASES),
+                 f"{r['total']:.2f}", f"{r['total'] / r['floor']:.1f}", f"{r['data'] / r['floor']:.1f}",
+                 f"{r['peak_mib']:.0f}"]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
 if __name__ == "__main__":

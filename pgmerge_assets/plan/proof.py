@@ -1,24 +1,27 @@
-"""The lossless proof, planned from the spec: each row written id-free, compared across schemas.
+"""The lossless proof, planned from the spec: two linear passes per table, each reading its tables once
+by hash joins.
 
-A row's id-free form replaces every foreign key and array element with the referenced row's natural
-key (recursively: an event's key holds its datasource's purl). The same expressions read staging and
-the merged views (target ∪ pending, i.e. the target as it will be once published), so a staging row is
-found there exactly when the merge carries it over intact — proven before anything is published.
+(a) Every map entry links a staging row and a row of the merged view (target ∪ pending: the target as it
+    will be once published) with equal natural keys, the foreign-key parts of the staging key translated
+    through their parents' maps — maps proven by the same query one table earlier in merge order, so by
+    induction this is the id-free comparison of natural keys.
+(b) Every staging row, its foreign keys and id arrays translated through the maps, equals the row its map
+    links it to — or, where it matched an existing target row, differs as a conflict the target won.
+Anything else is lost. History is keyed by its whole content; tables without an id are compared as
+multisets. The tests keep an independent oracle (an id-free canonical form of both dumps), so a flaw
+here cannot hide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from psycopg import sql
 
-from pgmerge_assets.catalog.spec import MergeSpec, SpecError, TableSpec
+from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
+from pgmerge_assets.plan.common import Names, ident_list, parent_joins, translated, translated_array
 from pgmerge_assets.plan.order import merge_order
-from pgmerge_assets.plan.common import Names
 from pgmerge_assets.templates import compose
-
-MAX_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -27,65 +30,40 @@ class Proof:
     query: sql.Composed  # staging_rows, identical, conflicts, lost, conflict_sample, lost_sample
 
 
-class _IdFree:
-    def __init__(self, spec: MergeSpec, table_name: Callable[[str], sql.Identifier]):
-        self.spec, self.table_name = spec, table_name  # staging's or the target's table of a spec table
+def _sides(n: Names, t: TableSpec, columns: list[str]) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
+    """The columns as one jsonb array: staging's translated through the maps (`st`), the merged view's (`p`)."""
+    joins, aliases = parent_joins(n, t.mapped_columns)
+    arrays = {a.column: a.table for a in t.arrays}
+    staging = sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(
+        translated_array(n, c, arrays[c]) if c in arrays else translated(c, aliases) for c in columns))
+    return staging, sql.SQL("jsonb_build_array({})").format(ident_list(columns, "p")), joins
 
-    def key(self, t: TableSpec, alias: str, depth: int) -> sql.Composed:
-        """jsonb natural key of the row at `alias`; tables without one are identified by their content."""
-        if not t.natural_key:
-            return self.content(t, alias, depth)
-        return sql.SQL("jsonb_build_array({})").format(
-            sql.SQL(", ").join(self.value(t, c, alias, depth) for c in t.natural_key))
 
-    def content(self, t: TableSpec, alias: str, depth: int) -> sql.Composed:
-        """jsonb of every column but the id, references written as natural keys."""
-        pairs = [sql.SQL("{}, {}").format(sql.Literal(c), self.value(t, c, alias, depth))
-                 for c in t.columns if c != t.id]
-        return sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs))
-
-    def value(self, t: TableSpec, column: str, alias: str, depth: int) -> sql.Composed:
-        col = sql.Identifier(alias, column)
-        fk = t.mapped(column)
-        array = next((a for a in t.arrays if a.column == column), None)
-        if fk:
-            return self.key_of(fk.table, col, depth + 1)
-        if array:
-            return sql.SQL(
-                "CASE WHEN {col} IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg({k} ORDER BY u.ord) "
-                "FROM unnest({col}) WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END"
-            ).format(col=col, k=self.key_of(array.table, sql.SQL("u.element"), depth + 1))
-        return sql.SQL("to_jsonb({})").format(col)
-
-    def key_of(self, table: str, id_expr: sql.Composable, depth: int) -> sql.Composed:
-        """The natural key of the `table` row whose id is `id_expr` (NULL stays NULL)."""
-        if depth > MAX_DEPTH:
-            raise SpecError(f"table {table}: natural keys nest deeper than {MAX_DEPTH} levels (a reference cycle?)")
-        t = self.spec.tables[table]
-        alias = f"k{depth}"
-        return sql.SQL("(SELECT {key} FROM {tbl} AS {a} WHERE {a}.{id} = {id_expr})").format(
-            key=self.key(t, alias, depth), tbl=self.table_name(table), a=sql.Identifier(alias),
-            id=sql.Identifier(t.id), id_expr=id_expr)
+def _unmapped(t: TableSpec) -> sql.Composable:
+    """A staging foreign key whose parent row has no map entry (parent_joins' alias f<i>): the row cannot
+    have been carried over."""
+    return sql.SQL(" OR ").join(
+        [sql.SQL("(st.{} IS NOT NULL AND {}.staging_id IS NULL)").format(sql.Identifier(f.column), sql.Identifier(f"f{i}"))
+         for i, f in enumerate(t.mapped_columns)] or [sql.SQL("false")])
 
 
 def build_proofs(spec: MergeSpec) -> list[Proof]:
     """One proof query per merged table, in merge order."""
     n = Names(spec)
-    staging, public = _IdFree(spec, n.staging), _IdFree(spec, n.merged)
     proofs = []
     for t in merge_order(spec):
-        sides = dict(staging_table=n.staging(t.name), public_table=n.merged(t.name),
-                     staging_content=staging.content(t, "k0", 0), public_content=public.content(t, "k0", 0))
-        if t.strategy == "append":
-            query = compose("report/proof_append.sql", **sides)
+        content = [c for c in t.columns if c != t.id]
+        staging_content, public_content, joins = _sides(n, t, content)
+        key = list(t.natural_key) if t.strategy == "natural_key" else content
+        staging_key, public_key, _ = _sides(n, t, key)
+        parts = dict(staging_table=n.staging(t.name), merged_view=n.merged(t.name), parent_joins=joins,
+                     staging_content=staging_content, public_content=public_content, unmapped=_unmapped(t),
+                     staging_key=staging_key, public_key=public_key)
+        if t.has_map:
+            query = compose("report/proof_mapped.sql", **parts, map=n.map(t.name), id=sql.Identifier(t.id))
+        elif t.strategy == "natural_key":
+            query = compose("report/proof_keyed.sql", **parts)
         else:
-            if t.has_map:
-                staging_id = sql.SQL("k0.{}").format(sql.Identifier(t.id))
-                matched = sql.SQL("NOT m.inserted")
-                map_join = sql.SQL("LEFT JOIN {} m ON m.staging_id = s.staging_id").format(n.map(t.name))
-            else:
-                staging_id, matched, map_join = sql.SQL("NULL"), sql.SQL("true"), sql.SQL("")
-            query = compose("report/proof_keyed.sql", **sides, staging_id=staging_id, matched=matched,
-                            map_join=map_join, staging_key=staging.key(t, "k0", 0), public_key=public.key(t, "m", 0))
+            query = compose("report/proof_append.sql", **parts)
         proofs.append(Proof(t.name, query))
     return proofs

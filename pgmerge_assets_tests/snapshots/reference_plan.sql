@@ -2045,23 +2045,21 @@ FROM (SELECT count(*) AS matched,
 WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
 
 -- proof dataset
--- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
--- array elements replaced by the referenced rows' natural keys), must be found in public under the same
--- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
--- or a NULL-holding key inserted twice, still counts each staging row once.)
-WITH s AS (
-    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at")) AS c FROM "staging"."dataset" k0
-), p AS (
-    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
-    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'description', to_jsonb("k0"."description"), 'created_at', to_jsonb("k0"."created_at"))) AS cs
-    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."name")) AS pgmerge_key FROM "pgmerge"."merged_dataset" m) k0
-    WHERE k0.pgmerge_key IN (SELECT k FROM s)
-    GROUP BY 1
-), joined AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
-    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = s.staging_id
+-- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
+-- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
+-- parts translated through the parents' maps; history is keyed by its whole content), identical when the
+-- whole content is, a conflict the target won when it differs from a row that already existed. Anything
+-- else (no map entry, no such row, another key, an inserted row that differs) is lost.
+WITH joined AS (
+    SELECT jsonb_build_array(st."name") AS k, jsonb_build_array(st."name", st."description", st."created_at") AS staging_content, jsonb_build_array("p"."name", "p"."description", "p"."created_at") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND jsonb_build_array(st."name") = jsonb_build_array("p"."name") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM "staging"."dataset" st
+    
+    LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = st."id"
+    LEFT JOIN "pgmerge"."merged_dataset" p ON p."id" = m.public_id
+), judged AS (
+    SELECT *, found AND staging_content = public_content AS same FROM joined
 )
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
@@ -2071,26 +2069,24 @@ SELECT count(*) AS staging_rows,
                  FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
                  FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM joined;
+FROM judged;
 
 -- proof finding
--- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
--- array elements replaced by the referenced rows' natural keys), must be found in public under the same
--- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
--- or a NULL-holding key inserted twice, still counts each staging row once.)
-WITH s AS (
-    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."identifier")) AS k, jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary")) AS c FROM "staging"."finding" k0
-), p AS (
-    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
-    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('identifier', to_jsonb("k0"."identifier"), 'severity', to_jsonb("k0"."severity"), 'summary', to_jsonb("k0"."summary"))) AS cs
-    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."identifier")) AS pgmerge_key FROM "pgmerge"."merged_finding" m) k0
-    WHERE k0.pgmerge_key IN (SELECT k FROM s)
-    GROUP BY 1
-), joined AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
-    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = s.staging_id
+-- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
+-- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
+-- parts translated through the parents' maps; history is keyed by its whole content), identical when the
+-- whole content is, a conflict the target won when it differs from a row that already existed. Anything
+-- else (no map entry, no such row, another key, an inserted row that differs) is lost.
+WITH joined AS (
+    SELECT jsonb_build_array(st."identifier") AS k, jsonb_build_array(st."identifier", st."severity", st."summary") AS staging_content, jsonb_build_array("p"."identifier", "p"."severity", "p"."summary") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND jsonb_build_array(st."identifier") = jsonb_build_array("p"."identifier") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM "staging"."finding" st
+    
+    LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = st."id"
+    LEFT JOIN "pgmerge"."merged_finding" p ON p."id" = m.public_id
+), judged AS (
+    SELECT *, found AND staging_content = public_content AS same FROM joined
 )
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
@@ -2100,26 +2096,24 @@ SELECT count(*) AS staging_rows,
                  FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
                  FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM joined;
+FROM judged;
 
 -- proof finding_reporter
--- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
--- array elements replaced by the referenced rows' natural keys), must be found in public under the same
--- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
--- or a NULL-holding key inserted twice, still counts each staging row once.)
-WITH s AS (
-    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."name")) AS k, jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email")) AS c FROM "staging"."finding_reporter" k0
-), p AS (
-    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
-    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('name', to_jsonb("k0"."name"), 'email', to_jsonb("k0"."email"))) AS cs
-    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."name")) AS pgmerge_key FROM "pgmerge"."merged_finding_reporter" m) k0
-    WHERE k0.pgmerge_key IN (SELECT k FROM s)
-    GROUP BY 1
-), joined AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
-    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = s.staging_id
+-- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
+-- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
+-- parts translated through the parents' maps; history is keyed by its whole content), identical when the
+-- whole content is, a conflict the target won when it differs from a row that already existed. Anything
+-- else (no map entry, no such row, another key, an inserted row that differs) is lost.
+WITH joined AS (
+    SELECT jsonb_build_array(st."name") AS k, jsonb_build_array(st."name", st."email") AS staging_content, jsonb_build_array("p"."name", "p"."email") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND jsonb_build_array(st."name") = jsonb_build_array("p"."name") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM "staging"."finding_reporter" st
+    
+    LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = st."id"
+    LEFT JOIN "pgmerge"."merged_finding_reporter" p ON p."id" = m.public_id
+), judged AS (
+    SELECT *, found AND staging_content = public_content AS same FROM joined
 )
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
@@ -2129,26 +2123,24 @@ SELECT count(*) AS staging_rows,
                  FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
                  FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM joined;
+FROM judged;
 
 -- proof package
--- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
--- array elements replaced by the referenced rows' natural keys), must be found in public under the same
--- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
--- or a NULL-holding key inserted twice, still counts each staging row once.)
-WITH s AS (
-    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license")) AS c FROM "staging"."package" k0
-), p AS (
-    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
-    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'version', to_jsonb("k0"."version"), 'license', to_jsonb("k0"."license"))) AS cs
-    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."purl")) AS pgmerge_key FROM "pgmerge"."merged_package" m) k0
-    WHERE k0.pgmerge_key IN (SELECT k FROM s)
-    GROUP BY 1
-), joined AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
-    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = s.staging_id
+-- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
+-- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
+-- parts translated through the parents' maps; history is keyed by its whole content), identical when the
+-- whole content is, a conflict the target won when it differs from a row that already existed. Anything
+-- else (no map entry, no such row, another key, an inserted row that differs) is lost.
+WITH joined AS (
+    SELECT jsonb_build_array(st."purl") AS k, jsonb_build_array(st."purl", st."version", st."license") AS staging_content, jsonb_build_array("p"."purl", "p"."version", "p"."license") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND jsonb_build_array(st."purl") = jsonb_build_array("p"."purl") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM "staging"."package" st
+    
+    LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = st."id"
+    LEFT JOIN "pgmerge"."merged_package" p ON p."id" = m.public_id
+), judged AS (
+    SELECT *, found AND staging_content = public_content AS same FROM joined
 )
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
@@ -2158,39 +2150,51 @@ SELECT count(*) AS staging_rows,
                  FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
                  FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM joined;
+FROM judged;
 
 -- proof dataset_metrics
--- Lossless proof for append-only history: the multiset of staging rows, written id-free, must be
--- contained in public's (EXCEPT ALL leaves exactly the staging rows public lacks).
-WITH s AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'txid', to_jsonb("k0"."txid"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'package_count', to_jsonb("k0"."package_count"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "staging"."dataset_metrics" k0),
-     p AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'txid', to_jsonb("k0"."txid"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'package_count', to_jsonb("k0"."package_count"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "pgmerge"."merged_dataset_metrics" k0),
-     missing AS (SELECT c FROM s EXCEPT ALL SELECT c FROM p)
-SELECT (SELECT count(*) FROM s) AS staging_rows,
-       (SELECT count(*) FROM s) - (SELECT count(*) FROM missing) AS identical,
-       0::bigint AS conflicts,
-       (SELECT count(*) FROM missing) AS lost,
-       '[]'::jsonb AS conflict_sample,
-       coalesce((SELECT jsonb_agg(c) FROM (SELECT c FROM missing LIMIT 20) x), '[]') AS lost_sample;
+-- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
+-- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
+-- parts translated through the parents' maps; history is keyed by its whole content), identical when the
+-- whole content is, a conflict the target won when it differs from a row that already existed. Anything
+-- else (no map entry, no such row, another key, an inserted row that differs) is lost.
+WITH joined AS (
+    SELECT jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS k, jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS staging_content, jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) = jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM "staging"."dataset_metrics" st
+    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    LEFT JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id"
+    LEFT JOIN "pgmerge"."merged_dataset_metrics" p ON p."id" = m.public_id
+), judged AS (
+    SELECT *, found AND staging_content = public_content AS same FROM joined
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM judged;
 
 -- proof datasource
--- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
--- array elements replaced by the referenced rows' natural keys), must be found in public under the same
--- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
--- or a NULL-holding key inserted twice, still counts each staging row once.)
-WITH s AS (
-    SELECT k0."id" AS staging_id, jsonb_build_array(to_jsonb("k0"."purl")) AS k, jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END) AS c FROM "staging"."datasource" k0
-), p AS (
-    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
-    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('purl', to_jsonb("k0"."purl"), 'dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'url', to_jsonb("k0"."url"), 'package_indexes', CASE WHEN "k0"."package_indexes" IS NULL THEN NULL ELSE coalesce((SELECT jsonb_agg((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = u.element) ORDER BY u.ord) FROM unnest("k0"."package_indexes") WITH ORDINALITY AS u(element, ord)), '[]'::jsonb) END)) AS cs
-    FROM (SELECT m.*, jsonb_build_array(to_jsonb("m"."purl")) AS pgmerge_key FROM "pgmerge"."merged_datasource" m) k0
-    WHERE k0.pgmerge_key IN (SELECT k FROM s)
-    GROUP BY 1
-), joined AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
-    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = s.staging_id
+-- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
+-- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
+-- parts translated through the parents' maps; history is keyed by its whole content), identical when the
+-- whole content is, a conflict the target won when it differs from a row that already existed. Anything
+-- else (no map entry, no such row, another key, an inserted row that differs) is lost.
+WITH joined AS (
+    SELECT jsonb_build_array(st."purl") AS k, jsonb_build_array(st."purl", "f0".public_id, st."url", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS staging_content, jsonb_build_array("p"."purl", "p"."dataset_id", "p"."url", "p"."package_indexes") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array(st."purl") = jsonb_build_array("p"."purl") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM "staging"."datasource" st
+    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id"
+    LEFT JOIN "pgmerge"."merged_datasource" p ON p."id" = m.public_id
+), judged AS (
+    SELECT *, found AND staging_content = public_content AS same FROM joined
 )
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
@@ -2200,39 +2204,24 @@ SELECT count(*) AS staging_rows,
                  FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
                  FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM joined;
+FROM judged;
 
 -- proof edit
--- Lossless proof for append-only history: the multiset of staging rows, written id-free, must be
--- contained in public's (EXCEPT ALL leaves exactly the staging rows public lacks).
-WITH s AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'author', to_jsonb("k0"."author"), 'edited_at', to_jsonb("k0"."edited_at"), 'change', to_jsonb("k0"."change")) AS c FROM "staging"."edit" k0),
-     p AS (SELECT jsonb_build_object('dataset_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_dataset" AS "k1" WHERE "k1"."id" = "k0"."dataset_id"), 'author', to_jsonb("k0"."author"), 'edited_at', to_jsonb("k0"."edited_at"), 'change', to_jsonb("k0"."change")) AS c FROM "pgmerge"."merged_edit" k0),
-     missing AS (SELECT c FROM s EXCEPT ALL SELECT c FROM p)
-SELECT (SELECT count(*) FROM s) AS staging_rows,
-       (SELECT count(*) FROM s) - (SELECT count(*) FROM missing) AS identical,
-       0::bigint AS conflicts,
-       (SELECT count(*) FROM missing) AS lost,
-       '[]'::jsonb AS conflict_sample,
-       coalesce((SELECT jsonb_agg(c) FROM (SELECT c FROM missing LIMIT 20) x), '[]') AS lost_sample;
-
--- proof finding_finding_reporter
--- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
--- array elements replaced by the referenced rows' natural keys), must be found in public under the same
--- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
--- or a NULL-holding key inserted twice, still counts each staging row once.)
-WITH s AS (
-    SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS k, jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "staging"."finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id")) AS c FROM "staging"."finding_finding_reporter" k0
-), p AS (
-    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
-    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"), 'finding_reporter_id', (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_finding_reporter" AS "k1" WHERE "k1"."id" = "k0"."finding_reporter_id"))) AS cs
-    FROM (SELECT m.*, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "m"."finding_id"), (SELECT jsonb_build_array(to_jsonb("k1"."name")) FROM "pgmerge"."merged_finding_reporter" AS "k1" WHERE "k1"."id" = "m"."finding_reporter_id")) AS pgmerge_key FROM "pgmerge"."merged_finding_finding_reporter" m) k0
-    WHERE k0.pgmerge_key IN (SELECT k FROM s)
-    GROUP BY 1
-), joined AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
-    FROM s LEFT JOIN p ON p.k = s.k 
+-- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
+-- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
+-- parts translated through the parents' maps; history is keyed by its whole content), identical when the
+-- whole content is, a conflict the target won when it differs from a row that already existed. Anything
+-- else (no map entry, no such row, another key, an inserted row that differs) is lost.
+WITH joined AS (
+    SELECT jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS k, jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS staging_content, jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") = jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM "staging"."edit" st
+    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    LEFT JOIN "pgmerge"."map_edit" m ON m.staging_id = st."id"
+    LEFT JOIN "pgmerge"."merged_edit" p ON p."id" = m.public_id
+), judged AS (
+    SELECT *, found AND staging_content = public_content AS same FROM joined
 )
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
@@ -2242,26 +2231,54 @@ SELECT count(*) AS staging_rows,
                  FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
                  FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM judged;
+
+-- proof finding_finding_reporter
+-- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
+-- translated through the parents' maps, must be found in the merged view (target ∪ pending) under the same
+-- key with the same content — or differ as a conflict the target won. (Target rows are grouped by key, so a
+-- key the target repeats still counts each staging row once.)
+WITH s AS (
+    SELECT jsonb_build_array("f0".public_id, "f1".public_id) AS k, jsonb_build_array("f0".public_id, "f1".public_id) AS c, (st."finding_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_reporter_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
+    FROM "staging"."finding_finding_reporter" st
+    LEFT JOIN "pgmerge"."map_finding" AS "f0" ON "f0".staging_id = st."finding_id"
+    LEFT JOIN "pgmerge"."map_finding_reporter" AS "f1" ON "f1".staging_id = st."finding_reporter_id"
+), p AS (
+    SELECT jsonb_build_array("p"."finding_id", "p"."finding_reporter_id") AS k, array_agg(jsonb_build_array("p"."finding_id", "p"."finding_reporter_id")) AS cs
+    FROM "pgmerge"."merged_finding_finding_reporter" p
+    WHERE jsonb_build_array("p"."finding_id", "p"."finding_reporter_id") IN (SELECT k FROM s)
+    GROUP BY 1
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same
+    FROM s LEFT JOIN p ON p.k = s.k
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same) AS conflicts,
+       count(*) FILTER (WHERE NOT found) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND NOT same))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof datasource_event
--- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
--- array elements replaced by the referenced rows' natural keys), must be found in public under the same
--- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
--- or a NULL-holding key inserted twice, still counts each staging row once.)
-WITH s AS (
-    SELECT k0."id" AS staging_id, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), to_jsonb("k0"."kind"), to_jsonb("k0"."occurred_at")) AS k, jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload")) AS c FROM "staging"."datasource_event" k0
-), p AS (
-    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
-    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'kind', to_jsonb("k0"."kind"), 'occurred_at', to_jsonb("k0"."occurred_at"), 'payload', to_jsonb("k0"."payload"))) AS cs
-    FROM (SELECT m.*, jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "m"."datasource_id"), to_jsonb("m"."kind"), to_jsonb("m"."occurred_at")) AS pgmerge_key FROM "pgmerge"."merged_datasource_event" m) k0
-    WHERE k0.pgmerge_key IN (SELECT k FROM s)
-    GROUP BY 1
-), joined AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same, NOT m.inserted AS matched
-    FROM s LEFT JOIN p ON p.k = s.k LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = s.staging_id
+-- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
+-- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
+-- parts translated through the parents' maps; history is keyed by its whole content), identical when the
+-- whole content is, a conflict the target won when it differs from a row that already existed. Anything
+-- else (no map entry, no such row, another key, an inserted row that differs) is lost.
+WITH joined AS (
+    SELECT jsonb_build_array("f0".public_id, st."kind", st."occurred_at") AS k, jsonb_build_array("f0".public_id, st."kind", st."occurred_at", st."payload") AS staging_content, jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at", "p"."payload") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array("f0".public_id, st."kind", st."occurred_at") = jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM "staging"."datasource_event" st
+    LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+    LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = st."id"
+    LEFT JOIN "pgmerge"."merged_datasource_event" p ON p."id" = m.public_id
+), judged AS (
+    SELECT *, found AND staging_content = public_content AS same FROM joined
 )
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
@@ -2271,39 +2288,24 @@ SELECT count(*) AS staging_rows,
                  FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
                  FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM joined;
+FROM judged;
 
 -- proof datasource_metrics
--- Lossless proof for append-only history: the multiset of staging rows, written id-free, must be
--- contained in public's (EXCEPT ALL leaves exactly the staging rows public lacks).
-WITH s AS (SELECT jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'event_count', to_jsonb("k0"."event_count")) AS c FROM "staging"."datasource_metrics" k0),
-     p AS (SELECT jsonb_build_object('datasource_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_datasource" AS "k1" WHERE "k1"."id" = "k0"."datasource_id"), 'recorded_at', to_jsonb("k0"."recorded_at"), 'event_count', to_jsonb("k0"."event_count")) AS c FROM "pgmerge"."merged_datasource_metrics" k0),
-     missing AS (SELECT c FROM s EXCEPT ALL SELECT c FROM p)
-SELECT (SELECT count(*) FROM s) AS staging_rows,
-       (SELECT count(*) FROM s) - (SELECT count(*) FROM missing) AS identical,
-       0::bigint AS conflicts,
-       (SELECT count(*) FROM missing) AS lost,
-       '[]'::jsonb AS conflict_sample,
-       coalesce((SELECT jsonb_agg(c) FROM (SELECT c FROM missing LIMIT 20) x), '[]') AS lost_sample;
-
--- proof datasource_event_finding
--- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
--- array elements replaced by the referenced rows' natural keys), must be found in public under the same
--- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
--- or a NULL-holding key inserted twice, still counts each staging row once.)
-WITH s AS (
-    SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "staging"."finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id")) AS c FROM "staging"."datasource_event_finding" k0
-), p AS (
-    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
-    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'finding_id', (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "k0"."finding_id"))) AS cs
-    FROM (SELECT m.*, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "m"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."identifier")) FROM "pgmerge"."merged_finding" AS "k1" WHERE "k1"."id" = "m"."finding_id")) AS pgmerge_key FROM "pgmerge"."merged_datasource_event_finding" m) k0
-    WHERE k0.pgmerge_key IN (SELECT k FROM s)
-    GROUP BY 1
-), joined AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
-    FROM s LEFT JOIN p ON p.k = s.k 
+-- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
+-- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
+-- parts translated through the parents' maps; history is keyed by its whole content), identical when the
+-- whole content is, a conflict the target won when it differs from a row that already existed. Anything
+-- else (no map entry, no such row, another key, an inserted row that differs) is lost.
+WITH joined AS (
+    SELECT jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS k, jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS staging_content, jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") = jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM "staging"."datasource_metrics" st
+    LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+    LEFT JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = st."id"
+    LEFT JOIN "pgmerge"."merged_datasource_metrics" p ON p."id" = m.public_id
+), judged AS (
+    SELECT *, found AND staging_content = public_content AS same FROM joined
 )
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
@@ -2313,33 +2315,64 @@ SELECT count(*) AS staging_rows,
                  FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
                  FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM judged;
+
+-- proof datasource_event_finding
+-- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
+-- translated through the parents' maps, must be found in the merged view (target ∪ pending) under the same
+-- key with the same content — or differ as a conflict the target won. (Target rows are grouped by key, so a
+-- key the target repeats still counts each staging row once.)
+WITH s AS (
+    SELECT jsonb_build_array("f0".public_id, "f1".public_id) AS k, jsonb_build_array("f0".public_id, "f1".public_id) AS c, (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
+    FROM "staging"."datasource_event_finding" st
+    LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
+    LEFT JOIN "pgmerge"."map_finding" AS "f1" ON "f1".staging_id = st."finding_id"
+), p AS (
+    SELECT jsonb_build_array("p"."datasource_event_id", "p"."finding_id") AS k, array_agg(jsonb_build_array("p"."datasource_event_id", "p"."finding_id")) AS cs
+    FROM "pgmerge"."merged_datasource_event_finding" p
+    WHERE jsonb_build_array("p"."datasource_event_id", "p"."finding_id") IN (SELECT k FROM s)
+    GROUP BY 1
+), joined AS (
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same
+    FROM s LEFT JOIN p ON p.k = s.k
+)
+SELECT count(*) AS staging_rows,
+       count(*) FILTER (WHERE found AND same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same) AS conflicts,
+       count(*) FILTER (WHERE NOT found) AS lost,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE found AND NOT same))[1:20]), '[]') AS conflict_sample,
+       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
+                 FILTER (WHERE NOT found))[1:20]), '[]') AS lost_sample
 FROM joined;
 
 -- proof datasource_event_package
--- Lossless proof for a table with a natural key: every staging row, written id-free (foreign keys and
--- array elements replaced by the referenced rows' natural keys), must be found in public under the same
--- key with the same content — or, where the key matched an existing public row, differ as a conflict
--- that public won. Anything else is lost. (Public rows are grouped by key, so a key public repeats,
--- or a NULL-holding key inserted twice, still counts each staging row once.)
+-- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
+-- translated through the parents' maps, must be found in the merged view (target ∪ pending) under the same
+-- key with the same content — or differ as a conflict the target won. (Target rows are grouped by key, so a
+-- key the target repeats still counts each staging row once.)
 WITH s AS (
-    SELECT NULL AS staging_id, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS k, jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "staging"."datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "staging"."datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "staging"."package" AS "k1" WHERE "k1"."id" = "k0"."package_id")) AS c FROM "staging"."datasource_event_package" k0
+    SELECT jsonb_build_array("f0".public_id, "f1".public_id) AS k, jsonb_build_array("f0".public_id, "f1".public_id) AS c, (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."package_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
+    FROM "staging"."datasource_event_package" st
+    LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
+    LEFT JOIN "pgmerge"."map_package" AS "f1" ON "f1".staging_id = st."package_id"
 ), p AS (
-    -- content (the costly part: every reference written as a natural key) only for keys dump #2 holds
-    SELECT k0.pgmerge_key AS k, array_agg(jsonb_build_object('datasource_event_id', (SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "k0"."datasource_event_id"), 'package_id', (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = "k0"."package_id"))) AS cs
-    FROM (SELECT m.*, jsonb_build_array((SELECT jsonb_build_array((SELECT jsonb_build_array(to_jsonb("k2"."purl")) FROM "pgmerge"."merged_datasource" AS "k2" WHERE "k2"."id" = "k1"."datasource_id"), to_jsonb("k1"."kind"), to_jsonb("k1"."occurred_at")) FROM "pgmerge"."merged_datasource_event" AS "k1" WHERE "k1"."id" = "m"."datasource_event_id"), (SELECT jsonb_build_array(to_jsonb("k1"."purl")) FROM "pgmerge"."merged_package" AS "k1" WHERE "k1"."id" = "m"."package_id")) AS pgmerge_key FROM "pgmerge"."merged_datasource_event_package" m) k0
-    WHERE k0.pgmerge_key IN (SELECT k FROM s)
+    SELECT jsonb_build_array("p"."datasource_event_id", "p"."package_id") AS k, array_agg(jsonb_build_array("p"."datasource_event_id", "p"."package_id")) AS cs
+    FROM "pgmerge"."merged_datasource_event_package" p
+    WHERE jsonb_build_array("p"."datasource_event_id", "p"."package_id") IN (SELECT k FROM s)
     GROUP BY 1
 ), joined AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same, true AS matched
-    FROM s LEFT JOIN p ON p.k = s.k 
+    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
+           coalesce(s.c = ANY (p.cs), false) AS same
+    FROM s LEFT JOIN p ON p.k = s.k
 )
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
+       count(*) FILTER (WHERE found AND same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same) AS conflicts,
+       count(*) FILTER (WHERE NOT found) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
+                 FILTER (WHERE NOT found))[1:20]), '[]') AS lost_sample
 FROM joined;
