@@ -85,6 +85,15 @@ CYCLE_PARALLEL_FKS = "CYCLE_PARALLEL_FKS" not in _OFF
 # Switched off, the generator drops forward foreign keys until no cycle has it.
 CYCLE_TO_FK_KEYED_TABLE = "CYCLE_TO_FK_KEYED_TABLE" not in _OFF
 
+# An entity whose natural key (one text column named name, code or title) no constraint declares: the
+# draft must find it in the two databases' data (pgmerge spec --dsn db1 --dsn2 db2). At least 30 records.
+UNDECLARED_KEYS = "UNDECLARED_KEYS" not in _OFF
+UNDECLARED_KEY_NAMES = ["name", "code", "title"]
+
+# History tables stamped with a timestamptz column: with the data read, a stamped table nothing
+# references is history even where a few rows make some column set unique by chance.
+HISTORY_TIMESTAMPS = "HISTORY_TIMESTAMPS" not in _OFF
+
 PLAIN_TABLES = ["customer", "product", "supplier", "region", "category", "warehouse", "invoice",
                 "shipment", "tag", "ledger", "event", "audit", "visit", "account"]
 WEIRD_TABLES = ["Order", "a b", 'a"b', "select", "it's", "Größe", "x%s", "user",
@@ -103,7 +112,7 @@ WEIRD_IDS = ["ID", "Id x", 'the"id', "pk"]
 KEY_TYPES = ["text", "int", "date"]
 PAYLOAD_TYPES = ["text", "int", "date", "boolean", "numeric"]
 SQL_TYPES = {"text": "text", "int": "integer", "date": "date", "boolean": "boolean", "numeric": "numeric",
-             "fk": "bigint", "array": "bigint[]"}
+             "timestamp": "timestamptz", "fk": "bigint", "array": "bigint[]"}
 ID_KINDS = ["bigserial", "identity_by_default", "identity_always"]
 OFTEN = st.sampled_from([False, True, True])  # a shape drawn in two of three cases; shrinks to without
 ENTITY_ID_KINDS = ID_KINDS + (["uuid"] if UUID_KEYS else [])  # history tables keep integer ids
@@ -114,7 +123,7 @@ ID_TYPES = {"bigserial": "bigserial", "identity_by_default": "bigint GENERATED B
 @dataclass
 class Col:
     name: str
-    kind: str  # text | int | date | boolean | numeric | fk | array
+    kind: str  # text | int | date | boolean | numeric | timestamp | fk | array
     nullable: bool = True
     ref: int | None = None  # fk/array: index of the referenced table
     via: int | None = None  # fk: part of a two-column reference to this join table, as its key column via_pos
@@ -137,6 +146,7 @@ class Table:
     key_mod: int = 1  # two-column keys of plain columns: first = x % key_mod, second = x / key_mod
     order: list[int] = field(default_factory=list)  # DDL column order; -1 is the id
     schema: str = "public"
+    declared: bool = True  # entity: its natural key is declared UNIQUE (else the draft reads it from the data)
 
     def col_names(self) -> list[str]:
         return [self.id if j == -1 else self.cols[j].name for j in self.order]
@@ -219,6 +229,7 @@ class Schema:
                     desc += "(uuid)"
                 cols.append(f"{c.name!r}:{desc}{'' if c.nullable else '!'}{'*' if j in t.key else ''}")
             kind = t.kind + (" keyless (no id, no primary key)" if t.kind == "history" and t.id is None else "")
+            kind += "" if t.declared else " key undeclared"
             lines.append(f"  t{ti} {kind} {t.schema}.{t.name!r} rows={t.rows} key_mod={t.key_mod}: {', '.join(cols)}")
         return "\n".join(lines)
 
@@ -368,7 +379,13 @@ def schemas(draw) -> Schema:
         if pointed_from[ti] and not CYCLE_TO_FK_KEYED_TABLE and draw(st.integers(0, 2)) > 0:
             shapes = ["one", "two"]  # a key without foreign keys: the forward fks here may close a cycle
         shape = draw(st.sampled_from(shapes))
-        if shape in ("one", "two"):
+        if shape == "one" and UNDECLARED_KEYS and draw(st.integers(0, 2)) == 0:
+            t.declared, t.rows = False, max(t.rows, 30)
+            name = draw(st.sampled_from([n for n in UNDECLARED_KEY_NAMES if n not in used]))
+            used.add(name)
+            t.cols.append(_key_col(draw, name, "text"))
+            t.key = (0,)
+        elif shape in ("one", "two"):
             for b in bases[: 1 if shape == "one" else 2]:
                 t.cols.append(_key_col(draw, _name(draw, used, b, WEIRD_COLUMNS, weird), draw(st.sampled_from(KEY_TYPES))))
             t.key = tuple(range(len(t.cols)))
@@ -440,6 +457,8 @@ def schemas(draw) -> Schema:
                 t.cols.append(Col(_name(draw, used, f"{names[e]}_via", WEIRD_COLUMNS, weird), "fk",
                                   nullable=nullable, ref=e, via=jt, via_pos=pos))
         payload(t, used, plain_cols(), draw(st.integers(1, 3)))
+        if HISTORY_TIMESTAMPS:
+            t.cols.append(Col(_name(draw, used, "at", WEIRD_COLUMNS, weird), "timestamp", nullable=False))
         arrays(t, used, 0 if keyless else draw(st.integers(0, 1)), n_entity + n_join + k, own=False)
         tables.append(t)
 
@@ -495,7 +514,7 @@ def ddl(schema: Schema) -> list[sql.Composed]:
             items.append(sql.SQL("{} " + col_type(schema, c) + ("" if c.nullable else " NOT NULL")).format(
                 sql.Identifier(c.name)))
         keys = sql.SQL(", ").join(sql.Identifier(n) for n in t.key_names())
-        if t.kind == "entity":
+        if t.kind == "entity" and t.declared:
             items.append(sql.SQL("UNIQUE ({})").format(keys))
         elif t.kind == "join":
             items.append(sql.SQL("PRIMARY KEY ({})").format(keys))
@@ -550,6 +569,7 @@ def _payload_value(kind: str, h: sql.Composable) -> sql.Composed:
         "date": sql.SQL("date '2020-02-28' + floor({h} * 5)::integer"),
         "boolean": sql.SQL("{h} < 0.5"),
         "numeric": sql.SQL("round(({h} * 10)::numeric, 1)"),
+        "timestamp": sql.SQL("timestamptz '2024-01-01 00:00+00' + floor({h} * 1e7)::integer * interval '1 second'"),
     }[kind].format(h=h)
 
 
@@ -561,6 +581,7 @@ def _altered(kind: str, v: sql.Composable) -> sql.Composed:
         "date": sql.SQL("coalesce({v}, date '1999-01-01') + 1"),
         "boolean": sql.SQL("NOT coalesce({v}, false)"),
         "numeric": sql.SQL("coalesce({v}, 0) + 0.5"),
+        "timestamp": sql.SQL("coalesce({v}, timestamptz '1999-01-01 00:00+00') + interval '1 day'"),
     }[kind].format(v=v)
 
 

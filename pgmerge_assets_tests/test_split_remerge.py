@@ -5,16 +5,17 @@ history row db1 holds too counted once).
 Per example (see random_schema.py): draw a schema and a seed; generate the records in an origin
 database; place each record in db1, db2 or both (history in exactly one), renumber ids per database
 (they collide), give db2's shared records conflicting non-key values; pg_dump db1 and db2 (plain or
-custom, at random); draft the spec from db1's catalog with `draft_spec` and fill in only the arrays'
-tables; run the whole asset graph into a fresh target; compare the target's id-free canonical form
+custom, at random); draft the spec from db1's catalog and both databases' data with `draft_spec` and
+fill in only the arrays' tables; run the whole asset graph into a fresh target; compare the target's id-free canonical form
 with the expected one computed by the oracle in random_schema.py (no planner or proof code).
 
 Shapes drawn (see random_schema.py): ids from bigserial, identity columns or uuid primary keys with no
 sequence; natural keys holding foreign keys; nullable foreign keys to the table itself and to later
 tables (foreign-key cycles, published in one statement); id arrays; join
 tables; history tables with an id or with no id and no primary key at all, maybe referencing a join
-table by a two-column foreign key; tables in a second schema, maybe named like a table of public;
-names that need quoting.
+table by a two-column foreign key, stamped with a timestamptz; entities whose natural key no constraint
+declares (found in the data of both databases by the draft); tables in a second schema, maybe named
+like a table of public; names that need quoting.
 
 Budget: PGMERGE_PROPERTY_EXAMPLES examples (default 5, derandomized so CI is stable). On demand:
     PGMERGE_PROPERTY_EXAMPLES=500 uv run pytest pgmerge_assets_tests/test_split_remerge.py
@@ -44,6 +45,7 @@ from hypothesis.control import currently_in_test_context
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.catalog.draft import draft_spec
 from pgmerge_assets.catalog.introspect import read_catalog
+from pgmerge_assets.catalog.profile import profile_catalog
 from pgmerge_assets.pg.embedded import drop_database, ensure_database, with_dbname
 from pgmerge_assets.pg.tools import find_tool, run_tool, tool_conninfo
 from pgmerge_assets.run import run_graph
@@ -69,11 +71,13 @@ def _dump(dsn: str, path: Path, custom: bool) -> None:
     run_tool(args, what=f"pg_dump of {path.name}", env=env)
 
 
-def _draft(db1_dsn: str, schema: Schema) -> tuple[str, dict, dict]:
-    """The drafted spec (public the target_schema, every schema of the model drafted) with every
-    `arrays: {col: null}` filled in from the model, nothing else edited; and each spec name's model table."""
-    with psycopg.connect(db1_dsn) as conn:
+def _draft(db1_dsn: str, db2_dsn: str, schema: Schema) -> tuple[str, dict, dict]:
+    """The drafted spec (public the target_schema, every schema of the model drafted, the data of both
+    databases read as `pgmerge spec --dsn db1 --dsn2 db2` does) with every `arrays: {col: null}` filled in
+    from the model, nothing else edited; and each spec name's model table."""
+    with psycopg.connect(db1_dsn) as conn, psycopg.connect(db2_dsn) as conn2:
         catalog = read_catalog(conn, schema.schema_names())
+        profile = profile_catalog(catalog, [conn, conn2])
 
     def hung(signum, frame):
         raise AssertionError(f"draft_spec did not return within {DRAFT_TIMEOUT} s")
@@ -81,7 +85,7 @@ def _draft(db1_dsn: str, schema: Schema) -> tuple[str, dict, dict]:
     previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(DRAFT_TIMEOUT)
     try:
-        text = draft_spec(catalog)
+        text = draft_spec(catalog, profile=profile)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
@@ -184,6 +188,7 @@ def test_split_and_remerge_gives_db1_plus_db2_new_records_plus_all_history(
         _event(f"uuid ids: {bool(schema.uuid_tables())}")
         _event(f"keyless history tables: {bool(schema.keyless_tables())}")
         _event(f"two-column references: {any(t.reference() for t in schema.tables)}")
+        _event(f"keys found in the data: {any(not t.declared for t in schema.tables)}")
         _event(f"schemas: {len(schema.schema_names())}"
                f"{' (a name in both)' if len({t.name for t in schema.tables}) < len(schema.tables) else ''}")
 
@@ -191,7 +196,7 @@ def test_split_and_remerge_gives_db1_plus_db2_new_records_plus_all_history(
         d2 = work / ("dump2.dump" if dump2_custom else "dump2.sql")
         _dump(dsn["db1"], d1, dump1_custom)
         _dump(dsn["db2"], d2, dump2_custom)
-        spec_text, doc, model_table = _draft(dsn["db1"], schema)
+        spec_text, doc, model_table = _draft(dsn["db1"], dsn["db2"], schema)
         _event(f"foreign-key cycle noted by the draft: "
                f"{'yes' if any('foreign-key cycle' in e.get('note', '') for e in doc['tables'].values()) else 'no'}")
         spec_path = work / "spec.yaml"

@@ -93,7 +93,8 @@ def _read_data(tables: Catalog, profile: Profile, fks: dict[tuple[str, str], set
                referrers: dict[tuple[str, str], set[tuple[str, str]]]) -> dict[tuple[str, str], tuple]:
     """Per table the data could judge: (strategy, natural key, comment lines, keep_ids). A candidate key is a
     column set unique and not null in each database; history is a table with no telling candidate, or one
-    stamped with a time that only other history references (unless a single worded column is its key)."""
+    stamped with a time that only other history references (unless a single column named like a key is
+    unique in SMALL rows or more)."""
     decided: dict[tuple[str, str], tuple] = {}
     best: dict[tuple[str, str], tuple[ColumnSet | None, list[str]]] = {}
     for key, t in tables.items():
@@ -120,7 +121,8 @@ def _read_data(tables: Catalog, profile: Profile, fks: dict[tuple[str, str], set
         key for key, t in tables.items() if key not in best and _strategy(t)[0] == "append"}
     while True:  # a stamped table only history references is history too
         more = {key for key, (s, _) in best.items() if key not in history and _event_stamp(tables[key])
-                and referrers[key] <= history | {key} and not (len(s.columns) == 1 and key_name(s.columns[0]) == 2)}
+                and referrers[key] <= history | {key}
+                and not (len(s.columns) == 1 and key_name(s.columns[0]) == 2 and max(profile[key].rows) >= SMALL)}
         if not more:
             break
         history |= more
