@@ -30,13 +30,33 @@ class Proof:
     query: sql.Composed  # staging_rows, identical, conflicts, lost, conflict_sample, lost_sample
 
 
+def _array_joins(n: Names, t: TableSpec) -> tuple[list[sql.Composable], dict[str, sql.Composed]]:
+    """Each id array translated element by element through its map, for all rows at once (unnest, one hash
+    join, one aggregate — no subquery per row), and the value that stands for it on the staging side."""
+    joins, values = [], {}
+    for i, a in enumerate(t.arrays):
+        alias, col = sql.Identifier(f"a{i}"), sql.Identifier(a.column)
+        joins.append(sql.SQL(
+            "LEFT JOIN (SELECT x.{id} AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM {staging} x "
+            "CROSS JOIN LATERAL unnest(x.{col}) WITH ORDINALITY AS u(element, ord) "
+            "LEFT JOIN {ref_map} rm ON rm.staging_id = u.element GROUP BY 1) AS {alias} ON {alias}.staging_id = st.{id}"
+        ).format(id=sql.Identifier(t.id), staging=n.staging(t.name), col=col, ref_map=n.map(a.table), alias=alias))
+        values[a.column] = sql.SQL("CASE WHEN st.{col} IS NULL THEN NULL ELSE coalesce({alias}.ids, '{{}}') END").format(
+            col=col, alias=alias)
+    return joins, values
+
+
 def _sides(n: Names, t: TableSpec, columns: list[str]) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
-    """The columns as one jsonb array: staging's translated through the maps (`st`), the merged view's (`p`)."""
+    """The columns as one jsonb array: staging's translated through the maps (`st`), the merged view's (`p`),
+    and the joins the staging side reads."""
     joins, aliases = parent_joins(n, t.mapped_columns)
-    arrays = {a.column: a.table for a in t.arrays}
+    array_joins, arrays = _array_joins(n, t) if t.id else ([], {})
+    per_row = {a.column: a.table for a in t.arrays}  # no id to join back on: one subquery per row
     staging = sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(
-        translated_array(n, c, arrays[c]) if c in arrays else translated(c, aliases) for c in columns))
-    return staging, sql.SQL("jsonb_build_array({})").format(ident_list(columns, "p")), joins
+        arrays.get(c) or (translated_array(n, c, per_row[c]) if c in per_row else translated(c, aliases))
+        for c in columns))
+    return (staging, sql.SQL("jsonb_build_array({})").format(ident_list(columns, "p")),
+            sql.SQL("\n    ").join([joins, *array_joins]))
 
 
 def _unmapped(t: TableSpec) -> sql.Composable:
@@ -52,15 +72,17 @@ def build_proofs(spec: MergeSpec) -> list[Proof]:
     n = Names(spec)
     proofs = []
     for t in merge_order(spec):
-        content = [c for c in t.columns if c != t.id]
-        staging_content, public_content, joins = _sides(n, t, content)
-        key = list(t.natural_key) if t.strategy == "natural_key" else content
-        staging_key, public_key, _ = _sides(n, t, key)
+        staging_content, public_content, joins = _sides(n, t, [c for c in t.columns if c != t.id])
         parts = dict(staging_table=n.staging(t.name), merged_view=n.merged(t.name), parent_joins=joins,
-                     staging_content=staging_content, public_content=public_content, unmapped=_unmapped(t),
-                     staging_key=staging_key, public_key=public_key)
+                     staging_content=staging_content, public_content=public_content, unmapped=_unmapped(t))
+        if t.strategy == "natural_key":
+            parts["staging_key"], parts["public_key"], _ = _sides(n, t, list(t.natural_key))
         if t.has_map:
-            query = compose("report/proof_mapped.sql", **parts, map=n.map(t.name), id=sql.Identifier(t.id))
+            if t.strategy != "natural_key":  # history: its content is its key, and a row that differs is lost
+                parts.update(staging_key=sql.SQL("'[]'::jsonb"), public_key=sql.SQL("'[]'::jsonb"),
+                             matched=sql.SQL("false"))
+            query = compose("report/proof_mapped.sql", **{"matched": sql.SQL("NOT m.inserted"), **parts},
+                            map=n.map(t.name), id=sql.Identifier(t.id))
         elif t.strategy == "natural_key":
             query = compose("report/proof_keyed.sql", **parts)
         else:

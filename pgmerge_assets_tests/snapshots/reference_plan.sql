@@ -2047,17 +2047,22 @@ WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
 -- proof dataset
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
--- parts translated through the parents' maps; history is keyed by its whole content), identical when the
--- whole content is, a conflict the target won when it differs from a row that already existed. Anything
--- else (no map entry, no such row, another key, an inserted row that differs) is lost.
-WITH joined AS (
-    SELECT jsonb_build_array(st."name") AS k, jsonb_build_array(st."name", st."description", st."created_at") AS staging_content, jsonb_build_array("p"."name", "p"."description", "p"."created_at") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND jsonb_build_array(st."name") = jsonb_build_array("p"."name") AS found,
-           coalesce(NOT m.inserted, false) AS matched
+-- parts translated through the parents' maps), identical when the whole content is, a conflict the target
+-- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal.
+WITH s AS (
+    SELECT st."id" AS staging_id, jsonb_build_array(st."name") AS k, jsonb_build_array(st."name", st."description", st."created_at") AS c, false AS unmapped
     FROM "staging"."dataset" st
     
-    LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = st."id"
+    OFFSET 0  -- each staging row translated once, not once per use below
+), joined AS (
+    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."name", "p"."description", "p"."created_at") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."name") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM s
+    LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = s.staging_id
     LEFT JOIN "pgmerge"."merged_dataset" p ON p."id" = m.public_id
+    OFFSET 0
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
@@ -2074,17 +2079,22 @@ FROM judged;
 -- proof finding
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
--- parts translated through the parents' maps; history is keyed by its whole content), identical when the
--- whole content is, a conflict the target won when it differs from a row that already existed. Anything
--- else (no map entry, no such row, another key, an inserted row that differs) is lost.
-WITH joined AS (
-    SELECT jsonb_build_array(st."identifier") AS k, jsonb_build_array(st."identifier", st."severity", st."summary") AS staging_content, jsonb_build_array("p"."identifier", "p"."severity", "p"."summary") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND jsonb_build_array(st."identifier") = jsonb_build_array("p"."identifier") AS found,
-           coalesce(NOT m.inserted, false) AS matched
+-- parts translated through the parents' maps), identical when the whole content is, a conflict the target
+-- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal.
+WITH s AS (
+    SELECT st."id" AS staging_id, jsonb_build_array(st."identifier") AS k, jsonb_build_array(st."identifier", st."severity", st."summary") AS c, false AS unmapped
     FROM "staging"."finding" st
     
-    LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = st."id"
+    OFFSET 0  -- each staging row translated once, not once per use below
+), joined AS (
+    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."identifier", "p"."severity", "p"."summary") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."identifier") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM s
+    LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = s.staging_id
     LEFT JOIN "pgmerge"."merged_finding" p ON p."id" = m.public_id
+    OFFSET 0
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
@@ -2101,17 +2111,22 @@ FROM judged;
 -- proof finding_reporter
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
--- parts translated through the parents' maps; history is keyed by its whole content), identical when the
--- whole content is, a conflict the target won when it differs from a row that already existed. Anything
--- else (no map entry, no such row, another key, an inserted row that differs) is lost.
-WITH joined AS (
-    SELECT jsonb_build_array(st."name") AS k, jsonb_build_array(st."name", st."email") AS staging_content, jsonb_build_array("p"."name", "p"."email") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND jsonb_build_array(st."name") = jsonb_build_array("p"."name") AS found,
-           coalesce(NOT m.inserted, false) AS matched
+-- parts translated through the parents' maps), identical when the whole content is, a conflict the target
+-- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal.
+WITH s AS (
+    SELECT st."id" AS staging_id, jsonb_build_array(st."name") AS k, jsonb_build_array(st."name", st."email") AS c, false AS unmapped
     FROM "staging"."finding_reporter" st
     
-    LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = st."id"
+    OFFSET 0  -- each staging row translated once, not once per use below
+), joined AS (
+    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."name", "p"."email") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."name") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM s
+    LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = s.staging_id
     LEFT JOIN "pgmerge"."merged_finding_reporter" p ON p."id" = m.public_id
+    OFFSET 0
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
@@ -2128,17 +2143,22 @@ FROM judged;
 -- proof package
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
--- parts translated through the parents' maps; history is keyed by its whole content), identical when the
--- whole content is, a conflict the target won when it differs from a row that already existed. Anything
--- else (no map entry, no such row, another key, an inserted row that differs) is lost.
-WITH joined AS (
-    SELECT jsonb_build_array(st."purl") AS k, jsonb_build_array(st."purl", st."version", st."license") AS staging_content, jsonb_build_array("p"."purl", "p"."version", "p"."license") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND jsonb_build_array(st."purl") = jsonb_build_array("p"."purl") AS found,
-           coalesce(NOT m.inserted, false) AS matched
+-- parts translated through the parents' maps), identical when the whole content is, a conflict the target
+-- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal.
+WITH s AS (
+    SELECT st."id" AS staging_id, jsonb_build_array(st."purl") AS k, jsonb_build_array(st."purl", st."version", st."license") AS c, false AS unmapped
     FROM "staging"."package" st
     
-    LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = st."id"
+    OFFSET 0  -- each staging row translated once, not once per use below
+), joined AS (
+    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."purl", "p"."version", "p"."license") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."purl") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM s
+    LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = s.staging_id
     LEFT JOIN "pgmerge"."merged_package" p ON p."id" = m.public_id
+    OFFSET 0
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
@@ -2155,17 +2175,23 @@ FROM judged;
 -- proof dataset_metrics
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
--- parts translated through the parents' maps; history is keyed by its whole content), identical when the
--- whole content is, a conflict the target won when it differs from a row that already existed. Anything
--- else (no map entry, no such row, another key, an inserted row that differs) is lost.
-WITH joined AS (
-    SELECT jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS k, jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS staging_content, jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) = jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS found,
-           coalesce(NOT m.inserted, false) AS matched
+-- parts translated through the parents' maps), identical when the whole content is, a conflict the target
+-- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal.
+WITH s AS (
+    SELECT st."id" AS staging_id, '[]'::jsonb AS k, jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END) AS c, (st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
     FROM "staging"."dataset_metrics" st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
-    LEFT JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id"
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."dataset_metrics" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
+    OFFSET 0  -- each staging row translated once, not once per use below
+), joined AS (
+    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = '[]'::jsonb AS found,
+           coalesce(false, false) AS matched
+    FROM s
+    LEFT JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = s.staging_id
     LEFT JOIN "pgmerge"."merged_dataset_metrics" p ON p."id" = m.public_id
+    OFFSET 0
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
@@ -2182,17 +2208,23 @@ FROM judged;
 -- proof datasource
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
--- parts translated through the parents' maps; history is keyed by its whole content), identical when the
--- whole content is, a conflict the target won when it differs from a row that already existed. Anything
--- else (no map entry, no such row, another key, an inserted row that differs) is lost.
-WITH joined AS (
-    SELECT jsonb_build_array(st."purl") AS k, jsonb_build_array(st."purl", "f0".public_id, st."url", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS staging_content, jsonb_build_array("p"."purl", "p"."dataset_id", "p"."url", "p"."package_indexes") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array(st."purl") = jsonb_build_array("p"."purl") AS found,
-           coalesce(NOT m.inserted, false) AS matched
+-- parts translated through the parents' maps), identical when the whole content is, a conflict the target
+-- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal.
+WITH s AS (
+    SELECT st."id" AS staging_id, jsonb_build_array(st."purl") AS k, jsonb_build_array(st."purl", "f0".public_id, st."url", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END) AS c, (st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
     FROM "staging"."datasource" st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
-    LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id"
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."datasource" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
+    OFFSET 0  -- each staging row translated once, not once per use below
+), joined AS (
+    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."purl", "p"."dataset_id", "p"."url", "p"."package_indexes") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."purl") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM s
+    LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = s.staging_id
     LEFT JOIN "pgmerge"."merged_datasource" p ON p."id" = m.public_id
+    OFFSET 0
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
@@ -2209,17 +2241,22 @@ FROM judged;
 -- proof edit
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
--- parts translated through the parents' maps; history is keyed by its whole content), identical when the
--- whole content is, a conflict the target won when it differs from a row that already existed. Anything
--- else (no map entry, no such row, another key, an inserted row that differs) is lost.
-WITH joined AS (
-    SELECT jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS k, jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS staging_content, jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") = jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS found,
-           coalesce(NOT m.inserted, false) AS matched
+-- parts translated through the parents' maps), identical when the whole content is, a conflict the target
+-- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal.
+WITH s AS (
+    SELECT st."id" AS staging_id, '[]'::jsonb AS k, jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS c, (st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
     FROM "staging"."edit" st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
-    LEFT JOIN "pgmerge"."map_edit" m ON m.staging_id = st."id"
+    OFFSET 0  -- each staging row translated once, not once per use below
+), joined AS (
+    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = '[]'::jsonb AS found,
+           coalesce(false, false) AS matched
+    FROM s
+    LEFT JOIN "pgmerge"."map_edit" m ON m.staging_id = s.staging_id
     LEFT JOIN "pgmerge"."merged_edit" p ON p."id" = m.public_id
+    OFFSET 0
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
@@ -2266,17 +2303,22 @@ FROM joined;
 -- proof datasource_event
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
--- parts translated through the parents' maps; history is keyed by its whole content), identical when the
--- whole content is, a conflict the target won when it differs from a row that already existed. Anything
--- else (no map entry, no such row, another key, an inserted row that differs) is lost.
-WITH joined AS (
-    SELECT jsonb_build_array("f0".public_id, st."kind", st."occurred_at") AS k, jsonb_build_array("f0".public_id, st."kind", st."occurred_at", st."payload") AS staging_content, jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at", "p"."payload") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array("f0".public_id, st."kind", st."occurred_at") = jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at") AS found,
-           coalesce(NOT m.inserted, false) AS matched
+-- parts translated through the parents' maps), identical when the whole content is, a conflict the target
+-- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal.
+WITH s AS (
+    SELECT st."id" AS staging_id, jsonb_build_array("f0".public_id, st."kind", st."occurred_at") AS k, jsonb_build_array("f0".public_id, st."kind", st."occurred_at", st."payload") AS c, (st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
     FROM "staging"."datasource_event" st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
-    LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = st."id"
+    OFFSET 0  -- each staging row translated once, not once per use below
+), joined AS (
+    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at", "p"."payload") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at") AS found,
+           coalesce(NOT m.inserted, false) AS matched
+    FROM s
+    LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = s.staging_id
     LEFT JOIN "pgmerge"."merged_datasource_event" p ON p."id" = m.public_id
+    OFFSET 0
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
@@ -2293,17 +2335,22 @@ FROM judged;
 -- proof datasource_metrics
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
--- parts translated through the parents' maps; history is keyed by its whole content), identical when the
--- whole content is, a conflict the target won when it differs from a row that already existed. Anything
--- else (no map entry, no such row, another key, an inserted row that differs) is lost.
-WITH joined AS (
-    SELECT jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS k, jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS staging_content, jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") = jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS found,
-           coalesce(NOT m.inserted, false) AS matched
+-- parts translated through the parents' maps), identical when the whole content is, a conflict the target
+-- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal.
+WITH s AS (
+    SELECT st."id" AS staging_id, '[]'::jsonb AS k, jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS c, (st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
     FROM "staging"."datasource_metrics" st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
-    LEFT JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = st."id"
+    OFFSET 0  -- each staging row translated once, not once per use below
+), joined AS (
+    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS public_content,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = '[]'::jsonb AS found,
+           coalesce(false, false) AS matched
+    FROM s
+    LEFT JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = s.staging_id
     LEFT JOIN "pgmerge"."merged_datasource_metrics" p ON p."id" = m.public_id
+    OFFSET 0
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
