@@ -1,4 +1,4 @@
-"""`pgmerge`: demo, merge, undo, history, plan, spec and stop, from the command line."""
+"""`pgmerge`: demo, merge, undo, history, plan, spec, ui and stop, from the command line."""
 
 from __future__ import annotations
 
@@ -207,6 +207,27 @@ def cmd_plan(args) -> int:
         print(f"-- move {move.sequence} past max(id) when it is not (ALTER SEQUENCE .. RESTART, then setval):")
         print(move.past_max.as_string().strip() + ";")
     print("-- then: the ledger row (pgmerge history), the inserted rows kept for pgmerge undo")
+    return _lint_databases(plan.spec, args) if args.dsn else 0
+
+
+def _lint_databases(spec, args) -> int:
+    """Warnings from the data of each database given (the spec's tables where they live): printed, never fatal."""
+    import psycopg
+
+    from pgmerge_assets.plan.lint import plan_database_lint
+
+    warned = 0
+    for label, dsn in (("--dsn", args.dsn), ("--dsn2", args.dsn2)):
+        if not dsn:
+            continue
+        with psycopg.connect(dsn) as conn:
+            for guard in plan_database_lint(spec):
+                count, sample = conn.execute(guard.query).fetchone()
+                if count:
+                    warned += 1
+                    print(f"-- warning ({label}): {guard.problem}: {count} found, e.g. "
+                          f"{json.dumps(sample[:3], default=str)}")
+    print(f"-- {warned} warning(s) from the data" if warned else "-- the data gives no warning")
     return 0
 
 
@@ -255,7 +276,30 @@ def _stop_server(workdir: Path) -> int:
     return subprocess.run(command, capture_output=True).returncode
 
 
+def cmd_ui(args) -> int:
+    from pgmerge_assets.ui import UiError, port_free, running_ui, start_ui
+
+    workdir = Path(args.workdir)
+    ui = running_ui(workdir)
+    if ui is None:
+        if not port_free(args.port):
+            print(f"pgmerge: port {args.port} is taken; choose another with --port", file=sys.stderr)
+            return 1
+        try:
+            ui = start_ui(workdir, args.port, args.target_dsn, args.spec)
+        except UiError as exc:
+            print(f"pgmerge: {exc}", file=sys.stderr)
+            return 1
+    print(f"Dagster UI at {ui.url} (log: {ui.log}); history in {workdir.resolve() / 'dagster_home'}")
+    print(f"stop it and the embedded server: pgmerge stop --workdir {args.workdir}")
+    return 0
+
+
 def cmd_stop(args) -> int:
+    from pgmerge_assets.ui import stop_ui
+
+    if stop_ui(args.workdir):
+        print("UI stopped")
     if not _server_running(args.workdir):
         print(f"no embedded server is running in {Path(args.workdir).resolve() / 'pgdata'}")
         return 0
@@ -306,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="print the ordered merge steps and their SQL without running them")
     plan.add_argument("--spec", default=str(REFERENCE_SPEC))
+    plan.add_argument("--dsn", help="a database holding the spec's tables (dump #1's): warn where its data contradicts the spec")
+    plan.add_argument("--dsn2", help="the second database (dump #2's): warn where its data does")
     plan.set_defaults(func=cmd_plan)
 
     spec = sub.add_parser("spec", help="draft a merge spec from a database's catalog and data")
@@ -316,7 +362,16 @@ def build_parser() -> argparse.ArgumentParser:
     spec.add_argument("--output", "-o")
     spec.set_defaults(func=cmd_spec)
 
-    stop = sub.add_parser("stop", help="stop the embedded server under a work directory")
+    ui = sub.add_parser("ui", help="open the Dagster UI on a work directory's target, dumps and run history "
+                                   "(in the background; pgmerge stop ends it)")
+    ui.add_argument("--workdir", default=DEFAULT_DEMO_DIR)
+    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--target-dsn", default=os.environ.get("PGMERGE_TARGET_DSN"),
+                    help="merge into this database instead of the embedded server under --workdir")
+    ui.add_argument("--spec", help="merge spec the asset graph is built from (default: $PGMERGE_SPEC or the reference)")
+    ui.set_defaults(func=cmd_ui)
+
+    stop = sub.add_parser("stop", help="stop the UI and the embedded server under a work directory")
     stop.add_argument("--workdir", default=DEFAULT_DEMO_DIR)
     stop.set_defaults(func=cmd_stop)
     return parser

@@ -10,21 +10,18 @@ import dagster as dg
 from pgmerge_assets.assets.factories import build_graph
 from pgmerge_assets.assets.resources import (
     DEFAULT_WORKDIR,
-    DUMP1_ENV,
-    DUMP2_ENV,
+    INPUT_ENV,
     LOCK_TIMEOUT_ENV,
-    SCRATCH_DSN_ENV,
-    SOURCE_DSN_ENV,
     SPEC_ENV,
     TARGET_DSN_ENV,
     WORKDIR_ENV,
     MergeInputs,
     TargetDatabase,
 )
+from pgmerge_assets.assets.sensor import dump_sensor
 from pgmerge_assets.catalog.spec import load_spec
 from pgmerge_assets.paths import REFERENCE_SPEC
 from pgmerge_assets.pg.merge_lock import DEFAULT_LOCK_TIMEOUT
-from pgmerge_assets.pg.tools import PG_BIN_ENV
 from pgmerge_assets.plan.planner import build_plan
 
 
@@ -37,8 +34,7 @@ def default_resources() -> dict:
     return {
         "target": TargetDatabase(dsn=_env(TARGET_DSN_ENV), workdir=os.environ.get(WORKDIR_ENV, DEFAULT_WORKDIR),
                                  lock_timeout=float(os.environ.get(LOCK_TIMEOUT_ENV) or DEFAULT_LOCK_TIMEOUT)),
-        "inputs": MergeInputs(dump1=_env(DUMP1_ENV), dump2=_env(DUMP2_ENV), source_dsn=_env(SOURCE_DSN_ENV),
-                              scratch_dsn=_env(SCRATCH_DSN_ENV), pg_bin=_env(PG_BIN_ENV)),
+        "inputs": MergeInputs(**{field: _env(var) for field, var in INPUT_ENV.items()}),
     }
 
 
@@ -48,7 +44,7 @@ def build_definitions(spec_path: str | Path, resources: dict | None = None) -> d
     # in process: the steps are SQL statements that wait on the server, one at a time; a process per step
     # would only add start-up time (and the merge lock is held by the run's own process)
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, resources=resources or default_resources(),
-                          executor=dg.in_process_executor)
+                          sensors=[dump_sensor("merge")], executor=dg.in_process_executor)
 
 
 @dg.definitions

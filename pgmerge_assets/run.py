@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import dagster as dg
 
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.definitions import build_definitions
+from pgmerge_assets.instance import workdir_instance
 from pgmerge_assets.pg import merge_lock
 
 
@@ -46,18 +46,14 @@ def _interrupted(error) -> bool:
     return False
 
 
-def _instance() -> dg.DagsterInstance:
-    """The user's instance when DAGSTER_HOME is set (runs then show in the UI), else a throwaway one."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-
-
 def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path,
               selection: dg.AssetSelection | None = None, log_level: str = "CRITICAL") -> RunOutcome:
     defs = build_definitions(spec_path, {"target": target, "inputs": inputs})
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     try:
-        result = dg.materialize([*defs.assets, *defs.asset_checks], selection=selection, resources=defs.resources,
-                                instance=_instance(), raise_on_error=False, run_config=run_config)
+        with workdir_instance(target.workdir, target.resolved_dsn()) as instance:  # runs then show in the UI
+            result = dg.materialize([*defs.assets, *defs.asset_checks], selection=selection, resources=defs.resources,
+                                    instance=instance, raise_on_error=False, run_config=run_config)
     finally:
         merge_lock.release_all()
     assets = {k.to_python_identifier(): k.to_user_string() for a in defs.assets for k in a.keys}

@@ -1,6 +1,6 @@
 """Dagster resources: the target database and where the dumps come from. Nothing connects at load time."""
 
-
+import os
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -10,6 +10,7 @@ import dagster as dg
 import psycopg
 
 from pgmerge_assets.pg.merge_lock import DEFAULT_LOCK_TIMEOUT
+from pgmerge_assets.pg.tools import PG_BIN_ENV
 from pgmerge_assets.pg.embedded import EMBEDDED_DBNAME, embedded_server_uri, ensure_database, redact, with_dbname
 
 TARGET_DSN_ENV = "PGMERGE_TARGET_DSN"
@@ -21,10 +22,12 @@ SCRATCH_DSN_ENV = "PGMERGE_SCRATCH_DSN"
 SPEC_ENV = "PGMERGE_SPEC"
 LOCK_TIMEOUT_ENV = "PGMERGE_LOCK_TIMEOUT"
 DEFAULT_WORKDIR = ".pgmerge"
+INPUT_ENV = {"dump1": DUMP1_ENV, "dump2": DUMP2_ENV, "source_dsn": SOURCE_DSN_ENV, "scratch_dsn": SCRATCH_DSN_ENV,
+             "pg_bin": PG_BIN_ENV}  # MergeInputs' fields and the variables that set them
 
 
 @cache
-def _embedded_target(workdir: str) -> str:
+def embedded_target(workdir: str) -> str:
     """Start the embedded server and create its database once per process, not on every connection."""
     admin = embedded_server_uri(workdir)
     ensure_database(admin, EMBEDDED_DBNAME)
@@ -39,7 +42,7 @@ class TargetDatabase(dg.ConfigurableResource):
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # seconds any statement waits for a table lock before failing
 
     def resolved_dsn(self) -> str:
-        return self.dsn or _embedded_target(str(Path(self.workdir).resolve()))
+        return self.dsn or embedded_target(str(Path(self.workdir).resolve()))
 
     def describe(self) -> str:
         """Where the target is, without credentials."""
@@ -51,6 +54,13 @@ class TargetDatabase(dg.ConfigurableResource):
             conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(self.lock_timeout * 1000)}ms"])
             conn.commit()
             yield conn
+
+
+def inputs_config(**values: str) -> dict:
+    """MergeInputs' run config: `values`, and each other field as its environment variable names it, by name,
+    so that no secret lands in a run's stored config. Run config replaces a resource's whole config."""
+    bound = {field: {"env": var} for field, var in INPUT_ENV.items() if os.environ.get(var)}
+    return {"resources": {"inputs": {"config": {**bound, **values}}}}
 
 
 class MergeInputs(dg.ConfigurableResource):

@@ -1,0 +1,87 @@
+"""The Dagster home under a work directory: run history kept in a `dagster` database on the target's server,
+so the CLI's runs show in the UI and nothing is lost when the UI restarts."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+import psycopg
+import yaml
+from psycopg.conninfo import conninfo_to_dict
+
+from pgmerge_assets.pg.embedded import ensure_database
+
+DAGSTER_DB = "dagster"
+HOME_DIR = "dagster_home"
+# dagster.yaml names this variable instead of holding the password; pgmerge sets it for its own processes
+PASSWORD_ENV = "PGMERGE_DAGSTER_PASSWORD"
+
+
+def storage_config(server_dsn: str) -> dict:
+    """dagster-postgres settings for the `dagster` database of `server_dsn`'s server.
+
+    psycopg2 explicitly: a bare postgresql:// URL picks psycopg 3 under SQLAlchemy 2.1, which breaks the
+    webserver's NOTIFY (dagster-io/dagster#33958). A socket directory (the embedded server) goes in `params`.
+    """
+    params = {k: v for k, v in conninfo_to_dict(server_dsn).items() if v not in (None, "")}
+    host = str(params.pop("host", ""))
+    db = {"scheme": "postgresql+psycopg2", "username": params.pop("user", os.environ.get("PGUSER", "postgres")),
+          "db_name": DAGSTER_DB, "port": int(params.pop("port", 5432))}
+    if params.pop("password", None):
+        db["password"] = {"env": PASSWORD_ENV}
+    params.pop("dbname", None)
+    if host.startswith("/"):
+        db["hostname"], params["host"] = "", host
+    else:
+        db["hostname"] = host or "localhost"
+    if params:
+        db["params"] = params
+    return {"storage": {"postgres": {"postgres_db": db}},
+            # a launched run starts at once instead of waiting for the daemon to dequeue it; the merge lock
+            # already keeps two merges of one target apart
+            "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
+            # the steps log through Dagster's event log; capturing their stdout starts `tail` processes per step
+            "compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager",
+                             "class": "NoOpComputeLogManager"}}
+
+
+def password_env(server_dsn: str) -> dict[str, str]:
+    """The environment a process reading dagster.yaml needs: the password, when the DSN has one."""
+    password = conninfo_to_dict(server_dsn).get("password")
+    return {PASSWORD_ENV: str(password)} if password else {}
+
+
+def dagster_home(workdir: str | os.PathLike, server_dsn: str) -> Path:
+    """Create the `dagster` database (if absent) and `workdir/dagster_home/dagster.yaml` pointing at it."""
+    ensure_database(server_dsn, DAGSTER_DB)
+    home = Path(workdir).resolve() / HOME_DIR
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(
+        "# written by pgmerge: runs, events and schedules in the `dagster` database of the target's server\n"
+        + yaml.safe_dump(storage_config(server_dsn), sort_keys=False))
+    return home
+
+
+@contextmanager
+def workdir_instance(workdir: str | os.PathLike, server_dsn: str) -> Iterator[dg.DagsterInstance]:
+    """$DAGSTER_HOME when set; else the work directory's home; a throwaway one (said on stderr) when the
+    server refuses to create the `dagster` database."""
+    if os.environ.get("DAGSTER_HOME"):
+        yield dg.DagsterInstance.get()
+        return
+    try:
+        home = dagster_home(workdir, server_dsn)
+    except psycopg.Error as exc:
+        print(f"pgmerge: run history not kept (database {DAGSTER_DB}: {str(exc).strip()}); "
+              "set DAGSTER_HOME to keep it elsewhere", file=sys.stderr)
+        with dg.DagsterInstance.ephemeral() as instance:
+            yield instance
+        return
+    os.environ.update(password_env(server_dsn))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        yield instance

@@ -1,0 +1,92 @@
+"""The UI's plumbing without a browser: the Dagster home in PostgreSQL, launch-time config, the dump sensor."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import dagster as dg
+import psycopg
+import pytest
+
+from pgmerge_assets.assets.resources import DUMP1_ENV, SOURCE_DSN_ENV, TARGET_DSN_ENV
+from pgmerge_assets.assets.sensor import WATCH_DIR_ENV, content_hash
+from pgmerge_assets.instance import DAGSTER_DB, PASSWORD_ENV, storage_config, workdir_instance
+
+
+def definitions(monkeypatch):
+    monkeypatch.setenv(TARGET_DSN_ENV, "postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=1")
+    from pgmerge_assets.definitions import defs
+
+    return defs()
+
+
+def test_history_is_kept_in_the_servers_dagster_database(tmp_path, admin_dsn, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+    @dg.asset
+    def answer() -> int:
+        return 42
+
+    with workdir_instance(tmp_path, admin_dsn) as instance:
+        run_id = dg.materialize([answer], instance=instance).run_id
+    with workdir_instance(tmp_path, admin_dsn) as instance:  # a new process would see the same
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+    with psycopg.connect(admin_dsn) as conn:
+        assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DAGSTER_DB]).fetchone()
+    assert "postgresql+psycopg2" in (tmp_path / "dagster_home" / "dagster.yaml").read_text()
+
+
+def test_dagster_yaml_reaches_sockets_and_never_holds_a_password():
+    socket = storage_config("postgresql://postgres:@/postgres?host=/w/pgdata")["storage"]["postgres"]["postgres_db"]
+    assert socket["hostname"] == "" and socket["params"] == {"host": "/w/pgdata"} and socket["db_name"] == DAGSTER_DB
+    tcp = storage_config("postgresql://me:s3cret@db.example:6543/app?sslmode=require")["storage"]["postgres"]["postgres_db"]
+    assert tcp["password"] == {"env": PASSWORD_ENV} and "s3cret" not in repr(tcp)
+    assert (tcp["hostname"], tcp["port"], tcp["params"]) == ("db.example", 6543, {"sslmode": "require"})
+
+
+def test_launchpad_offers_the_inputs_with_the_environment_as_defaults(monkeypatch):
+    monkeypatch.setenv(DUMP1_ENV, "/dumps/one.dump")
+    monkeypatch.setenv(SOURCE_DSN_ENV, "postgresql://me:s3cret@src/db")
+    job = definitions(monkeypatch).resolve_job_def("merge")
+    defaults = dg.validate_run_config(job, {})["resources"]
+    assert defaults["inputs"]["config"]["dump1"] == "/dumps/one.dump"
+    assert defaults["target"]["config"]["lock_timeout"] == 60
+    chosen = dg.validate_run_config(job, {"resources": {"inputs": {"config": {"dump2": "/dumps/two.sql"}},
+                                                        "target": {"config": {"lock_timeout": 5}}}})["resources"]
+    assert chosen["inputs"]["config"]["dump2"] == "/dumps/two.sql" and chosen["target"]["config"]["lock_timeout"] == 5
+
+
+def test_sensor_merges_each_new_dump_once_by_content(tmp_path, monkeypatch):
+    watched = tmp_path / "incoming"
+    watched.mkdir()
+    monkeypatch.setenv(WATCH_DIR_ENV, str(watched))
+    monkeypatch.setenv(DUMP1_ENV, "/dumps/one.dump")
+    monkeypatch.setenv(SOURCE_DSN_ENV, "postgresql://me:s3cret@src/db")
+    defs = definitions(monkeypatch)
+    sensor = defs.resolve_sensor_def("new_dump2")
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED and sensor.job_name == "merge"
+
+    settled = time.time() - 60
+    first = watched / "b.sql"
+    first.write_text("-- dump #2, monday\n")
+    shutil.copy(first, watched / "a-copy.sql")
+    (watched / "c.dump").write_text("-- dump #2, tuesday\n")
+    (watched / "writing.sql").write_text("-- still being written")
+    for path in (first, watched / "a-copy.sql", watched / "c.dump"):
+        os.utime(path, (settled, settled))
+
+    context = dg.build_sensor_context(definitions=defs, sensor_name="new_dump2")
+    requests = sensor(context)
+    assert [r.run_key for r in requests] == [content_hash(first), content_hash(first), content_hash(watched / "c.dump")]
+    job = defs.resolve_job_def("merge")
+    for request in requests:
+        config = dg.validate_run_config(job, request.run_config)["resources"]["inputs"]["config"]
+        assert config["dump2"].endswith(request.tags["pgmerge/dump2"])
+        assert config["dump1"] == "/dumps/one.dump", "the other inputs keep their defaults"
+        assert "s3cret" not in repr(request.run_config), "secrets stay in the environment, named, not copied"
+
+    # the next tick reads the cursor: unchanged files are not hashed again, and keep their run keys
+    later = sensor(dg.build_sensor_context(definitions=defs, sensor_name="new_dump2", cursor=context.cursor))
+    assert {r.run_key for r in later} == {r.run_key for r in requests}
