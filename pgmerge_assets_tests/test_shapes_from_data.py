@@ -233,3 +233,36 @@ def test_the_reference_schema_drafts_from_its_data_what_it_drafts_from_its_catal
     assert {n: [t.get(f) for f in fields] for n, t in drafted.items()} == {
         n: [t.get(f) for f in fields] for n, t in reference.items()}
     assert "# append (history): no candidate key made of text or of foreign keys only" in text
+
+
+def test_plan_with_the_databases_warns_where_their_data_contradicts_the_spec(databases, capsys):
+    """The catalog-only draft of the film-rental shape, linted on both databases before any merge."""
+    from pgmerge_assets.catalog.draft import draft_spec
+    from pgmerge_assets.catalog.introspect import read_catalog
+
+    dbs, work = databases
+    _fill(dbs["db1"], RENTAL_DDL + "CREATE TABLE tag (id serial PRIMARY KEY, label text NOT NULL)",
+          RENTAL_DB1 + ";INSERT INTO tag (label) VALUES ('a'), ('a'), ('b')", 0)
+    _fill(dbs["db2"], RENTAL_DDL + "CREATE TABLE tag (id serial PRIMARY KEY, label text NOT NULL)", RENTAL_DB2, 0)
+    with psycopg.connect(dbs["db1"]) as conn:
+        raw = yaml.safe_load(draft_spec(read_catalog(conn, "public")))
+    raw["tables"]["tag"].update(strategy="natural_key", natural_key=["label"])
+    (work / "spec.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["plan", "--spec", str(work / "spec.yaml"), "--dsn", dbs["db1"], "--dsn2", dbs["db2"]]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("-- warning")]
+    assert warnings == [
+        "-- warning (--dsn): table staff: column reports_to is plain data in the spec, but its name points at staff "
+        "and every value is a staff id: add foreign_keys.reports_to: staff: 1 found, e.g. "
+        '[{"column": "reports_to", "looks_like_ids_of": "staff", "staging_rows_with_a_value": 2}]',
+        "-- warning (--dsn): table store: column manager_staff_id is plain data in the spec, but its name points at "
+        "staff and every value is a staff id: add foreign_keys.manager_staff_id: staff: 1 found, e.g. "
+        '[{"column": "manager_staff_id", "looks_like_ids_of": "staff", "staging_rows_with_a_value": 2}]',
+        "-- warning (--dsn): table tag: natural key (label) is not unique (its rows would all be matched to one row): "
+        '1 found, e.g. [{"rows": 2, "natural_key": ["a"]}]',
+        "-- warning (--dsn2): table staff: column reports_to is plain data in the spec, but its name points at staff "
+        "and every value is a staff id: add foreign_keys.reports_to: staff: 1 found, e.g. "
+        '[{"column": "reports_to", "looks_like_ids_of": "staff", "staging_rows_with_a_value": 2}]',
+        "-- warning (--dsn2): table store: column manager_staff_id is plain data in the spec, but its name points at "
+        "staff and every value is a staff id: add foreign_keys.manager_staff_id: staff: 1 found, e.g. "
+        '[{"column": "manager_staff_id", "looks_like_ids_of": "staff", "staging_rows_with_a_value": 2}]',
+    ]

@@ -8,7 +8,7 @@ from psycopg import sql
 
 from pgmerge_assets.catalog.naming import points_at
 from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
-from pgmerge_assets.plan.common import Check, Names, id_map_key, ident_list, merged_key, wrap
+from pgmerge_assets.plan.common import Check, Guard, Names, id_map_key, ident_list, key_complete, merged_key, wrap
 from pgmerge_assets.templates import compose
 
 LEAST_MATCHES = 5  # fewer matched rows say nothing of a key
@@ -27,11 +27,12 @@ def id_like_columns(spec: MergeSpec, t: TableSpec) -> dict[str, str]:
     return {c: ref for c, ref in found.items() if ref}
 
 
-def _plain_ids(n: Names, t: TableSpec, column: str, ref: str) -> sql.Composed:
-    ref_table = n.spec.tables[ref]
+def _plain_ids(n: Names, t: TableSpec, column: str, ref: str, staging=None) -> sql.Composed:
+    """The plain_ids query on dump #2 (staging) and the target; `staging` names other tables for dump #2's."""
+    staging = staging or n.staging
     return compose("lint/plain_ids.sql", column_name=sql.Literal(column), ref_name=sql.Literal(ref),
-                   column=sql.Identifier(column), staging_table=n.staging(t.name), public_table=n.public(t.name),
-                   staging_ref=n.staging(ref), public_ref=n.public(ref), ref_id=sql.Identifier(ref_table.id))
+                   column=sql.Identifier(column), staging_table=staging(t.name), public_table=n.public(t.name),
+                   staging_ref=staging(ref), public_ref=n.public(ref), ref_id=sql.Identifier(n.spec.tables[ref].id))
 
 
 def _lint(n: Names, t: TableSpec) -> list[Check]:
@@ -70,3 +71,22 @@ def plan_lint(spec: MergeSpec) -> list[Check]:
     """The warnings, per merged table."""
     n = Names(spec)
     return [c for t in spec.merged_tables for c in _lint(n, t)]
+
+
+def plan_database_lint(spec: MergeSpec) -> list[Guard]:
+    """`pgmerge plan --dsn`: the warnings one database's own tables can give before any merge (each query
+    reads only the spec's tables where they live): plain columns holding ids, natural keys repeated."""
+    n = Names(spec)
+    out = []
+    for t in spec.merged_tables:
+        for column, ref in id_like_columns(spec, t).items():
+            out.append(Guard(f"table {t.name}: column {column} is plain data in the spec, but its name points at "
+                             f"{ref} and every value is a {ref} id: add foreign_keys.{column}: {ref}",
+                             wrap(_plain_ids(n, t, column, ref, staging=n.public))))
+        if t.strategy == "natural_key":
+            out.append(Guard(f"table {t.name}: natural key ({', '.join(t.natural_key)}) is not unique (its rows "
+                             f"would all be matched to one row)",
+                             wrap(compose("lint/key_repeated.sql", table=n.public(t.name),
+                                          key_columns=ident_list(t.natural_key, "t"),
+                                          key_complete=key_complete(t, "t")))))
+    return out
