@@ -39,8 +39,9 @@ def storage_config(server_dsn: str) -> dict:
         db["hostname"], params["host"] = "", host
     else:
         db["hostname"] = host or "localhost"
-    if params:
-        db["params"] = params
+    # run history is worth an fsync per run, not per event: a crash loses at most the last events' records
+    params["options"] = "-c synchronous_commit=off"
+    db["params"] = params
     return {"storage": {"postgres": {"postgres_db": db}},
             # a launched run starts at once instead of waiting for the daemon to dequeue it; the merge lock
             # already keeps two merges of one target apart
@@ -84,4 +85,6 @@ def workdir_instance(workdir: str | os.PathLike, server_dsn: str) -> Iterator[dg
         return
     os.environ.update(password_env(server_dsn))
     with dg.DagsterInstance.from_config(str(home)) as instance:
+        # dagster-postgres opens a connection per event unless pooled; a run stores hundreds of events
+        instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
         yield instance

@@ -52,7 +52,7 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     try:
         with workdir_instance(target.workdir, target.resolved_dsn()) as instance:  # runs then show in the UI
-            result = dg.materialize([*defs.assets, *defs.asset_checks], selection=selection, resources=defs.resources,
+            result = dg.materialize(defs.assets, selection=selection, resources=defs.resources,
                                     instance=instance, raise_on_error=False, run_config=run_config)
     finally:
         merge_lock.release_all()

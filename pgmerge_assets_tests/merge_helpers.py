@@ -22,10 +22,8 @@ def materialize(dsn: str, workdir: Path, *, spec_path=REFERENCE_SPEC, selection=
                 instance: dg.DagsterInstance | None = None):
     defs = build_definitions(spec_path, {"target": TargetDatabase(dsn=dsn, workdir=str(workdir)),
                                          "inputs": inputs or MergeInputs()})
-    assets = list(defs.assets)
-    checks = list(defs.asset_checks)
     try:
-        return dg.materialize([*assets, *checks], selection=selection, resources=defs.resources,
+        return dg.materialize(defs.assets, selection=selection, resources=defs.resources,
                               instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False)
     finally:
         merge_lock.release_all()

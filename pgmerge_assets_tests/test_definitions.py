@@ -40,7 +40,7 @@ def test_lineage_shows_which_maps_feed_which_tables(monkeypatch):
 def test_checks_sit_under_their_assets_and_block(monkeypatch):
     definitions = load(monkeypatch)
     specs = {(s.asset_key.to_user_string(), s.name): s
-             for checks in definitions.asset_checks for s in checks.check_specs}
+             for asset in definitions.assets for s in asset.check_specs}
     for key in [("merged/datasource", "foreign_keys_resolve"), ("merged/datasource", "natural_key_unique"),
                 ("merged/datasource", "rows_conserved"), ("id_map/package", "map_complete"),
                 ("repaired_arrays/datasource__package_indexes", "array_elements_exist"), ("sequences", "sequences_ahead"),

@@ -137,80 +137,105 @@ def check_dump2(inputs: MergeInputs) -> None:
         raise RuntimeError("no dump #2 given: set PGMERGE_DUMP2 (a pg_dump file) or PGMERGE_SOURCE_DSN")
 
 
-def step_asset(plan: Plan, step: Step) -> dg.AssetsDefinition:
-    """id_map/*, merged/*, repaired_arrays/* and sequences: run the step's SQL, attach what it did."""
-    staging = StagingPlan(plan.spec)
+def evaluate(conn, check: Check) -> dg.AssetCheckResult:
+    """A data-quality gate: fails with the offending count and a sample of up to 20 rows."""
+    with cancel_on_interrupt(conn):
+        count, sample = offending(conn, check.query)
+    return dg.AssetCheckResult(asset_key=key_of(check.step), check_name=check.name, passed=count == 0,
+                               severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+                               metadata={"offending_rows": count, "sample": dg.MetadataValue.json(sample)})
 
-    @dg.asset(key=key_of(step.key), deps=[key_of(d) for d in step.deps], group_name=GROUPS[step.kind],
-              kinds=KINDS, description=step.description)
+
+def check_specs(checks: list[Check]) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(c.name, asset=key_of(c.step), blocking=c.blocking, description=c.description)
+            for c in checks]
+
+
+def selected(context: AssetExecutionContext, key: dg.AssetKey, checks: list[Check]) -> tuple[bool, list[Check]]:
+    """Whether this run materializes the asset, and which of its checks it runs (the UI may run checks alone)."""
+    keys = context.selected_asset_check_keys
+    return key in context.selected_asset_keys, [c for c in checks if dg.AssetCheckKey(key, c.name) in keys]
+
+
+def step_asset(plan: Plan, step: Step) -> dg.AssetsDefinition:
+    """id_map/*, merged/*, repaired_arrays/* and sequences: run the step's SQL, attach what it did, then run the
+    step's checks in the same step and connection (a step per check would cost more than most checks)."""
+    staging = StagingPlan(plan.spec)
+    key = key_of(step.key)
+    checks = [c for c in plan.checks if c.step == step.key]
+
+    @dg.multi_asset(name=key.to_python_identifier(), can_subset=True, check_specs=check_specs(checks),
+                    specs=[dg.AssetSpec(key, deps=[key_of(d) for d in step.deps], group_name=GROUPS[step.kind],
+                                        kinds=KINDS, description=step.description, skippable=True)])
     def _asset(context: AssetExecutionContext, target: TargetDatabase):
         merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
+        materialize, checking = selected(context, key, checks)
         with target.connect() as conn:
-            result = run_step(conn, step, staging, context.log)
-            sql_md = statements_markdown(conn, step.statements)
-        metadata = {"seconds": round(result.seconds, 3), "sql": dg.MetadataValue.md(sql_md),
-                    "statement_rowcounts": dg.MetadataValue.json(result.rowcounts)}
-        for name, value in result.stats.items():
-            if value is not None:
-                metadata["dagster/row_count" if name == "row_count" else name] = value
-        return dg.MaterializeResult(metadata=metadata)
+            if materialize:
+                result = run_step(conn, step, staging, context.log)
+                metadata = {"seconds": round(result.seconds, 3),
+                            "sql": dg.MetadataValue.md(statements_markdown(conn, step.statements)),
+                            "statement_rowcounts": dg.MetadataValue.json(result.rowcounts)}
+                for name, value in result.stats.items():
+                    if value is not None:
+                        metadata["dagster/row_count" if name == "row_count" else name] = value
+                yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+            for check in checking:
+                yield evaluate(conn, check)
 
     return _asset
 
 
-def check_definition(check: Check) -> dg.AssetChecksDefinition:
-    """A blocking data-quality gate: fails with the offending count and a sample of up to 20 rows."""
-
-    @dg.asset_check(asset=key_of(check.step), name=check.name, blocking=check.blocking, description=check.description)
-    def _check(target: TargetDatabase) -> dg.AssetCheckResult:
-        with target.connect() as conn, cancel_on_interrupt(conn):
-            count, sample = offending(conn, check.query)
-        severity = dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN
-        return dg.AssetCheckResult(passed=count == 0, severity=severity,
-                                   metadata={"offending_rows": count, "sample": dg.MetadataValue.json(sample)})
-
-    return _check
-
-
-def report_asset(plan: Plan) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+def report_asset(plan: Plan) -> dg.AssetsDefinition:
+    """integrity_report, with its blocking check `lossless` in the same step."""
     deps = [key_of(s.key) for s in plan.steps]
     staging = StagingPlan(plan.spec)
+    key = dg.AssetKey("integrity_report")
+    lossless = dg.AssetCheckSpec(
+        "lossless", asset=key, blocking=True,
+        description="The audit of the current pending rows passed: every staging row is in target ∪ pending, "
+                    "identical or as a conflict public won, and every blocking check passed; read from the "
+                    "database, with today's row counts.")
 
-    @dg.asset(name="integrity_report", deps=deps, group_name="finalize", kinds=KINDS,
-              description="The audit before publishing: per-table counts, every check's result and the lossless "
-                          "proof on target ∪ pending (report.md / report.json); publish needs it passed.")
+    @dg.multi_asset(name="integrity_report", can_subset=True, check_specs=[lossless], specs=[dg.AssetSpec(
+        key, deps=deps, group_name="finalize", kinds=KINDS, skippable=True,
+        description="The audit before publishing: per-table counts, every check's result and the lossless "
+                    "proof on target ∪ pending (report.md / report.json); publish needs it passed.")])
     def integrity_report(context: AssetExecutionContext, target: TargetDatabase):
         started = time.monotonic()
         merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
         with target.connect() as conn, cancel_on_interrupt(conn):
-            data = integrity.gather(conn, plan)
-            record_audit(conn, staging, data["work_version"], data)
-        data["target"] = target.describe()
-        md_path, json_path = integrity.write(data, Path(target.workdir))
-        proof = data["lossless"]
-        return dg.MaterializeResult(metadata={
-            "report": dg.MetadataValue.md(md_path.read_text()), "report_json": str(json_path.resolve()),
-            "staging_rows": proof["staging_rows"], "proven": proof["proven"], "lost": proof["lost"],
-            "conflicts_public_won": proof["conflicts_public_won"], "checks_passed": data["checks_passed"],
-            "seconds": round(time.monotonic() - started, 3)})
+            if key in context.selected_asset_keys:
+                data = integrity.gather(conn, plan)
+                record_audit(conn, staging, data["work_version"], data)
+                data["target"] = target.describe()
+                md_path, json_path = integrity.write(data, Path(target.workdir))
+                proof = data["lossless"]
+                yield dg.MaterializeResult(asset_key=key, metadata={
+                    "report": dg.MetadataValue.md(md_path.read_text()), "report_json": str(json_path.resolve()),
+                    "staging_rows": proof["staging_rows"], "proven": proof["proven"], "lost": proof["lost"],
+                    "conflicts_public_won": proof["conflicts_public_won"], "checks_passed": data["checks_passed"],
+                    "seconds": round(time.monotonic() - started, 3)})
+            if lossless.key in context.selected_asset_check_keys:
+                yield lossless_result(conn, staging)
 
-    @dg.asset_check(asset=integrity_report, name="lossless", blocking=True,
-                    description="The audit of the current pending rows passed: every staging row is in target ∪ "
-                                "pending, identical or as a conflict public won, and every blocking check passed; "
-                                "read from the database, with today's row counts.")
-    def lossless(target: TargetDatabase) -> dg.AssetCheckResult:
-        with target.connect() as conn, cancel_on_interrupt(conn):
-            audit = current_audit(conn, staging)
-            counts = merged_counts(conn, staging) if audit else {}
-        if not audit or audit["passed"] is None:
-            return dg.AssetCheckResult(passed=False, metadata={"problem": "no audit of the current work"})
-        changed = sorted(t for t, n in counts.items() if audit["row_counts"].get(t) != n)
-        return dg.AssetCheckResult(
-            passed=audit["passed"] and not changed,
-            metadata={"lost": audit["lost"], "failed_checks": dg.MetadataValue.json(audit["failed_checks"]),
-                      "tables_changed_since_audit": dg.MetadataValue.json(changed)})
+    return integrity_report
 
-    return integrity_report, lossless
+
+def lossless_result(conn, staging: StagingPlan) -> dg.AssetCheckResult:
+    """Judged from the database (the audit recorded for the current work, and today's row counts), never
+    from report.json."""
+    audit = current_audit(conn, staging)
+    counts = merged_counts(conn, staging) if audit else {}
+    key = dg.AssetKey("integrity_report")
+    if not audit or audit["passed"] is None:
+        return dg.AssetCheckResult(asset_key=key, check_name="lossless", passed=False,
+                                   metadata={"problem": "no audit of the current work"})
+    changed = sorted(t for t, n in counts.items() if audit["row_counts"].get(t) != n)
+    return dg.AssetCheckResult(
+        asset_key=key, check_name="lossless", passed=audit["passed"] and not changed,
+        metadata={"lost": audit["lost"], "failed_checks": dg.MetadataValue.json(audit["failed_checks"]),
+                  "tables_changed_since_audit": dg.MetadataValue.json(changed)})
 
 
 def publish_asset(plan: Plan) -> dg.AssetsDefinition:
@@ -265,10 +290,9 @@ def undo_job(plan: Plan) -> dg.JobDefinition:
     return undo_graph
 
 
-def build_graph(plan: Plan) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition], list[dg.JobDefinition]]:
-    report, lossless = report_asset(plan)
-    assets = [*load_assets(plan), *(step_asset(plan, s) for s in plan.steps), report, publish_asset(plan)]
-    checks = [*(check_definition(c) for c in plan.checks), lossless]
+def build_graph(plan: Plan) -> tuple[list[dg.AssetsDefinition], list[dg.JobDefinition]]:
+    """Every check runs inside its asset's step, so the graph has no check steps of its own."""
+    assets = [*load_assets(plan), *(step_asset(plan, s) for s in plan.steps), report_asset(plan), publish_asset(plan)]
     merge = dg.define_asset_job("merge", selection=dg.AssetSelection.all(),
                                 description="The whole merge: load, maps, pending rows, audit, publish.")
-    return assets, checks, [merge, undo_job(plan)]
+    return assets, [merge, undo_job(plan)]
