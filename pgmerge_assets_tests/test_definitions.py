@@ -54,3 +54,23 @@ def test_publish_comes_last_and_jobs_run_in_process(monkeypatch):
     assert {k.to_user_string() for k in graph.get(dg.AssetKey("published")).parent_keys} == {"integrity_report"}
     assert {"merge", "undo"} <= {job.name for job in definitions.jobs}
     assert definitions.resolve_job_def("merge").executor_def.name == "in_process"
+
+
+def test_the_report_waits_for_the_last_steps_only_and_tables_carry_owners_and_tags(monkeypatch, tmp_path):
+    import yaml
+
+    from pgmerge_assets.assets.resources import SPEC_ENV
+    from pgmerge_assets.paths import REFERENCE_SPEC
+
+    raw = yaml.safe_load(REFERENCE_SPEC.read_text())
+    raw["tables"]["datasource"].update(owners=["team:data", "ana@example.com"], tags={"domain": "scans"})
+    spec = tmp_path / "owned.yaml"
+    spec.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv(SPEC_ENV, str(spec))
+    graph = load(monkeypatch).resolve_asset_graph()
+    report_parents = {k.to_user_string() for k in graph.get(dg.AssetKey("integrity_report")).parent_keys}
+    assert report_parents == {  # no fan of every step: what no other step waits for (link tables have no id)
+        "sequences", "repaired_arrays/dataset_metrics__package_indexes", "repaired_arrays/datasource__package_indexes",
+        "merged/datasource_event_finding", "merged/datasource_event_package", "merged/finding_finding_reporter"}
+    node = graph.get(dg.AssetKey(["merged", "datasource"]))
+    assert node.owners == ["team:data", "ana@example.com"] and node.tags["domain"] == "scans"

@@ -262,3 +262,19 @@ def test_the_proof_sees_a_pending_row_that_differs_and_publish_refuses(fresh_db,
     assert "published" not in materialized(result)
     with psycopg.connect(fresh_db) as conn:
         assert checksums(conn) == before
+
+
+def test_metadata_says_which_table_how_each_column_is_made_and_what_each_statement_wrote(fresh_db, tmp_path):
+    setup_pair(fresh_db)
+    result = materialize(fresh_db, tmp_path, selection=MERGE_ONLY)
+    shown = {e.event_specific_data.materialization.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
+             for e in result.get_asset_materialization_events()}
+    event = shown["merged/datasource_event"]
+    assert event["dagster/table_name"].value == '"public"."datasource_event"'
+    columns = {c.name: c for c in event["dagster/column_schema"].value.columns}
+    assert '"pgmerge"."map_datasource"' in columns["datasource_id"].description
+    assert columns["id"].description.startswith("a fresh id")
+    assert columns["kind"].type == "text" and columns["kind"].description == "as in dump #2"
+    written = shown["merged/datasource"]["rows_written"].value
+    assert written[next(label for label in written if label.startswith("The staging rows their map marks as new"))] == 3
+    assert shown["id_map/dataset"]["dagster/table_name"].value == '"pgmerge"."map_dataset"'

@@ -17,7 +17,9 @@ from pgmerge_assets.assets.runner import (
     prepare_merge_state,
     record_audit,
     run_step,
+    statement_counts,
     statements_markdown,
+    table_columns,
     table_counts,
 )
 from pgmerge_assets.catalog.introspect import read_catalog, spec_mismatches
@@ -29,7 +31,7 @@ from pgmerge_assets.pg.ownership import check_ours
 from pgmerge_assets.pg.publish import publish, undo
 from pgmerge_assets.pg.restore import existing_tables, restore_dump
 from pgmerge_assets.pg.staging_load import StagedTable, create_staging_schema, load_staging
-from pgmerge_assets.plan.common import STAGING_DATA, Check, Plan, Step
+from pgmerge_assets.plan.common import STAGING_DATA, Check, Names, Plan, Step
 from pgmerge_assets.plan.staging import StagingPlan
 
 KINDS = {"postgres"}
@@ -157,16 +159,42 @@ def selected(context: AssetExecutionContext, key: dg.AssetKey, checks: list[Chec
     return key in context.selected_asset_keys, [c for c in checks if dg.AssetCheckKey(key, c.name) in keys]
 
 
+def table_metadata(conn, plan: Plan, step: Step) -> dict:
+    """What the UI shows about the table a step writes: its name, and for pending rows the target table's
+    columns, each saying how its value is made (through which map)."""
+    if not step.table:
+        return {}
+    n, t = Names(plan.spec), plan.spec.tables[step.table]
+    if step.kind == "id_map":
+        return {"dagster/table_name": n.map(t.name).as_string(conn)}
+    metadata = {"dagster/table_name": n.public(t.name).as_string(conn),
+                "pending_rows_in": n.pending(t.name).as_string(conn)}
+    if step.kind == "merged":
+        made = {f.column: f"id of {f.table}, through {n.map(f.table).as_string(conn)}" for f in t.mapped_columns}
+        made.update({a.column: f"ids of {a.table}, rewritten by repaired_arrays through "
+                               f"{n.map(a.table).as_string(conn)}" for a in t.arrays})
+        if t.id and t.has_map:
+            made[t.id] = ("kept from dump #2" if t.keep_ids else "a fresh id") + f", as {n.map(t.name).as_string(conn)} says"
+        metadata["dagster/column_schema"] = dg.TableSchema(columns=[
+            dg.TableColumn(name, type_, description=made.get(name, "as in dump #2"),
+                           constraints=dg.TableColumnConstraints(nullable=nullable))
+            for name, type_, nullable in table_columns(conn, n.public(t.name))])
+    return metadata
+
+
 def step_asset(plan: Plan, step: Step) -> dg.AssetsDefinition:
     """id_map/*, merged/*, repaired_arrays/* and sequences: run the step's SQL, attach what it did, then run the
     step's checks in the same step and connection (a step per check would cost more than most checks)."""
     staging = StagingPlan(plan.spec)
     key = key_of(step.key)
     checks = [c for c in plan.checks if c.step == step.key]
+    table = plan.spec.tables[step.table] if step.table else None
 
     @dg.multi_asset(name=key.to_python_identifier(), can_subset=True, check_specs=check_specs(checks),
                     specs=[dg.AssetSpec(key, deps=[key_of(d) for d in step.deps], group_name=GROUPS[step.kind],
-                                        kinds=KINDS, description=step.description, skippable=True)])
+                                        kinds=KINDS, description=step.description, skippable=True,
+                                        owners=list(table.owners) if table else None,
+                                        tags=dict(table.tags) if table else None)])
     def _asset(context: AssetExecutionContext, target: TargetDatabase):
         merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
         materialize, checking = selected(context, key, checks)
@@ -175,7 +203,9 @@ def step_asset(plan: Plan, step: Step) -> dg.AssetsDefinition:
                 result = run_step(conn, step, staging, context.log)
                 metadata = {"seconds": round(result.seconds, 3),
                             "sql": dg.MetadataValue.md(statements_markdown(conn, step.statements)),
-                            "statement_rowcounts": dg.MetadataValue.json(result.rowcounts)}
+                            "rows_written": dg.MetadataValue.json(statement_counts(conn, step.statements,
+                                                                                   result.rowcounts)),
+                            **table_metadata(conn, plan, step)}
                 for name, value in result.stats.items():
                     if value is not None:
                         metadata["dagster/row_count" if name == "row_count" else name] = value
@@ -188,7 +218,7 @@ def step_asset(plan: Plan, step: Step) -> dg.AssetsDefinition:
 
 def report_asset(plan: Plan) -> dg.AssetsDefinition:
     """integrity_report, with its blocking check `lossless` in the same step."""
-    deps = [key_of(s.key) for s in plan.steps]
+    deps = [key_of(s.key) for s in plan.last_steps()]
     staging = StagingPlan(plan.spec)
     key = dg.AssetKey("integrity_report")
     lossless = dg.AssetCheckSpec(

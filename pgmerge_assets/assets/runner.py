@@ -15,7 +15,7 @@ from psycopg import sql
 from pgmerge_assets.pg.ownership import claim
 from pgmerge_assets.plan.common import Guard, Step
 from pgmerge_assets.plan.staging import StagingPlan
-from pgmerge_assets.templates import compose
+from pgmerge_assets.templates import compose, load
 
 
 class BadInputError(RuntimeError):
@@ -73,6 +73,26 @@ def run_step(conn: psycopg.Connection, step: Step, staging: StagingPlan, log=Non
             if row is not None:
                 stats = {d.name: v for d, v in zip(cur.description, row)}
     return StepResult(time.monotonic() - started, rowcounts, stats)
+
+
+def statement_counts(conn: psycopg.Connection, statements, rowcounts: list[int]) -> dict[str, int]:
+    """Rows each statement wrote, labelled by what it does: its template's first comment line, or its first
+    words (statements without a row count, such as ANALYZE, are left out)."""
+    counts: dict[str, int] = {}
+    for statement, count in zip(statements, rowcounts):
+        if count < 0:
+            continue
+        text = statement.as_string(conn).strip()
+        first = text.splitlines()[0]
+        label = first.lstrip("- ").rstrip(":") if first.startswith("--") else " ".join(text.split()[:4])
+        label = label if len(label) <= 80 else label[:77] + "..."
+        counts[label if label not in counts else f"{label} ({len(counts) + 1})"] = count
+    return counts
+
+
+def table_columns(conn: psycopg.Connection, table: sql.Identifier) -> list[tuple[str, str, bool]]:
+    """(name, type, nullable) of each column of a table, in order."""
+    return conn.execute(load("catalog/table_columns.sql"), {"table": table.as_string(conn)}).fetchall()
 
 
 def statements_markdown(conn: psycopg.Connection, statements) -> str:

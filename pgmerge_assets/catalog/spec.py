@@ -6,12 +6,18 @@ keys), so definitions and plans are built from the file alone, with no database 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
 STRATEGIES = ("natural_key", "append", "skip")
+
+# what Dagster accepts as an asset's owner and tag (checked here, so a bad spec says where it is wrong)
+OWNER = re.compile(r"^(team:\S+|[^@\s]+@[^@\s]+)$")
+TAG_KEY = re.compile(r"^([A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]{1,63}$")
+TAG_VALUE = re.compile(r"^[A-Za-z0-9_.-]{0,63}$")
 
 
 class SpecError(ValueError):
@@ -64,6 +70,8 @@ class TableSpec:
     # history (append): drop — a row whose content the target already holds is not inserted again (a
     # multiset: n copies match n copies), so merging the same rows twice adds nothing; keep — every row is new
     duplicates: str = "drop"
+    owners: tuple[str, ...] = ()  # shown on the table's assets in the UI (e-mail addresses or team:name)
+    tags: tuple[tuple[str, str], ...] = ()  # likewise, as Dagster asset tags
     # every column holding ids of a mapped table: foreign_keys plus what references imply (set by validate)
     mapped_columns: tuple[ForeignKey, ...] = ()
 
@@ -157,7 +165,7 @@ def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
         raise SpecError(f"{where}: expected a mapping, got {raw!r}")
     unknown = set(raw) - {"strategy", "columns", "schema", "table", "id", "sequence", "sequence_schema", "identity",
                           "natural_key", "foreign_keys", "references", "arrays", "deferred_foreign_keys",
-                          "nulls_in_key", "duplicates", "keep_ids", "note"}
+                          "nulls_in_key", "duplicates", "keep_ids", "note", "owners", "tags"}
     if unknown:
         raise SpecError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     strategy = raw.get("strategy")
@@ -177,6 +185,13 @@ def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
     identity = raw.get("identity")
     if identity not in (None, "always", "by_default"):
         raise SpecError(f"{where}: identity must be always or by_default, got {identity!r}")
+    owners, tags = raw.get("owners", []), raw.get("tags", {})
+    if not (isinstance(owners, list) and all(isinstance(o, str) and OWNER.match(o) for o in owners)):
+        raise SpecError(f"{where}.owners: expected a list of e-mail addresses or team:names, got {owners!r}")
+    if not (isinstance(tags, dict) and all(isinstance(k, str) and isinstance(v, str) and TAG_KEY.match(k)
+                                           and TAG_VALUE.match(v) for k, v in tags.items())):
+        raise SpecError(f"{where}.tags: expected a mapping of names to short values (letters, digits, - _ ., "
+                        f"at most 63 characters), got {tags!r}")
     for field_name in ("schema", "table", "sequence", "sequence_schema"):
         if field_name in raw and not (isinstance(raw[field_name], str) and raw[field_name]):
             raise SpecError(f"{where}.{field_name}: expected a name, got {raw[field_name]!r}")
@@ -198,6 +213,8 @@ def _table(name: str, raw: dict, default_schema: str) -> TableSpec:
         nulls_in_key=nulls,
         duplicates=duplicates,
         keep_ids=keep_ids,
+        owners=tuple(owners),
+        tags=tuple(sorted(tags.items())),
     )
 
 

@@ -58,6 +58,12 @@ class Plan:
     def step(self, key: StepKey) -> Step:
         return next(s for s in self.steps if s.key == key)
 
+    def last_steps(self) -> list[Step]:
+        """The steps no other step waits for: what the audit needs to wait for, everything else being
+        upstream of them (so the lineage shows maps feeding tables, not a fan of every step into the report)."""
+        waited_for = {d for s in self.steps for d in s.deps}
+        return [s for s in self.steps if s.key not in waited_for]
+
 
 class Names:
     """Qualified identifiers for one spec's schemas and pgmerge's own objects."""

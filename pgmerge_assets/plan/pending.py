@@ -135,7 +135,7 @@ def _sequences_step(n: Names, tables: list[TableSpec]) -> Step:
     statements = tuple(allocator_catch_up(n, t, n.merged(t.name)) for t in tables if t.has_map and t.fresh_ids)
     return Step(SEQUENCES, "sequences", "Where each sequence will stand once published: past max(id) of "
                 "target ∪ pending (publish moves the target's sequences there).",
-                tuple(merged_key(t.name) for t in tables), statements)
+                tuple(merged_key(t.name) for t in tables if t.has_map and t.fresh_ids), statements)
 
 
 def plan_pending(spec: MergeSpec) -> list[Step]:

@@ -992,7 +992,7 @@ FROM (
 ) r
 WHERE p."id" = r.public_id AND p."package_indexes" IS DISTINCT FROM r.repaired;
 
--- step sequences after merged/dataset, merged/finding, merged/finding_reporter, merged/package, merged/dataset_metrics, merged/datasource, merged/edit, merged/finding_finding_reporter, merged/datasource_event, merged/datasource_metrics, merged/datasource_event_finding, merged/datasource_event_package
+-- step sequences after merged/dataset, merged/finding, merged/finding_reporter, merged/package, merged/dataset_metrics, merged/datasource, merged/edit, merged/datasource_event, merged/datasource_metrics
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
