@@ -74,6 +74,7 @@ def build_proofs(spec: MergeSpec) -> list[Proof]:
     for t in merge_order(spec):
         staging_content, public_content, joins = _sides(n, t, [c for c in t.columns if c != t.id])
         parts = dict(staging_table=n.staging(t.name), merged_view=n.merged(t.name), parent_joins=joins,
+                     counts=compose("report/proof_counts.sql"),
                      staging_content=staging_content, public_content=public_content, unmapped=_unmapped(t))
         if t.strategy == "natural_key":
             parts["staging_key"], parts["public_key"], _ = _sides(n, t, list(t.natural_key))

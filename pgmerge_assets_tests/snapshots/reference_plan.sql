@@ -2066,6 +2066,8 @@ WITH s AS (
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
        count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
@@ -2098,6 +2100,8 @@ WITH s AS (
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
        count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
@@ -2130,6 +2134,8 @@ WITH s AS (
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
        count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
@@ -2162,6 +2168,8 @@ WITH s AS (
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
        count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
@@ -2195,6 +2203,8 @@ WITH s AS (
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
        count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
@@ -2228,6 +2238,8 @@ WITH s AS (
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
        count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
@@ -2260,6 +2272,8 @@ WITH s AS (
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
        count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
@@ -2285,20 +2299,22 @@ WITH s AS (
     FROM "pgmerge"."merged_finding_finding_reporter" p
     WHERE jsonb_build_array("p"."finding_id", "p"."finding_reporter_id") IN (SELECT k FROM s)
     GROUP BY 1
-), joined AS (
+), judged AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same
+           p.k IS NOT NULL AND NOT s.unmapped AND s.c = ANY (p.cs) AS same, true AS matched
     FROM s LEFT JOIN p ON p.k = s.k
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same) AS conflicts,
-       count(*) FILTER (WHERE NOT found) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found))[1:20]), '[]') AS lost_sample
-FROM joined;
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM judged;
 
 -- proof datasource_event
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
@@ -2322,6 +2338,8 @@ WITH s AS (
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
        count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
@@ -2354,6 +2372,8 @@ WITH s AS (
 ), judged AS (
     SELECT *, found AND staging_content = public_content AS same FROM joined
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
        count(*) FILTER (WHERE same) AS identical,
        count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
@@ -2379,20 +2399,22 @@ WITH s AS (
     FROM "pgmerge"."merged_datasource_event_finding" p
     WHERE jsonb_build_array("p"."datasource_event_id", "p"."finding_id") IN (SELECT k FROM s)
     GROUP BY 1
-), joined AS (
+), judged AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same
+           p.k IS NOT NULL AND NOT s.unmapped AND s.c = ANY (p.cs) AS same, true AS matched
     FROM s LEFT JOIN p ON p.k = s.k
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same) AS conflicts,
-       count(*) FILTER (WHERE NOT found) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found))[1:20]), '[]') AS lost_sample
-FROM joined;
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM judged;
 
 -- proof datasource_event_package
 -- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
@@ -2409,17 +2431,19 @@ WITH s AS (
     FROM "pgmerge"."merged_datasource_event_package" p
     WHERE jsonb_build_array("p"."datasource_event_id", "p"."package_id") IN (SELECT k FROM s)
     GROUP BY 1
-), joined AS (
+), judged AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same
+           p.k IS NOT NULL AND NOT s.unmapped AND s.c = ANY (p.cs) AS same, true AS matched
     FROM s LEFT JOIN p ON p.k = s.k
 )
+-- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
+-- a conflict the target won (found under its key, differing from a row that already existed), or lost.
 SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same) AS conflicts,
-       count(*) FILTER (WHERE NOT found) AS lost,
+       count(*) FILTER (WHERE same) AS identical,
+       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
+       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same))[1:20]), '[]') AS conflict_sample,
+                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
        coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found))[1:20]), '[]') AS lost_sample
-FROM joined;
+                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
+FROM judged;

@@ -11,17 +11,9 @@ WITH s AS (
     FROM {merged_view} p
     WHERE {public_key} IN (SELECT k FROM s)
     GROUP BY 1
-), joined AS (
+), judged AS (
     SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
-           coalesce(s.c = ANY (p.cs), false) AS same
+           p.k IS NOT NULL AND NOT s.unmapped AND s.c = ANY (p.cs) AS same, true AS matched
     FROM s LEFT JOIN p ON p.k = s.k
 )
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE found AND same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same) AS conflicts,
-       count(*) FILTER (WHERE NOT found) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found))[1:20]), '[]') AS lost_sample
-FROM joined
+{counts}
