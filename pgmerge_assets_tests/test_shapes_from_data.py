@@ -79,10 +79,13 @@ def _dump(dsn: str, path: Path) -> Path:
     return path
 
 
-def draft_and_merge(dbs: dict, work: Path, admin_dsn: str, capsys) -> tuple[dict, str, object]:
-    """`pgmerge spec --dsn db1 --dsn2 db2`, unedited, then the whole graph from the two dumps into target."""
+def draft_and_merge(dbs: dict, work: Path, admin_dsn: str, capsys, schemas: tuple[str, ...] = ()
+                    ) -> tuple[dict, str, object]:
+    """`pgmerge spec --dsn db1 --dsn2 db2 [--schema S...]`, unedited, then the whole graph from the two dumps
+    into target."""
     spec_path = work / "spec.yaml"
-    assert main(["spec", "--dsn", dbs["db1"], "--dsn2", dbs["db2"], "-o", str(spec_path)]) == 0
+    assert main(["spec", "--dsn", dbs["db1"], "--dsn2", dbs["db2"], "-o", str(spec_path),
+                 *(a for schema in schemas for a in ("--schema", schema))]) == 0
     capsys.readouterr()
     text = spec_path.read_text()
     outcome = run_graph(TargetDatabase(dsn=dbs["target"], workdir=str(work / "run")),
@@ -266,3 +269,33 @@ def test_plan_with_the_databases_warns_where_their_data_contradicts_the_spec(dat
         "staff and every value is a staff id: add foreign_keys.manager_staff_id: staff: 1 found, e.g. "
         '[{"column": "manager_staff_id", "looks_like_ids_of": "staff", "staging_rows_with_a_value": 2}]',
     ]
+
+
+LONG = "L" + "o" * 54 + "ng_Table"  # 63 bytes, PostgreSQL's limit
+
+
+def test_twin_tables_named_with_63_bytes_in_two_schemas_merge(databases, admin_dsn, capsys):
+    """The second schema's twin was drafted as spec name app.<name>, 67 bytes; its staging table was created
+    under the name PostgreSQL cut at 63 bytes and then looked up by the whole one ("staging.app.Loo…ng_Table
+    does not exist"). The draft now shortens such a name with a hash, and a spec name past 63 bytes is refused."""
+    from pgmerge_assets.catalog.spec import SpecError, parse_spec
+
+    dbs, work = databases
+    ddl = (f'CREATE SCHEMA app; CREATE TABLE public."{LONG}" (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE);'
+           f'CREATE TABLE app."{LONG}" (id bigserial PRIMARY KEY, code text NOT NULL UNIQUE,'
+           f' public_id bigint REFERENCES public."{LONG}")')
+    data = (f'INSERT INTO public."{LONG}" (name) SELECT \'n\' || k FROM generate_series(1 + {{other}}, 5 + {{other}}) k;'
+            f'INSERT INTO app."{LONG}" (code, public_id) SELECT \'c\' || k, 1 + k % 5 FROM generate_series(1 + {{other}}, 4 + {{other}}) k')
+    _fill(dbs["db1"], ddl, data, 0)
+    _fill(dbs["db2"], ddl, data, 2)
+    tables, _, _ = draft_and_merge(dbs, work, admin_dsn, capsys, schemas=("public", "app"))
+    twin = next(name for name, t in tables.items() if t.get("schema") == "app")
+    assert len(twin.encode()) == 63 and twin.startswith("app.Loooo") and tables[twin]["table"] == LONG
+    with psycopg.connect(dbs["target"]) as conn:
+        assert conn.execute(f'SELECT count(*) FROM public."{LONG}"').fetchone() == (7,)
+        assert conn.execute(f'SELECT a.code, p.name FROM app."{LONG}" a JOIN public."{LONG}" p ON p.id = a.public_id '
+                            'ORDER BY 1').fetchall() == [
+            ("c1", "n2"), ("c2", "n3"), ("c3", "n4"), ("c4", "n5"), ("c5", "n3"), ("c6", "n4")]
+    with pytest.raises(SpecError, match="the spec name is also its staging table's, which PostgreSQL cuts at 63"):
+        parse_spec(yaml.safe_dump({"tables": {f"app.{LONG}": {"strategy": "append", "columns": ["id"],
+                                                              "schema": "app", "table": LONG}}}))

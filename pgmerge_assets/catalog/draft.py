@@ -11,6 +11,7 @@ import yaml
 from pgmerge_assets.catalog.introspect import INTEGER_TYPES, Catalog, Table
 from pgmerge_assets.catalog.naming import key_name, kind
 from pgmerge_assets.catalog.profile import ColumnSet, Profile, TableProfile
+from pgmerge_assets.plan.names import object_name
 
 HEADER = """\
 # pgmerge merge spec, drafted from the catalog of schema(s) {schemas}. Review before merging.
@@ -166,11 +167,12 @@ def _note_cycles(body: dict[str, dict]) -> None:
 
 
 def _labels(tables: Catalog, schema: str) -> dict[tuple[str, str], str]:
-    """Spec names: a table's own name, qualified as schema.table only where another schema has the same name."""
+    """Spec names: a table's own name, qualified as schema.table only where another schema has the same name
+    (shortened with a hash past 63 bytes: the spec name is also its staging clone's name)."""
     counts = Counter(name for _, name in tables)
     labels: dict[tuple[str, str], str] = {}
     for s, name in sorted(tables, key=lambda k: (k[0] != schema, k)):
-        label = name if s == schema or counts[name] == 1 else f"{s}.{name}"
+        label = name if s == schema or counts[name] == 1 else object_name("", f"{s}.{name}")
         stem, n = label, 2
         while label in labels.values():
             label, n = f"{stem}_{n}", n + 1

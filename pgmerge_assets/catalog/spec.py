@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from pgmerge_assets.plan.names import MAX_IDENTIFIER
+
 STRATEGIES = ("natural_key", "append", "skip")
 
 # what Dagster accepts as an asset's owner and tag (checked here, so a bad spec says where it is wrong)
@@ -260,6 +262,9 @@ def validate(spec: MergeSpec) -> MergeSpec:
         raise SpecError(f"staging_schema and map_schema are both {spec.map_schema}: they must be two schemas")
     seen: dict[tuple[str, str], str] = {}
     for t in spec.tables.values():
+        if len(t.name.encode()) > MAX_IDENTIFIER:
+            raise SpecError(f"table {t.name}: the spec name is also its staging table's, which PostgreSQL cuts at "
+                            f"{MAX_IDENTIFIER} bytes: give it a shorter name (table: names the table itself)")
         if (t.schema, t.relname) in seen:
             raise SpecError(f"table {t.name}: {t.schema}.{t.relname} is also spec table {seen[(t.schema, t.relname)]}")
         seen[(t.schema, t.relname)] = t.name
