@@ -2,6 +2,7 @@
 
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -39,8 +40,24 @@ GROUPS = {"id_map": "id_maps", "merged": "merged", "cycle_fk": "merged", "repair
           "sequences": "finalize"}
 
 
-def key_of(step_key: tuple[str, ...]) -> dg.AssetKey:
-    return dg.AssetKey(list(step_key))
+@dataclass(frozen=True)
+class Prefix:
+    """One merge graph's names in a code location: asset keys under `prefix`, and jobs, ops, the sensor and the
+    resource keys starting `prefix_`, so two graphs (two pairs of databases) never clash. None: plain names."""
+
+    prefix: str | None = None
+
+    def key(self, *path: str) -> dg.AssetKey:
+        return dg.AssetKey([self.prefix, *path] if self.prefix else list(path))
+
+    def name(self, name: str) -> str:
+        return f"{self.prefix}_{name}" if self.prefix else name
+
+    def target(self, context) -> TargetDatabase:
+        return getattr(context.resources, self.name("target"))
+
+    def inputs(self, context) -> MergeInputs:
+        return getattr(context.resources, self.name("inputs"))
 
 
 def counts_markdown(counts: dict[str, int]) -> str:
@@ -52,16 +69,18 @@ def staged(specs) -> list[StagedTable]:
     return [StagedTable(t.schema, t.relname, t.name) for t in specs]
 
 
-def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
+def load_assets(plan: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
     """public_restored → staging_schema → staging_data: the two dumps, side by side in one database."""
     spec = plan.spec
     tables = staged(spec.merged_tables)
     skipped = staged(t for t in spec.tables.values() if t.strategy == "skip")
     staging = StagingPlan(spec)
+    both = {p.name("target"), p.name("inputs")}
 
-    @dg.asset(name="public_restored", group_name="load", kinds=KINDS,
+    @dg.asset(name="public_restored", key_prefix=p.prefix, group_name="load", kinds=KINDS, required_resource_keys=both,
               description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
-    def public_restored(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
+    def public_restored(context: AssetExecutionContext):
+        target, inputs = p.target(context), p.inputs(context)
         dsn = target.resolved_dsn()
         merge_lock.hold(dsn, spec.map_schema)  # a second merge must not restore dump #1 alongside this one
         with target.connect() as conn:
@@ -84,10 +103,12 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
             "source_format": result.format, "seconds": round(result.seconds, 3), "target": target.describe(),
             "dagster/row_count": sum(counts.values()), "row_counts": dg.MetadataValue.md(counts_markdown(counts))})
 
-    @dg.asset(name="staging_schema", deps=[public_restored], group_name="load", kinds=KINDS,
+    @dg.asset(name="staging_schema", key_prefix=p.prefix, deps=[public_restored], group_name="load", kinds=KINDS,
+              required_resource_keys=both,
               description="An empty clone of every spec table in the staging schema: columns, defaults and "
                           "unique indexes, no foreign keys. Inputs, spec and schema ownership are checked first.")
-    def staging_schema(target: TargetDatabase, inputs: MergeInputs):
+    def staging_schema(context: AssetExecutionContext):
+        target, inputs = p.target(context), p.inputs(context)
         merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         with target.connect() as conn, cancel_on_interrupt(conn):
             problems = spec_mismatches(spec, read_catalog(conn, sorted({t.schema for t in spec.merged_tables})))
@@ -99,10 +120,12 @@ def load_assets(plan: Plan) -> list[dg.AssetsDefinition]:
             conn.commit()
         return dg.MaterializeResult(metadata={"tables": len(tables), "schema": spec.staging_schema})
 
-    @dg.asset(name=STAGING_DATA[0], deps=[staging_schema], group_name="load", kinds=KINDS,
+    @dg.asset(name=STAGING_DATA[0], key_prefix=p.prefix, deps=[staging_schema], group_name="load", kinds=KINDS,
+              required_resource_keys=both,
               description="Dump #2's rows in the staging schema, by way of a scratch database, so none of its "
                           "statements ever reach the target schema.")
-    def staging_data(context: AssetExecutionContext, target: TargetDatabase, inputs: MergeInputs):
+    def staging_data(context: AssetExecutionContext):
+        target, inputs = p.target(context), p.inputs(context)
         check_dump2(inputs)
         merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         result = load_staging(target.resolved_dsn(), tables, dump_path=Path(inputs.dump2) if inputs.dump2 else None,
@@ -139,17 +162,17 @@ def check_dump2(inputs: MergeInputs) -> None:
         raise RuntimeError("no dump #2 given: set PGMERGE_DUMP2 (a pg_dump file) or PGMERGE_SOURCE_DSN")
 
 
-def evaluate(conn, check: Check) -> dg.AssetCheckResult:
+def evaluate(conn, check: Check, key: dg.AssetKey) -> dg.AssetCheckResult:
     """A data-quality gate: fails with the offending count and a sample of up to 20 rows."""
     with cancel_on_interrupt(conn):
         count, sample = offending(conn, check.query)
-    return dg.AssetCheckResult(asset_key=key_of(check.step), check_name=check.name, passed=count == 0,
+    return dg.AssetCheckResult(asset_key=key, check_name=check.name, passed=count == 0,
                                severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
                                metadata={"offending_rows": count, "sample": dg.MetadataValue.json(sample)})
 
 
-def check_specs(checks: list[Check]) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(c.name, asset=key_of(c.step), blocking=c.blocking, description=c.description)
+def check_specs(checks: list[Check], key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(c.name, asset=key, blocking=c.blocking, description=c.description)
             for c in checks]
 
 
@@ -182,20 +205,22 @@ def table_metadata(conn, plan: Plan, step: Step) -> dict:
     return metadata
 
 
-def step_asset(plan: Plan, step: Step) -> dg.AssetsDefinition:
+def step_asset(plan: Plan, step: Step, p: Prefix) -> dg.AssetsDefinition:
     """id_map/*, merged/*, repaired_arrays/* and sequences: run the step's SQL, attach what it did, then run the
     step's checks in the same step and connection (a step per check would cost more than most checks)."""
     staging = StagingPlan(plan.spec)
-    key = key_of(step.key)
+    key = p.key(*step.key)
     checks = [c for c in plan.checks if c.step == step.key]
     table = plan.spec.tables[step.table] if step.table else None
 
-    @dg.multi_asset(name=key.to_python_identifier(), can_subset=True, check_specs=check_specs(checks),
-                    specs=[dg.AssetSpec(key, deps=[key_of(d) for d in step.deps], group_name=GROUPS[step.kind],
+    @dg.multi_asset(name=key.to_python_identifier(), can_subset=True, check_specs=check_specs(checks, key),
+                    required_resource_keys={p.name("target")},
+                    specs=[dg.AssetSpec(key, deps=[p.key(*d) for d in step.deps], group_name=GROUPS[step.kind],
                                         kinds=KINDS, description=step.description, skippable=True,
                                         owners=list(table.owners) if table else None,
                                         tags=dict(table.tags) if table else None)])
-    def _asset(context: AssetExecutionContext, target: TargetDatabase):
+    def _asset(context: AssetExecutionContext):
+        target = p.target(context)
         merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
         materialize, checking = selected(context, key, checks)
         with target.connect() as conn:
@@ -211,27 +236,29 @@ def step_asset(plan: Plan, step: Step) -> dg.AssetsDefinition:
                         metadata["dagster/row_count" if name == "row_count" else name] = value
                 yield dg.MaterializeResult(asset_key=key, metadata=metadata)
             for check in checking:
-                yield evaluate(conn, check)
+                yield evaluate(conn, check, key)
 
     return _asset
 
 
-def report_asset(plan: Plan) -> dg.AssetsDefinition:
+def report_asset(plan: Plan, p: Prefix) -> dg.AssetsDefinition:
     """integrity_report, with its blocking check `lossless` in the same step."""
-    deps = [key_of(s.key) for s in plan.last_steps()]
+    deps = [p.key(*s.key) for s in plan.last_steps()]
     staging = StagingPlan(plan.spec)
-    key = dg.AssetKey("integrity_report")
+    key = p.key("integrity_report")
     lossless = dg.AssetCheckSpec(
         "lossless", asset=key, blocking=True,
         description="The audit of the current pending rows passed: every staging row is in target ∪ pending, "
                     "identical or as a conflict public won, and every blocking check passed; read from the "
                     "database, with today's row counts.")
 
-    @dg.multi_asset(name="integrity_report", can_subset=True, check_specs=[lossless], specs=[dg.AssetSpec(
+    @dg.multi_asset(name=key.to_python_identifier(), can_subset=True, check_specs=[lossless],
+                    required_resource_keys={p.name("target")}, specs=[dg.AssetSpec(
         key, deps=deps, group_name="finalize", kinds=KINDS, skippable=True,
         description="The audit before publishing: per-table counts, every check's result and the lossless "
                     "proof on target ∪ pending (report.md / report.json); publish needs it passed.")])
-    def integrity_report(context: AssetExecutionContext, target: TargetDatabase):
+    def integrity_report(context: AssetExecutionContext):
+        target = p.target(context)
         started = time.monotonic()
         merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
         with target.connect() as conn, cancel_on_interrupt(conn):
@@ -247,17 +274,16 @@ def report_asset(plan: Plan) -> dg.AssetsDefinition:
                     "conflicts_public_won": proof["conflicts_public_won"], "checks_passed": data["checks_passed"],
                     "seconds": round(time.monotonic() - started, 3)})
             if lossless.key in context.selected_asset_check_keys:
-                yield lossless_result(conn, staging)
+                yield lossless_result(conn, staging, key)
 
     return integrity_report
 
 
-def lossless_result(conn, staging: StagingPlan) -> dg.AssetCheckResult:
+def lossless_result(conn, staging: StagingPlan, key: dg.AssetKey) -> dg.AssetCheckResult:
     """Judged from the database (the audit recorded for the current work, and today's row counts), never
     from report.json."""
     audit = current_audit(conn, staging)
     counts = merged_counts(conn, staging) if audit else {}
-    key = dg.AssetKey("integrity_report")
     if not audit or audit["passed"] is None:
         return dg.AssetCheckResult(asset_key=key, check_name="lossless", passed=False,
                                    metadata={"problem": "no audit of the current work"})
@@ -268,12 +294,14 @@ def lossless_result(conn, staging: StagingPlan) -> dg.AssetCheckResult:
                   "tables_changed_since_audit": dg.MetadataValue.json(changed)})
 
 
-def publish_asset(plan: Plan) -> dg.AssetsDefinition:
-    @dg.asset(name="published", deps=["integrity_report"], group_name="finalize", kinds=KINDS,
+def publish_asset(plan: Plan, p: Prefix) -> dg.AssetsDefinition:
+    @dg.asset(name="published", key_prefix=p.prefix, deps=[p.key("integrity_report")], group_name="finalize",
+              kinds=KINDS, required_resource_keys={p.name("target")},
               description="Write-audit-publish: the audited pending rows inserted into the target in one "
                           "transaction (constraint order, sequences moved), recorded in the merge ledger. "
                           "Refuses unless the audit of exactly these pending rows passed.")
-    def published(context: AssetExecutionContext, target: TargetDatabase):
+    def published(context: AssetExecutionContext):
+        target = p.target(context)
         dsn = target.resolved_dsn()
         merge_lock.hold(dsn, plan.spec.map_schema)
         try:
@@ -294,15 +322,16 @@ def publish_asset(plan: Plan) -> dg.AssetsDefinition:
     return published
 
 
-def undo_job(plan: Plan) -> dg.JobDefinition:
+def undo_job(plan: Plan, p: Prefix) -> dg.JobDefinition:
     """`undo` in the UI: take the newest publish (or the one given) out of the target again."""
 
     class UndoConfig(dg.Config):
         merge_id: int | None = None  # default: the newest merge not yet undone
 
-    @dg.op(name="undo_merge", description="Delete exactly the rows one publish inserted and restore the sequences "
+    @dg.op(name=p.name("undo_merge"), required_resource_keys={p.name("target")}, description="Delete exactly the rows one publish inserted and restore the sequences "
                                           "it moved, in one transaction; refuses while newer rows reference them.")
-    def undo_merge(context: dg.OpExecutionContext, config: UndoConfig, target: TargetDatabase):
+    def undo_merge(context: dg.OpExecutionContext, config: UndoConfig):
+        target = p.target(context)
         dsn = target.resolved_dsn()
         merge_lock.hold(dsn, plan.spec.map_schema, "undo")
         try:
@@ -313,16 +342,17 @@ def undo_job(plan: Plan) -> dg.JobDefinition:
         context.log.info(f"merge {done.merge_id} undone: {sum(done.rows.values())} rows deleted")
         context.add_output_metadata({"merge_id": done.merge_id, "rows_deleted": dg.MetadataValue.json(done.rows)})
 
-    @dg.job(name="undo", description="Undo the newest merge (or merge_id) in the target.")
+    @dg.job(name=p.name("undo"), description="Undo the newest merge (or merge_id) in the target.")
     def undo_graph():
         undo_merge()
 
     return undo_graph
 
 
-def build_graph(plan: Plan) -> tuple[list[dg.AssetsDefinition], list[dg.JobDefinition]]:
+def build_graph(plan: Plan, p: Prefix) -> tuple[list[dg.AssetsDefinition], list[dg.JobDefinition]]:
     """Every check runs inside its asset's step, so the graph has no check steps of its own."""
-    assets = [*load_assets(plan), *(step_asset(plan, s) for s in plan.steps), report_asset(plan), publish_asset(plan)]
-    merge = dg.define_asset_job("merge", selection=dg.AssetSelection.all(),
+    assets = [*load_assets(plan, p), *(step_asset(plan, s, p) for s in plan.steps), report_asset(plan, p),
+              publish_asset(plan, p)]
+    merge = dg.define_asset_job(p.name("merge"), selection=dg.AssetSelection.assets(*assets),  # this graph's only
                                 description="The whole merge: load, maps, pending rows, audit, publish.")
-    return assets, [merge, undo_job(plan)]
+    return assets, [merge, undo_job(plan, p)]

@@ -1,6 +1,5 @@
 """Dagster resources: the target database and where the dumps come from. Nothing connects at load time."""
 
-import os
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -54,13 +53,6 @@ class TargetDatabase(dg.ConfigurableResource):
             conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(self.lock_timeout * 1000)}ms"])
             conn.commit()
             yield conn
-
-
-def inputs_config(**values: str) -> dict:
-    """MergeInputs' run config: `values`, and each other field as its environment variable names it, by name,
-    so that no secret lands in a run's stored config. Run config replaces a resource's whole config."""
-    bound = {field: {"env": var} for field, var in INPUT_ENV.items() if os.environ.get(var)}
-    return {"resources": {"inputs": {"config": {**bound, **values}}}}
 
 
 class MergeInputs(dg.ConfigurableResource):

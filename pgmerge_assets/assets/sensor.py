@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 
-from pgmerge_assets.assets.resources import DEFAULT_WORKDIR, WORKDIR_ENV, inputs_config
-
 WATCH_DIR_ENV = "PGMERGE_WATCH_DIR"
 SETTLE_SECONDS = 10  # a file modified more recently may still be being written
-
-
-def watched_dir() -> Path:
-    return Path(os.environ.get(WATCH_DIR_ENV) or Path(os.environ.get(WORKDIR_ENV) or DEFAULT_WORKDIR) / "incoming")
 
 
 def content_hash(path: Path) -> str:
@@ -29,13 +23,14 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def dump_sensor(job_name: str) -> dg.SensorDefinition:
-    @dg.sensor(name="new_dump2", job_name=job_name, minimum_interval_seconds=30,
+def dump_sensor(name: str, job_name: str, folder: Path, run_config: Callable[[str], dict]) -> dg.SensorDefinition:
+    """`run_config(path)`: the job's config with `path` as dump #2 (each merge graph names its own resources)."""
+
+    @dg.sensor(name=name, job_name=job_name, minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.STOPPED,
-               description=f"Merges each new file in ${WATCH_DIR_ENV} (default <workdir>/incoming) as dump #2; "
-                           "one run per distinct content. Write dumps elsewhere and move them in.")
+               description=f"Merges each new file in {folder} as dump #2; one run per distinct content. "
+                           "Write dumps elsewhere and move them in.")
     def new_dump2(context: dg.SensorEvaluationContext):
-        folder = watched_dir()
         if not folder.is_dir():
             return dg.SkipReason(f"{folder} does not exist")
         known = json.loads(context.cursor or "{}")  # path → [mtime_ns, size, sha256]: unchanged files are not re-read
@@ -50,7 +45,7 @@ def dump_sensor(job_name: str) -> dg.SensorDefinition:
             seen[str(path)] = [*stamp, digest]
             requests.append(dg.RunRequest(
                 run_key=digest, tags={"pgmerge/dump2": path.name},
-                run_config=inputs_config(dump2=str(path.resolve()))))
+                run_config=run_config(str(path.resolve()))))
         context.update_cursor(json.dumps(seen))
         return requests or dg.SkipReason(f"no settled file in {folder}")
 
