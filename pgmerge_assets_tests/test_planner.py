@@ -147,3 +147,24 @@ def test_tables_of_several_schemas_and_references(tmp_path):
     assert '"pgmerge"."merged_membership"' in check.query.as_string()
     views = " ".join(s.as_string() for s in StagingPlan(spec).start_over())
     assert 'CREATE VIEW "pgmerge"."merged_membership" AS\nSELECT "account_id", "auth_id" FROM "app"."membership"' in views
+
+
+def test_every_step_runs_after_the_load_even_with_no_sequence_to_catch_up(tmp_path):
+    """Only uuid ids (keep_ids): the sequences step caught up no table, had no deps, and ran before the staging
+    load had created pgmerge's state table (UndefinedTable "pgmerge.state"); found by the property test."""
+    from pgmerge_assets.plan.common import STAGING_DATA
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump({"tables": {
+        "tenant": {"strategy": "natural_key", "columns": ["id", "name"], "id": "id", "keep_ids": True,
+                   "natural_key": ["name"]},
+        "site": {"strategy": "natural_key", "columns": ["id", "url", "tenant_id"], "id": "id", "keep_ids": True,
+                 "natural_key": ["url"], "foreign_keys": {"tenant_id": "tenant"}}}}))
+    for spec in (load_spec(path), load_spec(REFERENCE_SPEC)):
+        steps = {s.key: s for s in build_plan(spec).steps}
+
+        def after_load(key) -> bool:
+            return key == STAGING_DATA or (key in steps and bool(steps[key].deps)
+                                           and all(after_load(d) for d in steps[key].deps))
+
+        assert [key for key in steps if not after_load(key)] == []

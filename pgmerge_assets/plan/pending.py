@@ -135,7 +135,8 @@ def _sequences_step(n: Names, tables: list[TableSpec]) -> Step:
     statements = tuple(allocator_catch_up(n, t, n.merged(t.name)) for t in tables if t.has_map and t.fresh_ids)
     return Step(SEQUENCES, "sequences", "Where each sequence will stand once published: past max(id) of "
                 "target ∪ pending (publish moves the target's sequences there).",
-                tuple(merged_key(t.name) for t in tables if t.has_map and t.fresh_ids), statements)
+                # with no table to catch up it still runs after the load (prepare created pgmerge's state table)
+                tuple(merged_key(t.name) for t in tables if t.has_map and t.fresh_ids) or (STAGING_DATA,), statements)
 
 
 def plan_pending(spec: MergeSpec) -> list[Step]:
