@@ -14,8 +14,12 @@ sequence; natural keys holding foreign keys; nullable foreign keys to the table 
 tables (foreign-key cycles, published in one statement); id arrays; join
 tables; history tables with an id or with no id and no primary key at all, maybe referencing a join
 table by a two-column foreign key, stamped with a timestamptz; entities whose natural key no constraint
-declares (found in the data of both databases by the draft); tables in a second schema, maybe named
-like a table of public; names that need quoting.
+declares (found in the data of both databases by the draft); NOT NULL foreign-key cycles closed through a
+reference no constraint declares (proposed by the draft from the data); join and history tables partitioned by
+hash, their foreign keys declared on the partitions; update stamps set by BEFORE INSERT OR UPDATE (or UPDATE)
+triggers, enabled during the merge (a row the merge inserts is expected stamped, no other row may be);
+entities whose integer ids no sequence feeds; tables in a second schema, maybe named like a table of public;
+names that need quoting.
 
 Budget: PGMERGE_PROPERTY_EXAMPLES examples (default 5, derandomized so CI is stable). On demand:
     PGMERGE_PROPERTY_EXAMPLES=500 uv run pytest pgmerge_assets_tests/test_split_remerge.py
@@ -38,6 +42,7 @@ from pathlib import Path
 
 import psycopg
 import yaml
+from psycopg import sql
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -49,7 +54,8 @@ from pgmerge_assets.catalog.profile import profile_catalog
 from pgmerge_assets.pg.embedded import drop_database, ensure_database, with_dbname
 from pgmerge_assets.pg.tools import find_tool, run_tool, tool_conninfo
 from pgmerge_assets.run import run_graph
-from pgmerge_assets_tests.random_schema import Schema, build_split, canonical, expected_merge, load_database, schemas
+from pgmerge_assets_tests.random_schema import (SEQUENCED, Schema, as_inserted, build_split, canonical, expected_merge,
+                                                load_database, schemas)
 
 EXAMPLES_ENV = "PGMERGE_PROPERTY_EXAMPLES"
 EXAMPLES = int(os.environ.get(EXAMPLES_ENV, "5"))
@@ -130,11 +136,9 @@ def _draft(db1_dsn: str, db2_dsn: str, schema: Schema) -> tuple[str, dict, dict]
 
 def _sequences_ahead(conn: psycopg.Connection, schema: Schema) -> list[str]:
     """Independent of the tool's check: nextval() of each table's sequence is past max(id)."""
-    from psycopg import sql
-
     behind = []
     for t in schema.tables:
-        if not t.id or t.id_kind == "uuid":  # no sequence: a new row keeps its own id
+        if t.id_kind not in SEQUENCED:  # no sequence: uuids kept, integer ids from pgmerge's counter
             continue
         table = sql.Identifier(t.schema, t.name)
         nxt, top = conn.execute(sql.SQL("SELECT nextval(pg_get_serial_sequence({}, {})), (SELECT max({}) FROM {})").format(
@@ -177,7 +181,8 @@ def test_split_and_remerge_gives_db1_plus_db2_new_records_plus_all_history(
                     load_database(origin, conn, schema, k)
         with psycopg.connect(dsn["db1"]) as c1, psycopg.connect(dsn["db2"]) as c2:
             canon1, canon2 = canonical(c1, schema), canonical(c2, schema)
-        expected, conflicts = expected_merge(canon1, canon2, schema)
+            inserted = as_inserted(c2, schema)
+        expected, conflicts = expected_merge(canon1, canon2, schema, inserted)
         rows1, rows2 = sum(len(v) for v in canon1.values()), sum(len(v) for v in canon2.values())
         _event(f"rows db1+db2: {'<100' if rows1 + rows2 < 100 else '<400' if rows1 + rows2 < 400 else '>=400'}")
         _event(f"conflicts: {'some' if sum(conflicts.values()) else 'none'}")
@@ -189,6 +194,12 @@ def test_split_and_remerge_gives_db1_plus_db2_new_records_plus_all_history(
         _event(f"keyless history tables: {bool(schema.keyless_tables())}")
         _event(f"two-column references: {any(t.reference() for t in schema.tables)}")
         _event(f"keys found in the data: {any(not t.declared for t in schema.tables)}")
+        undeclared, partitioned = schema.undeclared_fks(), schema.partitioned()
+        _event(f"undeclared references: {'NOT NULL cycle' if undeclared and schema.not_null_cycle() else bool(undeclared)}")
+        _event(f"partitioned tables: "
+               f"{'fks on the partitions' if any(t.fks_on_partitions for t in partitioned) else bool(partitioned)}")
+        _event(f"stamp triggers: {sorted({c.stamp for _, c in schema.stamps()}) or 'none'}")
+        _event(f"ids no sequence feeds: {bool(schema.unsequenced_tables())}")
         _event(f"schemas: {len(schema.schema_names())}"
                f"{' (a name in both)' if len({t.name for t in schema.tables}) < len(schema.tables) else ''}")
 
@@ -202,12 +213,14 @@ def test_split_and_remerge_gives_db1_plus_db2_new_records_plus_all_history(
         spec_path = work / "spec.yaml"
         spec_path.write_text(spec_text)
 
+        with psycopg.connect(dsn["target"]) as conn:  # a row stamped since is one the merge inserted
+            before_merge = conn.execute("SELECT clock_timestamp()").fetchone()[0]
         outcome = run_graph(TargetDatabase(dsn=dsn["target"], workdir=str(work / "run")),
                             MergeInputs(dump1=str(d1), dump2=str(d2), scratch_dsn=admin_dsn), spec_path)
         assert outcome.success, f"merge failed: {outcome.failures}\n{context}\nspec:\n{spec_text}"
 
         with psycopg.connect(dsn["target"]) as conn:
-            merged = canonical(conn, schema)
+            merged = canonical(conn, schema, sql.Literal(before_merge))
             behind = _sequences_ahead(conn, schema)
         diffs = [_first_difference(f"{t.schema}.{t.name}", sorted(r for _, r in merged[t.qualified]), expected[t.qualified])
                  for t in schema.tables if sorted(r for _, r in merged[t.qualified]) != expected[t.qualified]]
