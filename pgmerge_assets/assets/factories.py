@@ -263,7 +263,7 @@ def report_asset(plan: Plan, p: Prefix) -> dg.AssetsDefinition:
         merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
         with target.connect() as conn, cancel_on_interrupt(conn):
             if key in context.selected_asset_keys:
-                data = integrity.gather(conn, plan)
+                data = integrity.gather(conn, plan, judged_in_this_run(context, plan, p))
                 record_audit(conn, staging, data["work_version"], data)
                 data["target"] = target.describe()
                 md_path, json_path = integrity.write(data, Path(target.workdir))
@@ -277,6 +277,27 @@ def report_asset(plan: Plan, p: Prefix) -> dg.AssetsDefinition:
                 yield lossless_result(conn, staging, key)
 
     return integrity_report
+
+
+def judged_in_this_run(context: AssetExecutionContext, plan: Plan, p: Prefix) -> dict:
+    """The checks this run judged already, by (step, check): when the run materialized every step, each
+    check ran right after its step, and no later step writes what an earlier check reads (later steps write
+    their own maps and pending rows, and only id arrays of earlier pending rows, which only
+    array_elements_exist reads, after the repair). Otherwise none: the report judges every check itself."""
+    wanted = {dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+    events = [r.dagster_event for r in context.instance.all_logs(context.run_id, of_type=wanted)]
+    materialized = {e.event_specific_data.materialization.asset_key for e in events
+                    if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION}
+    if any(p.key(*s.key) not in materialized for s in plan.steps):
+        return {}
+    evaluations = {(e.event_specific_data.asset_key, e.event_specific_data.check_name): e.event_specific_data.metadata
+                   for e in events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+    judged = {}
+    for c in plan.checks:
+        metadata = evaluations.get((p.key(*c.step), c.name))
+        if metadata and "offending_rows" in metadata:
+            judged[(c.step, c.name)] = (metadata["offending_rows"].value, metadata["sample"].value)
+    return judged
 
 
 def lossless_result(conn, staging: StagingPlan, key: dg.AssetKey) -> dg.AssetCheckResult:

@@ -20,9 +20,11 @@ def _row(conn: psycopg.Connection, query) -> dict[str, Any]:
     return {d.name: v for d, v in zip(cur.description, row)} if row else {}
 
 
-def gather(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
+def gather(conn: psycopg.Connection, plan: Plan, judged: dict | None = None) -> dict[str, Any]:
     """Read everything the report shows, in one repeatable-read snapshot of the work it judges (target ∪
-    pending: what publishing would make of the target)."""
+    pending: what publishing would make of the target). Checks this run judged already (`judged`: (step,
+    check) → (offending count, sample)) are taken as they are, not run twice."""
+    judged = judged or {}
     tables: dict[str, Any] = {}
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -46,7 +48,7 @@ def gather(conn: psycopg.Connection, plan: Plan) -> dict[str, Any]:
             }
         checks = []
         for check in plan.checks:
-            count, sample = offending(conn, check.query)
+            count, sample = judged.get((check.step, check.name)) or offending(conn, check.query)
             checks.append({"asset": "/".join(check.step), "check": check.name, "passed": count == 0,
                            "severity": "ERROR" if check.blocking else "WARN",
                            "offending": count, "sample": sample, "description": check.description})
