@@ -290,7 +290,8 @@ def cmd_ui(args) -> int:
         except UiError as exc:
             print(f"pgmerge: {exc}", file=sys.stderr)
             return 1
-    print(f"Dagster UI at {ui.url} (log: {ui.log}); history in {workdir.resolve() / 'dagster_home'}")
+    home = os.environ.get("DAGSTER_HOME") or workdir.resolve() / "dagster_home"
+    print(f"Dagster UI at {ui.url} (log: {ui.log}); run history: Dagster home {home}")
     print(f"stop it and the embedded server: pgmerge stop --workdir {args.workdir}")
     return 0
 

@@ -64,11 +64,11 @@ def port_free(port: int) -> bool:
 
 
 def ui_environment(workdir: Path, target_dsn: str | None, spec: str | None) -> dict[str, str]:
-    """The UI's environment: this workdir's home and target (its embedded server unless a DSN is given),
-    and the demo's dumps as the Launchpad's defaults."""
+    """The UI's environment: this workdir's target (its embedded server unless a DSN is given) and Dagster
+    home (unless $DAGSTER_HOME names one), and the demo's dumps as the Launchpad's defaults."""
     server = target_dsn or embedded_target(str(workdir))
-    env = dict(os.environ, DAGSTER_HOME=str(dagster_home(workdir, server)), **{WORKDIR_ENV: str(workdir)},
-               **password_env(server))
+    env = dict(os.environ, **{WORKDIR_ENV: str(workdir)}, **password_env(server))
+    env["DAGSTER_HOME"] = os.environ.get("DAGSTER_HOME") or str(dagster_home(workdir, server))
     if target_dsn:
         env[TARGET_DSN_ENV] = target_dsn
     for name, file in DEMO_DUMPS.items():
@@ -85,13 +85,13 @@ def start_ui(workdir: str | os.PathLike, port: int, target_dsn: str | None = Non
     returns once the webserver answers."""
     workdir = Path(workdir).resolve()
     env = ui_environment(workdir, target_dsn, spec)
-    home = Path(env["DAGSTER_HOME"])
-    (home / "workspace.yaml").write_text(yaml.safe_dump({"load_from": [{"python_module": {
+    workspace = workdir / "workspace.yaml"  # the location named as in the checkout's workspace.yaml
+    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": {
         "module_name": "pgmerge_assets.definitions", "location_name": "pgmerge_assets"}}]}))
     log = workdir / LOG
     url = f"http://127.0.0.1:{port}"
     with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-w", str(home / "workspace.yaml"),
+        process = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
                                     "-h", "127.0.0.1", "-p", str(port)],
                                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     (workdir / RECORD).write_text(json.dumps({"pid": process.pid, "url": url, "log": str(log)}))

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,9 +69,18 @@ def run_seconds(workdir: Path, target: str) -> dict[str, float]:
         return {r.dagster_run.job_name: r.end_time - r.start_time for r in records}
 
 
-def test_materialize_all_in_the_ui(tmp_path, monkeypatch):
+@pytest.fixture
+def workdir():
+    """Outside pytest's temporary tree: a pytest session starting meanwhile makes that tree private again
+    (mode 0700), and the embedded server, run as its own user when root, would lose its data directory."""
+    path = Path(tempfile.mkdtemp(prefix="pgmerge-ui-test-"))
+    path.chmod(0o755)
+    yield path / "demo"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_materialize_all_in_the_ui(workdir, tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    workdir = tmp_path / "demo"
     shots = tmp_path / "shots"
     started = time.monotonic()
     pgmerge("demo", "--workdir", str(workdir))
