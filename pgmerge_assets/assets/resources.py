@@ -33,6 +33,9 @@ def embedded_target(workdir: str) -> str:
     return with_dbname(admin, EMBEDDED_DBNAME)
 
 
+WORK_MEM = "64MB"  # per sort or hash node of pgmerge's own sessions; the server's setting elsewhere
+
+
 class TargetDatabase(dg.ConfigurableResource):
     """The database that ends up holding the merge. Without a DSN, an embedded server under `workdir`."""
 
@@ -51,6 +54,9 @@ class TargetDatabase(dg.ConfigurableResource):
     def connect(self) -> Iterator[psycopg.Connection]:
         with psycopg.connect(self.resolved_dsn()) as conn:
             conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(self.lock_timeout * 1000)}ms"])
+            # the maps, checks and proof are hash joins and aggregates over whole tables: with the server's
+            # default 4MB they spill to disk in batches (measured: checks 1.7x and proof 1.2x slower at scale 500)
+            conn.execute("SELECT set_config('work_mem', %s, false)", [WORK_MEM])
             conn.commit()
             yield conn
 
