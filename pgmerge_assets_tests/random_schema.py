@@ -103,9 +103,10 @@ HISTORY_TIMESTAMPS = "HISTORY_TIMESTAMPS" not in _OFF
 # at its table once every name is final (a twin name in the second schema, a name cut at 63 bytes), it is declared.
 UNDECLARED_CYCLES = "UNDECLARED_CYCLES" not in _OFF
 
-# Join and history tables partitioned by hash (of the id, or of the first key or foreign-key column), their
-# foreign keys declared on each partition rather than on the parent (as pg_dump shows the film-rental sample's
-# payment partitions), or on the parent.
+# Join and history tables, and entities whose key no constraint declares (their only unique key is the id),
+# partitioned by hash (of the id, or of the first key or foreign-key column), their foreign keys declared on each
+# partition rather than on the parent (as pg_dump shows the film-rental sample's payment partitions), or on the
+# parent.
 PARTITIONS = "PARTITIONS" not in _OFF
 
 # A timestamptz column named like an update stamp (last_update, updated_at, modified) that a BEFORE INSERT OR
@@ -521,7 +522,8 @@ def schemas(draw) -> Schema:
         if FK_CYCLES and ti < n_entity - 1 and draw(st.integers(0, 3)) > 0:
             p = draw(st.integers(ti + 1, n_entity - 1))
             undeclared = f"{draw(st.sampled_from(['', 'manager_']))}{names[p]}_id"
-            if UNDECLARED_CYCLES and id_kinds[p] != "uuid" and undeclared not in used and draw(st.booleans()):
+            if (UNDECLARED_CYCLES and id_kinds[p] != "uuid" and undeclared not in used
+                    and _fit(undeclared) == undeclared and draw(st.booleans())):
                 used.add(undeclared)  # NOT NULL and no constraint: the film-rental store.manager_staff_id
                 t.cols.append(Col(undeclared, "fk", nullable=False, ref=p, declared=False))
             else:
@@ -531,6 +533,8 @@ def schemas(draw) -> Schema:
         payload(t, used, bases[2:], draw(st.sampled_from([1, 2, 3, 0])))
         stamp(t, used)
         arrays(t, used, draw(st.integers(0, 2)) if draw(st.booleans()) else 0, ti, own=True)
+        if not t.declared:  # no unique key but the id: it can be partitioned by its id
+            partition(t)
         ancestors.append(lineage(t, ti))
         tables.append(t)
 
