@@ -46,17 +46,45 @@ def _array_joins(n: Names, t: TableSpec) -> tuple[list[sql.Composable], dict[str
     return joins, values
 
 
-def _sides(n: Names, t: TableSpec, columns: list[str]) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
-    """The columns as one jsonb array: staging's translated through the maps (`st`), the merged view's (`p`),
-    and the joins the staging side reads."""
+def _staging_values(n: Names, t: TableSpec, columns: list[str]) -> tuple[list[sql.Composable], sql.Composed]:
+    """Each column's staging value translated through the maps (`st`), and the joins those values read."""
     joins, aliases = parent_joins(n, t.mapped_columns)
     array_joins, arrays = _array_joins(n, t) if t.id else ([], {})
     per_row = {a.column: a.table for a in t.arrays}  # no id to join back on: one subquery per row
-    staging = sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(
-        arrays.get(c) or (translated_array(n, c, per_row[c]) if c in per_row else translated(c, aliases))
-        for c in columns))
-    return (staging, sql.SQL("jsonb_build_array({})").format(ident_list(columns, "p")),
-            sql.SQL("\n    ").join([joins, *array_joins]))
+    values = [arrays.get(c) or (translated_array(n, c, per_row[c]) if c in per_row else translated(c, aliases))
+              for c in columns]
+    return values, sql.SQL("\n    ").join([joins, *array_joins])
+
+
+def _sides(n: Names, t: TableSpec, columns: list[str]) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
+    """The columns as one jsonb array: staging's translated through the maps (`st`), the merged view's (`p`),
+    and the joins the staging side reads."""
+    values, joins = _staging_values(n, t, columns)
+    return (sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(values)),
+            sql.SQL("jsonb_build_array({})").format(ident_list(columns, "p")), joins)
+
+
+def _keyed_without_id(n: Names, t: TableSpec) -> dict[str, sql.Composable]:
+    """The parts of the proof of a table with a natural key and no id: the key compared on its own columns
+    (a hash join on native values; jsonb only for keys holding a NULL, which = cannot match), the other
+    columns as one jsonb value."""
+    key = list(t.natural_key)
+    values, _ = _staging_values(n, t, key)
+    k = [sql.Identifier(f"k{i}") for i in range(len(key))]
+    rest_staging, rest_public, _ = _sides(n, t, [c for c in t.columns if c not in key])
+    def joined(alias: str, op: str) -> sql.Composed:
+        return sql.SQL(op).join(sql.SQL("{}.{}").format(sql.Identifier(alias), ki) for ki in k)
+    return dict(
+        staging_key_columns=sql.SQL(", ").join(sql.SQL("{} AS {}").format(v, ki) for v, ki in zip(values, k)),
+        public_key_columns=sql.SQL(", ").join(sql.SQL("p.{} AS {}").format(sql.Identifier(c), ki)
+                                              for c, ki in zip(key, k)),
+        key_positions=sql.SQL(", ").join(sql.SQL(str(i + 1)) for i in range(len(key))),
+        staging_rest=rest_staging, public_rest=rest_public,
+        key_equal=sql.SQL(" AND ").join(sql.SQL("p.{ki} = s.{ki}").format(ki=ki) for ki in k),
+        staging_complete=sql.SQL(" AND ").join(sql.SQL("s.{} IS NOT NULL").format(ki) for ki in k),
+        public_complete=sql.SQL(" AND ").join(sql.SQL("p.{} IS NOT NULL").format(sql.Identifier(c)) for c in key),
+        staging_key=sql.SQL("jsonb_build_array({})").format(joined("s", ", ")),
+        public_key=sql.SQL("jsonb_build_array({})").format(ident_list(key, "p")))
 
 
 def _unmapped(t: TableSpec) -> sql.Composable:
@@ -85,7 +113,7 @@ def build_proofs(spec: MergeSpec) -> list[Proof]:
             query = compose("report/proof_mapped.sql", **{"matched": sql.SQL("NOT m.inserted"), **parts},
                             map=n.map(t.name), id=sql.Identifier(t.id))
         elif t.strategy == "natural_key":
-            query = compose("report/proof_keyed.sql", **parts)
+            query = compose("report/proof_keyed.sql", **{**parts, **_keyed_without_id(n, t)})
         else:
             query = compose("report/proof_append.sql", **parts)
         proofs.append(Proof(t.name, query))

@@ -2287,22 +2287,38 @@ FROM judged;
 -- proof finding_finding_reporter
 -- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
 -- translated through the parents' maps, must be found in the merged view (target ∪ pending) under the same
--- key with the same content — or differ as a conflict the target won. (Target rows are grouped by key, so a
--- key the target repeats still counts each staging row once.)
+-- key with the same other columns — or differ as a conflict the target won. Keys are compared on their own
+-- columns (k0, k1, …: a hash join on native values); a key holding a NULL cannot match with =, so those
+-- few rows are matched as jsonb instead. (Target rows are grouped by key, so a key the target repeats
+-- still counts each staging row once.)
 WITH s AS (
-    SELECT jsonb_build_array("f0".public_id, "f1".public_id) AS k, jsonb_build_array("f0".public_id, "f1".public_id) AS c, (st."finding_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_reporter_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
+    SELECT "f0".public_id AS "k0", "f1".public_id AS "k1", jsonb_build_array() AS c, (st."finding_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_reporter_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
     FROM "staging"."finding_finding_reporter" st
     LEFT JOIN "pgmerge"."map_finding" AS "f0" ON "f0".staging_id = st."finding_id"
     LEFT JOIN "pgmerge"."map_finding_reporter" AS "f1" ON "f1".staging_id = st."finding_reporter_id"
-), p AS (
-    SELECT jsonb_build_array("p"."finding_id", "p"."finding_reporter_id") AS k, array_agg(jsonb_build_array("p"."finding_id", "p"."finding_reporter_id")) AS cs
+    OFFSET 0
+), p_complete AS (
+    SELECT p."finding_id" AS "k0", p."finding_reporter_id" AS "k1", array_agg(jsonb_build_array()) AS cs
     FROM "pgmerge"."merged_finding_finding_reporter" p
-    WHERE jsonb_build_array("p"."finding_id", "p"."finding_reporter_id") IN (SELECT k FROM s)
+    WHERE p."finding_id" IS NOT NULL AND p."finding_reporter_id" IS NOT NULL
+    GROUP BY 1, 2
+), p_null AS (
+    SELECT jsonb_build_array("p"."finding_id", "p"."finding_reporter_id") AS k, array_agg(jsonb_build_array()) AS cs
+    FROM "pgmerge"."merged_finding_finding_reporter" p
+    WHERE NOT (p."finding_id" IS NOT NULL AND p."finding_reporter_id" IS NOT NULL)
     GROUP BY 1
+), paired AS (
+    SELECT jsonb_build_array("s"."k0", "s"."k1") AS k, s.c, s.unmapped, p.cs
+    FROM s LEFT JOIN p_complete p ON p."k0" = s."k0" AND p."k1" = s."k1"
+    WHERE s."k0" IS NOT NULL AND s."k1" IS NOT NULL
+    UNION ALL
+    SELECT jsonb_build_array("s"."k0", "s"."k1"), s.c, s.unmapped, p.cs
+    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array("s"."k0", "s"."k1")
+    WHERE NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
 ), judged AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
-           p.k IS NOT NULL AND NOT s.unmapped AND s.c = ANY (p.cs) AS same, true AS matched
-    FROM s LEFT JOIN p ON p.k = s.k
+    SELECT k, k || c AS staging_content, k || cs[1] AS public_content, cs IS NOT NULL AND NOT unmapped AS found,
+           cs IS NOT NULL AND NOT unmapped AND c = ANY (cs) AS same, true AS matched
+    FROM paired
 )
 -- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
 -- a conflict the target won (found under its key, differing from a row that already existed), or lost.
@@ -2387,22 +2403,38 @@ FROM judged;
 -- proof datasource_event_finding
 -- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
 -- translated through the parents' maps, must be found in the merged view (target ∪ pending) under the same
--- key with the same content — or differ as a conflict the target won. (Target rows are grouped by key, so a
--- key the target repeats still counts each staging row once.)
+-- key with the same other columns — or differ as a conflict the target won. Keys are compared on their own
+-- columns (k0, k1, …: a hash join on native values); a key holding a NULL cannot match with =, so those
+-- few rows are matched as jsonb instead. (Target rows are grouped by key, so a key the target repeats
+-- still counts each staging row once.)
 WITH s AS (
-    SELECT jsonb_build_array("f0".public_id, "f1".public_id) AS k, jsonb_build_array("f0".public_id, "f1".public_id) AS c, (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
+    SELECT "f0".public_id AS "k0", "f1".public_id AS "k1", jsonb_build_array() AS c, (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
     FROM "staging"."datasource_event_finding" st
     LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
     LEFT JOIN "pgmerge"."map_finding" AS "f1" ON "f1".staging_id = st."finding_id"
-), p AS (
-    SELECT jsonb_build_array("p"."datasource_event_id", "p"."finding_id") AS k, array_agg(jsonb_build_array("p"."datasource_event_id", "p"."finding_id")) AS cs
+    OFFSET 0
+), p_complete AS (
+    SELECT p."datasource_event_id" AS "k0", p."finding_id" AS "k1", array_agg(jsonb_build_array()) AS cs
     FROM "pgmerge"."merged_datasource_event_finding" p
-    WHERE jsonb_build_array("p"."datasource_event_id", "p"."finding_id") IN (SELECT k FROM s)
+    WHERE p."datasource_event_id" IS NOT NULL AND p."finding_id" IS NOT NULL
+    GROUP BY 1, 2
+), p_null AS (
+    SELECT jsonb_build_array("p"."datasource_event_id", "p"."finding_id") AS k, array_agg(jsonb_build_array()) AS cs
+    FROM "pgmerge"."merged_datasource_event_finding" p
+    WHERE NOT (p."datasource_event_id" IS NOT NULL AND p."finding_id" IS NOT NULL)
     GROUP BY 1
+), paired AS (
+    SELECT jsonb_build_array("s"."k0", "s"."k1") AS k, s.c, s.unmapped, p.cs
+    FROM s LEFT JOIN p_complete p ON p."k0" = s."k0" AND p."k1" = s."k1"
+    WHERE s."k0" IS NOT NULL AND s."k1" IS NOT NULL
+    UNION ALL
+    SELECT jsonb_build_array("s"."k0", "s"."k1"), s.c, s.unmapped, p.cs
+    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array("s"."k0", "s"."k1")
+    WHERE NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
 ), judged AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
-           p.k IS NOT NULL AND NOT s.unmapped AND s.c = ANY (p.cs) AS same, true AS matched
-    FROM s LEFT JOIN p ON p.k = s.k
+    SELECT k, k || c AS staging_content, k || cs[1] AS public_content, cs IS NOT NULL AND NOT unmapped AS found,
+           cs IS NOT NULL AND NOT unmapped AND c = ANY (cs) AS same, true AS matched
+    FROM paired
 )
 -- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
 -- a conflict the target won (found under its key, differing from a row that already existed), or lost.
@@ -2419,22 +2451,38 @@ FROM judged;
 -- proof datasource_event_package
 -- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
 -- translated through the parents' maps, must be found in the merged view (target ∪ pending) under the same
--- key with the same content — or differ as a conflict the target won. (Target rows are grouped by key, so a
--- key the target repeats still counts each staging row once.)
+-- key with the same other columns — or differ as a conflict the target won. Keys are compared on their own
+-- columns (k0, k1, …: a hash join on native values); a key holding a NULL cannot match with =, so those
+-- few rows are matched as jsonb instead. (Target rows are grouped by key, so a key the target repeats
+-- still counts each staging row once.)
 WITH s AS (
-    SELECT jsonb_build_array("f0".public_id, "f1".public_id) AS k, jsonb_build_array("f0".public_id, "f1".public_id) AS c, (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."package_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
+    SELECT "f0".public_id AS "k0", "f1".public_id AS "k1", jsonb_build_array() AS c, (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."package_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
     FROM "staging"."datasource_event_package" st
     LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
     LEFT JOIN "pgmerge"."map_package" AS "f1" ON "f1".staging_id = st."package_id"
-), p AS (
-    SELECT jsonb_build_array("p"."datasource_event_id", "p"."package_id") AS k, array_agg(jsonb_build_array("p"."datasource_event_id", "p"."package_id")) AS cs
+    OFFSET 0
+), p_complete AS (
+    SELECT p."datasource_event_id" AS "k0", p."package_id" AS "k1", array_agg(jsonb_build_array()) AS cs
     FROM "pgmerge"."merged_datasource_event_package" p
-    WHERE jsonb_build_array("p"."datasource_event_id", "p"."package_id") IN (SELECT k FROM s)
+    WHERE p."datasource_event_id" IS NOT NULL AND p."package_id" IS NOT NULL
+    GROUP BY 1, 2
+), p_null AS (
+    SELECT jsonb_build_array("p"."datasource_event_id", "p"."package_id") AS k, array_agg(jsonb_build_array()) AS cs
+    FROM "pgmerge"."merged_datasource_event_package" p
+    WHERE NOT (p."datasource_event_id" IS NOT NULL AND p."package_id" IS NOT NULL)
     GROUP BY 1
+), paired AS (
+    SELECT jsonb_build_array("s"."k0", "s"."k1") AS k, s.c, s.unmapped, p.cs
+    FROM s LEFT JOIN p_complete p ON p."k0" = s."k0" AND p."k1" = s."k1"
+    WHERE s."k0" IS NOT NULL AND s."k1" IS NOT NULL
+    UNION ALL
+    SELECT jsonb_build_array("s"."k0", "s"."k1"), s.c, s.unmapped, p.cs
+    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array("s"."k0", "s"."k1")
+    WHERE NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
 ), judged AS (
-    SELECT s.k, s.c AS staging_content, p.cs[1] AS public_content, p.k IS NOT NULL AND NOT s.unmapped AS found,
-           p.k IS NOT NULL AND NOT s.unmapped AND s.c = ANY (p.cs) AS same, true AS matched
-    FROM s LEFT JOIN p ON p.k = s.k
+    SELECT k, k || c AS staging_content, k || cs[1] AS public_content, cs IS NOT NULL AND NOT unmapped AS found,
+           cs IS NOT NULL AND NOT unmapped AND c = ANY (cs) AS same, true AS matched
+    FROM paired
 )
 -- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
 -- a conflict the target won (found under its key, differing from a row that already existed), or lost.
