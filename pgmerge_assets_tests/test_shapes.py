@@ -1,5 +1,6 @@
 """Schema shapes beyond the reference schema, each merged from a spec drafted by `pgmerge spec`."""
 
+import json
 import psycopg
 import pytest
 import yaml
@@ -491,3 +492,20 @@ def test_a_uuid_id_without_keep_ids_is_refused_before_anything_runs(fresh_db, tm
     del raw["tables"]["tenant"]["keep_ids"]
     message = refused_before_staging(fresh_db, tmp_path, raw)
     assert "table tenant: id column id is uuid, which pgmerge cannot count up: add keep_ids: true" in message
+
+
+@pytest.mark.parametrize("nulls, expected, conflicts", [
+    ("equal", [(None, "x", "public"), ("a", "y", "public"), ("b", "z", "new")], 2),
+    ("distinct", [(None, "x", "dump #2"), (None, "x", "public"), ("a", "y", "public"), ("b", "z", "new")], 1),
+])
+def test_a_table_without_id_keyed_on_columns_holding_null(fresh_db, tmp_path, nulls, expected, conflicts):
+    """No id, so no map: the proof pairs rows by the key's own columns, and a key holding a NULL (which =
+    cannot match) by its jsonb form; either way every staging row is found, identical or a conflict."""
+    merge_shape(fresh_db, tmp_path, "CREATE TABLE label (scope text, name text NOT NULL, note text)",
+                "INSERT INTO public.label VALUES (NULL, 'x', 'public'), ('a', 'y', 'public')",
+                "INSERT INTO staging.label VALUES (NULL, 'x', 'dump #2'), ('a', 'y', 'dump #2'), ('b', 'z', 'new')",
+                edits={"label": {"strategy": "natural_key", "natural_key": ["scope", "name"], "nulls_in_key": nulls}})
+    assert rows(fresh_db, "SELECT scope, name, note FROM label ORDER BY 1 NULLS FIRST, 2, 3") == expected
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["tables"]["label"]["lost"] == 0 and report["tables"]["label"]["conflicts"] == conflicts
+    assert report["lossless"]["proven"] == report["lossless"]["staging_rows"] == 3
