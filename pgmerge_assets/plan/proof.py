@@ -72,8 +72,6 @@ def _keyed_without_id(n: Names, t: TableSpec) -> dict[str, sql.Composable]:
     values, _ = _staging_values(n, t, key)
     k = [sql.Identifier(f"k{i}") for i in range(len(key))]
     rest_staging, rest_public, _ = _sides(n, t, [c for c in t.columns if c not in key])
-    def joined(alias: str, op: str) -> sql.Composed:
-        return sql.SQL(op).join(sql.SQL("{}.{}").format(sql.Identifier(alias), ki) for ki in k)
     return dict(
         staging_key_columns=sql.SQL(", ").join(sql.SQL("{} AS {}").format(v, ki) for v, ki in zip(values, k)),
         public_key_columns=sql.SQL(", ").join(sql.SQL("p.{} AS {}").format(sql.Identifier(c), ki)
@@ -83,7 +81,7 @@ def _keyed_without_id(n: Names, t: TableSpec) -> dict[str, sql.Composable]:
         key_equal=sql.SQL(" AND ").join(sql.SQL("p.{ki} = s.{ki}").format(ki=ki) for ki in k),
         staging_complete=sql.SQL(" AND ").join(sql.SQL("s.{} IS NOT NULL").format(ki) for ki in k),
         public_complete=sql.SQL(" AND ").join(sql.SQL("p.{} IS NOT NULL").format(sql.Identifier(c)) for c in key),
-        staging_key=sql.SQL("jsonb_build_array({})").format(joined("s", ", ")),
+        staging_key=sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(sql.SQL("s.{}").format(ki) for ki in k)),
         public_key=sql.SQL("jsonb_build_array({})").format(ident_list(key, "p")))
 
 

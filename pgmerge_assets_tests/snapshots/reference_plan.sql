@@ -2308,12 +2308,12 @@ WITH s AS (
     WHERE NOT (p."finding_id" IS NOT NULL AND p."finding_reporter_id" IS NOT NULL)
     GROUP BY 1
 ), paired AS (
-    SELECT jsonb_build_array("s"."k0", "s"."k1") AS k, s.c, s.unmapped, p.cs
+    SELECT jsonb_build_array(s."k0", s."k1") AS k, s.c, s.unmapped, p.cs
     FROM s LEFT JOIN p_complete p ON p."k0" = s."k0" AND p."k1" = s."k1"
     WHERE s."k0" IS NOT NULL AND s."k1" IS NOT NULL
     UNION ALL
-    SELECT jsonb_build_array("s"."k0", "s"."k1"), s.c, s.unmapped, p.cs
-    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array("s"."k0", "s"."k1")
+    SELECT jsonb_build_array(s."k0", s."k1"), s.c, s.unmapped, p.cs
+    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array(s."k0", s."k1")
     WHERE NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
 ), judged AS (
     SELECT k, k || c AS staging_content, k || cs[1] AS public_content, cs IS NOT NULL AND NOT unmapped AS found,
@@ -2424,12 +2424,12 @@ WITH s AS (
     WHERE NOT (p."datasource_event_id" IS NOT NULL AND p."finding_id" IS NOT NULL)
     GROUP BY 1
 ), paired AS (
-    SELECT jsonb_build_array("s"."k0", "s"."k1") AS k, s.c, s.unmapped, p.cs
+    SELECT jsonb_build_array(s."k0", s."k1") AS k, s.c, s.unmapped, p.cs
     FROM s LEFT JOIN p_complete p ON p."k0" = s."k0" AND p."k1" = s."k1"
     WHERE s."k0" IS NOT NULL AND s."k1" IS NOT NULL
     UNION ALL
-    SELECT jsonb_build_array("s"."k0", "s"."k1"), s.c, s.unmapped, p.cs
-    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array("s"."k0", "s"."k1")
+    SELECT jsonb_build_array(s."k0", s."k1"), s.c, s.unmapped, p.cs
+    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array(s."k0", s."k1")
     WHERE NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
 ), judged AS (
     SELECT k, k || c AS staging_content, k || cs[1] AS public_content, cs IS NOT NULL AND NOT unmapped AS found,
@@ -2472,12 +2472,12 @@ WITH s AS (
     WHERE NOT (p."datasource_event_id" IS NOT NULL AND p."package_id" IS NOT NULL)
     GROUP BY 1
 ), paired AS (
-    SELECT jsonb_build_array("s"."k0", "s"."k1") AS k, s.c, s.unmapped, p.cs
+    SELECT jsonb_build_array(s."k0", s."k1") AS k, s.c, s.unmapped, p.cs
     FROM s LEFT JOIN p_complete p ON p."k0" = s."k0" AND p."k1" = s."k1"
     WHERE s."k0" IS NOT NULL AND s."k1" IS NOT NULL
     UNION ALL
-    SELECT jsonb_build_array("s"."k0", "s"."k1"), s.c, s.unmapped, p.cs
-    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array("s"."k0", "s"."k1")
+    SELECT jsonb_build_array(s."k0", s."k1"), s.c, s.unmapped, p.cs
+    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array(s."k0", s."k1")
     WHERE NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
 ), judged AS (
     SELECT k, k || c AS staging_content, k || cs[1] AS public_content, cs IS NOT NULL AND NOT unmapped AS found,
