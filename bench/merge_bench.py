@@ -62,11 +62,16 @@ def generate(workdir: Path, scale: int, admin_dsn: str | None) -> tuple[int, int
     return rows1, rows2
 
 
-def bench(scale: int, root: Path, admin_dsn: str | None) -> dict:
+def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False) -> dict:
     workdir = root / f"scale{scale}"
     workdir.mkdir(parents=True, exist_ok=True)
     admin = admin_dsn or embedded_server_uri(root)
-    rows1, rows2 = generate(workdir, scale, admin_dsn or admin)
+    counted = workdir / "rows.json"
+    if reuse and counted.exists() and (workdir / "dump2.dump").exists():
+        rows1, rows2 = json.loads(counted.read_text())
+    else:
+        rows1, rows2 = generate(workdir, scale, admin_dsn or admin)
+        counted.write_text(json.dumps([rows1, rows2]))
 
     drop_database(admin, "bench_restore")
     ensure_database(admin, "bench_restore")
@@ -85,7 +90,7 @@ def bench(scale: int, root: Path, admin_dsn: str | None) -> dict:
     for step, seconds in outcome.step_seconds.items():
         phases[phase_of(step)] += seconds
     phases["around steps"] = total - sum(outcome.step_seconds.values())
-    slowest = sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1])[:5]
+    slowest = sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1])
     return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, phases=phases, total=total,
                 data=sum(phases[p] for p in DATA_PATH), slowest=slowest,
                 proven=outcome.report["lossless"]["proven"], peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -96,14 +101,17 @@ def main() -> None:
     parser.add_argument("--scales", default="5,100", help="comma-separated demo scales (100 ≈ 100k rows a side)")
     parser.add_argument("--workdir", default=".pgmerge-bench")
     parser.add_argument("--admin-dsn", help="server to run on (needs CREATE DATABASE); default: embedded")
+    parser.add_argument("--reuse", action="store_true", help="merge the dumps an earlier run generated, if there")
+    parser.add_argument("--steps", action="store_true", help="print every step's seconds, not the five slowest")
     args = parser.parse_args()
     results = []
     for scale in (int(s) for s in args.scales.split(",")):
-        r = bench(scale, Path(args.workdir), args.admin_dsn)
+        r = bench(scale, Path(args.workdir), args.admin_dsn, args.reuse)
         results.append(r)
         print(f"scale {scale}: dump #1 {r['rows1']:,} rows, dump #2 {r['rows2']:,} rows; "
               f"proven {r['proven']:,}; slowest steps: "
-              + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in r["slowest"]), flush=True)
+              + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in r["slowest"][:None if args.steps else 5]),
+              flush=True)
     head = ["scale", "rows #2", "floor s", *PHASES, "total s", "total/floor", "data/floor", "peak MiB"]
     print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for r in results:

@@ -77,21 +77,29 @@ def allocator_catch_up(n: Names, t: TableSpec, table: sql.Composable) -> sql.Com
 
 
 def _map_key_parts(t: TableSpec, aliases: dict[str, sql.Identifier]) -> dict[str, sql.Composable]:
-    """The natural key as one row value on each side, how two such keys match, and which rows group together
-    (with nulls_in_key: distinct, a row with a NULL in its key matches nothing and stands alone)."""
+    """The natural key on each side: as its own columns k0, k1, … (hash-joined) and as one row value (for keys
+    holding a NULL, which match only with nulls_in_key: equal); and which rows group together (with
+    nulls_in_key: distinct, a row with a NULL in its key matches nothing and stands alone)."""
     key = [translated(c, aliases) for c in t.natural_key]
+    positions = [sql.Identifier(f"k{i}") for i in range(len(key))]
     equal = t.nulls_in_key == "equal"
-    complete = sql.SQL("true") if equal else sql.SQL(" AND ").join(
-        sql.SQL("{} IS NOT NULL").format(expr) for expr in key)
+
+    def nonnull(exprs) -> sql.Composed:
+        return sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(e) for e in exprs)
+
+    public = [sql.Identifier("p", c) for c in t.natural_key]
     return dict(
         staging_key=sql.SQL(", ").join(key),
-        staging_key_complete=complete,
-        public_key=ident_list(t.natural_key, "p"),
-        # row values compare NULL fields as equal, so a key with a NULL is kept out explicitly
-        key_match=sql.SQL("p.natural_key = s.natural_key" if equal
-                          else "p.natural_key = s.natural_key AND s.key_complete"),
-        group_key=sql.SQL("s.natural_key" if equal
-                          else "s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END"),
+        staging_key_columns=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, k) for e, k in zip(key, positions)),
+        staging_key_nonnull=nonnull(key),
+        staging_key_complete=sql.SQL("true") if equal else nonnull(key),
+        public_key=sql.SQL(", ").join(public),
+        public_key_columns=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, k) for e, k in zip(public, positions)),
+        public_key_nonnull=nonnull(public),
+        nulls_equal=sql.SQL("true" if equal else "false"),
+        key_equal=sql.SQL(" AND ").join(sql.SQL("p.{k} = s.{k}").format(k=k) for k in positions),
+        group_key=sql.SQL(", ").join([sql.SQL("s.{}").format(k) for k in positions] + (
+            [] if equal else [sql.SQL("CASE WHEN NOT s.key_complete THEN s.staging_id END")])),
     )
 
 
@@ -105,9 +113,7 @@ def unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
 def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
     ids = dict(id=sql.Identifier(t.id), map=n.map(t.name), staging_table=n.staging(t.name),
                public_table=n.public(t.name))
-    statements = [compose("merge/map_create.sql", **ids,
-                          map_staging_index=sql.Identifier(object_name("map_", t.name, "_staging_id")),
-                          map_public_index=sql.Identifier(object_name("map_", t.name, "_public_id")))]
+    statements = [compose("merge/map_create.sql", **ids)]
     if t.fresh_ids:
         statements.append(allocator_catch_up(n, t, ids["public_table"]))
         new_id = sql.SQL("nextval({})").format(n.allocator(t))
@@ -130,11 +136,14 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
     else:
         fill = compose("merge/map_append_all.sql", **ids, new_id=new_id)
         how = "history, duplicates kept: every staging row gets a fresh id"
+    index = compose("merge/map_index.sql", map=ids["map"],
+                    map_staging_index=sql.Identifier(object_name("map_", t.name, "_staging_id")),
+                    map_public_index=sql.Identifier(object_name("map_", t.name, "_public_id")))
     deps = (STAGING_DATA, *(id_map_key(table) for table in needs))
     stats = sql.SQL("SELECT count(*) AS row_count, count(*) FILTER (WHERE inserted) AS new_rows, "
                     "count(*) FILTER (WHERE NOT inserted) AS matched_rows FROM {}").format(ids["map"])
     return Step(id_map_key(t.name), "id_map", f"Map staging {t.name}.{t.id} to target ids by {how}.",
-                deps, (*statements, fill, sql.SQL("ANALYZE {}").format(ids["map"])),
+                deps, (*statements, fill, index, sql.SQL("ANALYZE {}").format(ids["map"])),
                 tuple(unmapped_fk_guard(n, t, fk) for fk in guarded), stats, t.name)
 
 

@@ -3,13 +3,12 @@
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
 -- each time from staging and the target as it is now, so after a publish every row maps to what it
 -- became and a second merge of the same rows finds nothing new.
--- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
+-- come after the rows (map_index.sql): one sorted build instead of an index update per row.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_dataset" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."dataset" s, "public"."dataset" p
 WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_staging_id" ON "pgmerge"."map_dataset" (staging_id);
-CREATE INDEX IF NOT EXISTS "map_dataset_public_id" ON "pgmerge"."map_dataset" (public_id);
 TRUNCATE "pgmerge"."map_dataset";
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
@@ -24,23 +23,39 @@ FROM "pgmerge"."next_public.dataset_id_seq" a;
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
--- so no user column name can clash with the names used here.
+-- all map to the row of the lowest staging id, which alone is inserted.
+-- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
+-- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
+-- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
+-- name can clash with them.
 WITH s AS (
-    SELECT st."id" AS staging_id, ROW(st."name") AS natural_key, st."name" IS NOT NULL AS key_complete
+    SELECT st."id" AS staging_id, st."name" AS "k0", ROW(st."name") AS natural_key,
+           st."name" IS NOT NULL AS key_nonnull, st."name" IS NOT NULL AS key_complete
     FROM "staging"."dataset" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON (ROW("p"."name")) p."id" AS public_id, ROW("p"."name") AS natural_key
+    SELECT p."id" AS public_id, "p"."name" AS "k0"
     FROM "public"."dataset" p
-    ORDER BY ROW("p"."name"), p."id"
-), matched AS (
+    WHERE "p"."name" IS NOT NULL
+), public_null_keys AS (
+    SELECT p."id" AS public_id, ROW("p"."name") AS natural_key
+    FROM "public"."dataset" p
+    WHERE false AND NOT ("p"."name" IS NOT NULL)
+), candidates AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
+    FROM s JOIN public_keys p ON p."k0" = s."k0"
+    UNION ALL
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
+    WHERE NOT s.key_nonnull
+), matched AS (
+    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    FROM candidates
+    ORDER BY staging_id, public_id
 ), new_rows AS (
     SELECT s.staging_id,
-           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
+           first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -53,6 +68,11 @@ UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
+-- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
+-- unique index also proves each staging row is mapped once) and publish's guards by public id.
+CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_staging_id" ON "pgmerge"."map_dataset" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_dataset_public_id" ON "pgmerge"."map_dataset" (public_id);
+
 ANALYZE "pgmerge"."map_dataset";
 
 -- step id_map/finding after staging_data
@@ -60,13 +80,12 @@ ANALYZE "pgmerge"."map_dataset";
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
 -- each time from staging and the target as it is now, so after a publish every row maps to what it
 -- became and a second merge of the same rows finds nothing new.
--- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
+-- come after the rows (map_index.sql): one sorted build instead of an index update per row.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_finding" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."finding" s, "public"."finding" p
 WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_staging_id" ON "pgmerge"."map_finding" (staging_id);
-CREATE INDEX IF NOT EXISTS "map_finding_public_id" ON "pgmerge"."map_finding" (public_id);
 TRUNCATE "pgmerge"."map_finding";
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
@@ -81,23 +100,39 @@ FROM "pgmerge"."next_public.finding_id_seq" a;
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
--- so no user column name can clash with the names used here.
+-- all map to the row of the lowest staging id, which alone is inserted.
+-- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
+-- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
+-- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
+-- name can clash with them.
 WITH s AS (
-    SELECT st."id" AS staging_id, ROW(st."identifier") AS natural_key, st."identifier" IS NOT NULL AS key_complete
+    SELECT st."id" AS staging_id, st."identifier" AS "k0", ROW(st."identifier") AS natural_key,
+           st."identifier" IS NOT NULL AS key_nonnull, st."identifier" IS NOT NULL AS key_complete
     FROM "staging"."finding" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON (ROW("p"."identifier")) p."id" AS public_id, ROW("p"."identifier") AS natural_key
+    SELECT p."id" AS public_id, "p"."identifier" AS "k0"
     FROM "public"."finding" p
-    ORDER BY ROW("p"."identifier"), p."id"
-), matched AS (
+    WHERE "p"."identifier" IS NOT NULL
+), public_null_keys AS (
+    SELECT p."id" AS public_id, ROW("p"."identifier") AS natural_key
+    FROM "public"."finding" p
+    WHERE false AND NOT ("p"."identifier" IS NOT NULL)
+), candidates AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
+    FROM s JOIN public_keys p ON p."k0" = s."k0"
+    UNION ALL
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
+    WHERE NOT s.key_nonnull
+), matched AS (
+    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    FROM candidates
+    ORDER BY staging_id, public_id
 ), new_rows AS (
     SELECT s.staging_id,
-           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
+           first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -110,6 +145,11 @@ UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
+-- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
+-- unique index also proves each staging row is mapped once) and publish's guards by public id.
+CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_staging_id" ON "pgmerge"."map_finding" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_finding_public_id" ON "pgmerge"."map_finding" (public_id);
+
 ANALYZE "pgmerge"."map_finding";
 
 -- step id_map/finding_reporter after staging_data
@@ -117,13 +157,12 @@ ANALYZE "pgmerge"."map_finding";
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
 -- each time from staging and the target as it is now, so after a publish every row maps to what it
 -- became and a second merge of the same rows finds nothing new.
--- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
+-- come after the rows (map_index.sql): one sorted build instead of an index update per row.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_finding_reporter" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."finding_reporter" s, "public"."finding_reporter" p
 WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_reporter_staging_id" ON "pgmerge"."map_finding_reporter" (staging_id);
-CREATE INDEX IF NOT EXISTS "map_finding_reporter_public_id" ON "pgmerge"."map_finding_reporter" (public_id);
 TRUNCATE "pgmerge"."map_finding_reporter";
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
@@ -138,23 +177,39 @@ FROM "pgmerge"."next_public.finding_reporter_id_seq" a;
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
--- so no user column name can clash with the names used here.
+-- all map to the row of the lowest staging id, which alone is inserted.
+-- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
+-- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
+-- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
+-- name can clash with them.
 WITH s AS (
-    SELECT st."id" AS staging_id, ROW(st."name") AS natural_key, st."name" IS NOT NULL AS key_complete
+    SELECT st."id" AS staging_id, st."name" AS "k0", ROW(st."name") AS natural_key,
+           st."name" IS NOT NULL AS key_nonnull, st."name" IS NOT NULL AS key_complete
     FROM "staging"."finding_reporter" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON (ROW("p"."name")) p."id" AS public_id, ROW("p"."name") AS natural_key
+    SELECT p."id" AS public_id, "p"."name" AS "k0"
     FROM "public"."finding_reporter" p
-    ORDER BY ROW("p"."name"), p."id"
-), matched AS (
+    WHERE "p"."name" IS NOT NULL
+), public_null_keys AS (
+    SELECT p."id" AS public_id, ROW("p"."name") AS natural_key
+    FROM "public"."finding_reporter" p
+    WHERE false AND NOT ("p"."name" IS NOT NULL)
+), candidates AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
+    FROM s JOIN public_keys p ON p."k0" = s."k0"
+    UNION ALL
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
+    WHERE NOT s.key_nonnull
+), matched AS (
+    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    FROM candidates
+    ORDER BY staging_id, public_id
 ), new_rows AS (
     SELECT s.staging_id,
-           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
+           first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -167,6 +222,11 @@ UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
 
+-- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
+-- unique index also proves each staging row is mapped once) and publish's guards by public id.
+CREATE UNIQUE INDEX IF NOT EXISTS "map_finding_reporter_staging_id" ON "pgmerge"."map_finding_reporter" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_finding_reporter_public_id" ON "pgmerge"."map_finding_reporter" (public_id);
+
 ANALYZE "pgmerge"."map_finding_reporter";
 
 -- step id_map/package after staging_data
@@ -174,13 +234,12 @@ ANALYZE "pgmerge"."map_finding_reporter";
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
 -- each time from staging and the target as it is now, so after a publish every row maps to what it
 -- became and a second merge of the same rows finds nothing new.
--- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
+-- come after the rows (map_index.sql): one sorted build instead of an index update per row.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_package" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."package" s, "public"."package" p
 WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS "map_package_staging_id" ON "pgmerge"."map_package" (staging_id);
-CREATE INDEX IF NOT EXISTS "map_package_public_id" ON "pgmerge"."map_package" (public_id);
 TRUNCATE "pgmerge"."map_package";
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
@@ -195,23 +254,39 @@ FROM "pgmerge"."next_public.package_id_seq" a;
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
--- so no user column name can clash with the names used here.
+-- all map to the row of the lowest staging id, which alone is inserted.
+-- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
+-- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
+-- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
+-- name can clash with them.
 WITH s AS (
-    SELECT st."id" AS staging_id, ROW(st."purl") AS natural_key, st."purl" IS NOT NULL AS key_complete
+    SELECT st."id" AS staging_id, st."purl" AS "k0", ROW(st."purl") AS natural_key,
+           st."purl" IS NOT NULL AS key_nonnull, st."purl" IS NOT NULL AS key_complete
     FROM "staging"."package" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON (ROW("p"."purl")) p."id" AS public_id, ROW("p"."purl") AS natural_key
+    SELECT p."id" AS public_id, "p"."purl" AS "k0"
     FROM "public"."package" p
-    ORDER BY ROW("p"."purl"), p."id"
-), matched AS (
+    WHERE "p"."purl" IS NOT NULL
+), public_null_keys AS (
+    SELECT p."id" AS public_id, ROW("p"."purl") AS natural_key
+    FROM "public"."package" p
+    WHERE false AND NOT ("p"."purl" IS NOT NULL)
+), candidates AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
+    FROM s JOIN public_keys p ON p."k0" = s."k0"
+    UNION ALL
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
+    WHERE NOT s.key_nonnull
+), matched AS (
+    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    FROM candidates
+    ORDER BY staging_id, public_id
 ), new_rows AS (
     SELECT s.staging_id,
-           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
+           first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -223,6 +298,11 @@ SELECT staging_id, public_id, false FROM matched
 UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
+
+-- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
+-- unique index also proves each staging row is mapped once) and publish's guards by public id.
+CREATE UNIQUE INDEX IF NOT EXISTS "map_package_staging_id" ON "pgmerge"."map_package" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_package_public_id" ON "pgmerge"."map_package" (public_id);
 
 ANALYZE "pgmerge"."map_package";
 
@@ -242,13 +322,12 @@ WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
 -- each time from staging and the target as it is now, so after a publish every row maps to what it
 -- became and a second merge of the same rows finds nothing new.
--- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
+-- come after the rows (map_index.sql): one sorted build instead of an index update per row.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_dataset_metrics" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."dataset_metrics" s, "public"."dataset_metrics" p
 WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_metrics_staging_id" ON "pgmerge"."map_dataset_metrics" (staging_id);
-CREATE INDEX IF NOT EXISTS "map_dataset_metrics_public_id" ON "pgmerge"."map_dataset_metrics" (public_id);
 TRUNCATE "pgmerge"."map_dataset_metrics";
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
@@ -262,22 +341,24 @@ FROM "pgmerge"."next_public.dataset_metrics_id_seq" a;
 -- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
 -- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
 -- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
--- So dump #1 merged into itself, or dump #2 merged again, adds nothing.
+-- So dump #1 merged into itself, or dump #2 merged again, adds nothing. Copies are numbered within the
+-- content's 64-bit hash first: the sort compares whole contents only where hashes tie.
 WITH s AS (
-    SELECT st."id" AS staging_id, jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS content
+    SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
     FROM "staging"."dataset_metrics" st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    CROSS JOIN LATERAL (SELECT jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS content OFFSET 0) c  -- OFFSET 0: computed once
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset_metrics" m WHERE m.staging_id = st."id")
 ), numbered AS (
-    SELECT staging_id, content, row_number() OVER (PARTITION BY content ORDER BY staging_id) AS copy
+    SELECT staging_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY staging_id) AS copy
     FROM s
 ), target AS (
-    SELECT p."id" AS public_id, jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS content,
-           row_number() OVER (PARTITION BY jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") ORDER BY p."id") AS copy
-    FROM "public"."dataset_metrics" p
+    SELECT public_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY public_id) AS copy
+    FROM (SELECT p."id" AS public_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+          FROM "public"."dataset_metrics" p CROSS JOIN LATERAL (SELECT jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS content OFFSET 0) c) t
 ), matched AS (
     SELECT n.staging_id, t.public_id
-    FROM numbered n JOIN target t ON t.content = n.content AND t.copy = n.copy
+    FROM numbered n JOIN target t ON t.hash = n.hash AND t.content = n.content AND t.copy = n.copy
 )
 INSERT INTO "pgmerge"."map_dataset_metrics" (staging_id, public_id, inserted)
 SELECT staging_id, public_id, false FROM matched
@@ -287,6 +368,11 @@ FROM (SELECT n.staging_id FROM numbered n
       WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
       ORDER BY n.staging_id) l;
 
+-- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
+-- unique index also proves each staging row is mapped once) and publish's guards by public id.
+CREATE UNIQUE INDEX IF NOT EXISTS "map_dataset_metrics_staging_id" ON "pgmerge"."map_dataset_metrics" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_dataset_metrics_public_id" ON "pgmerge"."map_dataset_metrics" (public_id);
+
 ANALYZE "pgmerge"."map_dataset_metrics";
 
 -- step id_map/datasource after staging_data
@@ -294,13 +380,12 @@ ANALYZE "pgmerge"."map_dataset_metrics";
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
 -- each time from staging and the target as it is now, so after a publish every row maps to what it
 -- became and a second merge of the same rows finds nothing new.
--- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
+-- come after the rows (map_index.sql): one sorted build instead of an index update per row.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."datasource" s, "public"."datasource" p
 WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_staging_id" ON "pgmerge"."map_datasource" (staging_id);
-CREATE INDEX IF NOT EXISTS "map_datasource_public_id" ON "pgmerge"."map_datasource" (public_id);
 TRUNCATE "pgmerge"."map_datasource";
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
@@ -315,23 +400,39 @@ FROM "pgmerge"."next_public.datasource_id_seq" a;
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
--- so no user column name can clash with the names used here.
+-- all map to the row of the lowest staging id, which alone is inserted.
+-- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
+-- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
+-- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
+-- name can clash with them.
 WITH s AS (
-    SELECT st."id" AS staging_id, ROW(st."purl") AS natural_key, st."purl" IS NOT NULL AS key_complete
+    SELECT st."id" AS staging_id, st."purl" AS "k0", ROW(st."purl") AS natural_key,
+           st."purl" IS NOT NULL AS key_nonnull, st."purl" IS NOT NULL AS key_complete
     FROM "staging"."datasource" st
     
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON (ROW("p"."purl")) p."id" AS public_id, ROW("p"."purl") AS natural_key
+    SELECT p."id" AS public_id, "p"."purl" AS "k0"
     FROM "public"."datasource" p
-    ORDER BY ROW("p"."purl"), p."id"
-), matched AS (
+    WHERE "p"."purl" IS NOT NULL
+), public_null_keys AS (
+    SELECT p."id" AS public_id, ROW("p"."purl") AS natural_key
+    FROM "public"."datasource" p
+    WHERE false AND NOT ("p"."purl" IS NOT NULL)
+), candidates AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
+    FROM s JOIN public_keys p ON p."k0" = s."k0"
+    UNION ALL
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
+    WHERE NOT s.key_nonnull
+), matched AS (
+    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    FROM candidates
+    ORDER BY staging_id, public_id
 ), new_rows AS (
     SELECT s.staging_id,
-           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
+           first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -343,6 +444,11 @@ SELECT staging_id, public_id, false FROM matched
 UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
+
+-- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
+-- unique index also proves each staging row is mapped once) and publish's guards by public id.
+CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_staging_id" ON "pgmerge"."map_datasource" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_datasource_public_id" ON "pgmerge"."map_datasource" (public_id);
 
 ANALYZE "pgmerge"."map_datasource";
 
@@ -362,13 +468,12 @@ WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
 -- each time from staging and the target as it is now, so after a publish every row maps to what it
 -- became and a second merge of the same rows finds nothing new.
--- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
+-- come after the rows (map_index.sql): one sorted build instead of an index update per row.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_edit" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."edit" s, "public"."edit" p
 WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS "map_edit_staging_id" ON "pgmerge"."map_edit" (staging_id);
-CREATE INDEX IF NOT EXISTS "map_edit_public_id" ON "pgmerge"."map_edit" (public_id);
 TRUNCATE "pgmerge"."map_edit";
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
@@ -382,22 +487,24 @@ FROM "pgmerge"."next_public.edit_id_seq" a;
 -- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
 -- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
 -- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
--- So dump #1 merged into itself, or dump #2 merged again, adds nothing.
+-- So dump #1 merged into itself, or dump #2 merged again, adds nothing. Copies are numbered within the
+-- content's 64-bit hash first: the sort compares whole contents only where hashes tie.
 WITH s AS (
-    SELECT st."id" AS staging_id, jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS content
+    SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
     FROM "staging"."edit" st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    CROSS JOIN LATERAL (SELECT jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS content OFFSET 0) c  -- OFFSET 0: computed once
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_edit" m WHERE m.staging_id = st."id")
 ), numbered AS (
-    SELECT staging_id, content, row_number() OVER (PARTITION BY content ORDER BY staging_id) AS copy
+    SELECT staging_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY staging_id) AS copy
     FROM s
 ), target AS (
-    SELECT p."id" AS public_id, jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS content,
-           row_number() OVER (PARTITION BY jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") ORDER BY p."id") AS copy
-    FROM "public"."edit" p
+    SELECT public_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY public_id) AS copy
+    FROM (SELECT p."id" AS public_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+          FROM "public"."edit" p CROSS JOIN LATERAL (SELECT jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS content OFFSET 0) c) t
 ), matched AS (
     SELECT n.staging_id, t.public_id
-    FROM numbered n JOIN target t ON t.content = n.content AND t.copy = n.copy
+    FROM numbered n JOIN target t ON t.hash = n.hash AND t.content = n.content AND t.copy = n.copy
 )
 INSERT INTO "pgmerge"."map_edit" (staging_id, public_id, inserted)
 SELECT staging_id, public_id, false FROM matched
@@ -406,6 +513,11 @@ SELECT l.staging_id, nextval('"pgmerge"."next_public.edit_id_seq"'::regclass), t
 FROM (SELECT n.staging_id FROM numbered n
       WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
       ORDER BY n.staging_id) l;
+
+-- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
+-- unique index also proves each staging row is mapped once) and publish's guards by public id.
+CREATE UNIQUE INDEX IF NOT EXISTS "map_edit_staging_id" ON "pgmerge"."map_edit" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_edit_public_id" ON "pgmerge"."map_edit" (public_id);
 
 ANALYZE "pgmerge"."map_edit";
 
@@ -425,13 +537,12 @@ WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
 -- each time from staging and the target as it is now, so after a publish every row maps to what it
 -- became and a second merge of the same rows finds nothing new.
--- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
+-- come after the rows (map_index.sql): one sorted build instead of an index update per row.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource_event" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."datasource_event" s, "public"."datasource_event" p
 WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_event_staging_id" ON "pgmerge"."map_datasource_event" (staging_id);
-CREATE INDEX IF NOT EXISTS "map_datasource_event_public_id" ON "pgmerge"."map_datasource_event" (public_id);
 TRUNCATE "pgmerge"."map_datasource_event";
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
@@ -446,23 +557,39 @@ FROM "pgmerge"."next_public.datasource_event_id_seq" a;
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
--- so no user column name can clash with the names used here.
+-- all map to the row of the lowest staging id, which alone is inserted.
+-- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
+-- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
+-- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
+-- name can clash with them.
 WITH s AS (
-    SELECT st."id" AS staging_id, ROW("f0".public_id, st."kind", st."occurred_at") AS natural_key, "f0".public_id IS NOT NULL AND st."kind" IS NOT NULL AND st."occurred_at" IS NOT NULL AS key_complete
+    SELECT st."id" AS staging_id, "f0".public_id AS "k0", st."kind" AS "k1", st."occurred_at" AS "k2", ROW("f0".public_id, st."kind", st."occurred_at") AS natural_key,
+           "f0".public_id IS NOT NULL AND st."kind" IS NOT NULL AND st."occurred_at" IS NOT NULL AS key_nonnull, "f0".public_id IS NOT NULL AND st."kind" IS NOT NULL AND st."occurred_at" IS NOT NULL AS key_complete
     FROM "staging"."datasource_event" st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.staging_id = st."id")
 ), public_keys AS (
-    SELECT DISTINCT ON (ROW("p"."datasource_id", "p"."kind", "p"."occurred_at")) p."id" AS public_id, ROW("p"."datasource_id", "p"."kind", "p"."occurred_at") AS natural_key
+    SELECT p."id" AS public_id, "p"."datasource_id" AS "k0", "p"."kind" AS "k1", "p"."occurred_at" AS "k2"
     FROM "public"."datasource_event" p
-    ORDER BY ROW("p"."datasource_id", "p"."kind", "p"."occurred_at"), p."id"
-), matched AS (
+    WHERE "p"."datasource_id" IS NOT NULL AND "p"."kind" IS NOT NULL AND "p"."occurred_at" IS NOT NULL
+), public_null_keys AS (
+    SELECT p."id" AS public_id, ROW("p"."datasource_id", "p"."kind", "p"."occurred_at") AS natural_key
+    FROM "public"."datasource_event" p
+    WHERE false AND NOT ("p"."datasource_id" IS NOT NULL AND "p"."kind" IS NOT NULL AND "p"."occurred_at" IS NOT NULL)
+), candidates AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON p.natural_key = s.natural_key AND s.key_complete
+    FROM s JOIN public_keys p ON p."k0" = s."k0" AND p."k1" = s."k1" AND p."k2" = s."k2"
+    UNION ALL
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
+    WHERE NOT s.key_nonnull
+), matched AS (
+    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    FROM candidates
+    ORDER BY staging_id, public_id
 ), new_rows AS (
     SELECT s.staging_id,
-           first_value(s.staging_id) OVER (PARTITION BY s.natural_key, CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
+           first_value(s.staging_id) OVER (PARTITION BY s."k0", s."k1", s."k2", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
     WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
@@ -474,6 +601,11 @@ SELECT staging_id, public_id, false FROM matched
 UNION ALL
 SELECT n.staging_id, l.public_id, n.staging_id = n.leader
 FROM new_rows n JOIN leaders l ON l.staging_id = n.leader;
+
+-- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
+-- unique index also proves each staging row is mapped once) and publish's guards by public id.
+CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_event_staging_id" ON "pgmerge"."map_datasource_event" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_datasource_event_public_id" ON "pgmerge"."map_datasource_event" (public_id);
 
 ANALYZE "pgmerge"."map_datasource_event";
 
@@ -493,13 +625,12 @@ WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 -- id map staging_id -> public_id; `inserted` says the staging row becomes a new target row. Built anew
 -- each time from staging and the target as it is now, so after a publish every row maps to what it
 -- became and a second merge of the same rows finds nothing new.
--- Column types come from the two tables themselves (WITH NO DATA), so any key type works.
+-- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
+-- come after the rows (map_index.sql): one sorted build instead of an index update per row.
 CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource_metrics" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."datasource_metrics" s, "public"."datasource_metrics" p
 WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_metrics_staging_id" ON "pgmerge"."map_datasource_metrics" (staging_id);
-CREATE INDEX IF NOT EXISTS "map_datasource_metrics_public_id" ON "pgmerge"."map_datasource_metrics" (public_id);
 TRUNCATE "pgmerge"."map_datasource_metrics";
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
@@ -513,22 +644,24 @@ FROM "pgmerge"."next_public.datasource_metrics_id_seq" a;
 -- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
 -- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
 -- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
--- So dump #1 merged into itself, or dump #2 merged again, adds nothing.
+-- So dump #1 merged into itself, or dump #2 merged again, adds nothing. Copies are numbered within the
+-- content's 64-bit hash first: the sort compares whole contents only where hashes tie.
 WITH s AS (
-    SELECT st."id" AS staging_id, jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS content
+    SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
     FROM "staging"."datasource_metrics" st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+    CROSS JOIN LATERAL (SELECT jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS content OFFSET 0) c  -- OFFSET 0: computed once
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_metrics" m WHERE m.staging_id = st."id")
 ), numbered AS (
-    SELECT staging_id, content, row_number() OVER (PARTITION BY content ORDER BY staging_id) AS copy
+    SELECT staging_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY staging_id) AS copy
     FROM s
 ), target AS (
-    SELECT p."id" AS public_id, jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS content,
-           row_number() OVER (PARTITION BY jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") ORDER BY p."id") AS copy
-    FROM "public"."datasource_metrics" p
+    SELECT public_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY public_id) AS copy
+    FROM (SELECT p."id" AS public_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+          FROM "public"."datasource_metrics" p CROSS JOIN LATERAL (SELECT jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS content OFFSET 0) c) t
 ), matched AS (
     SELECT n.staging_id, t.public_id
-    FROM numbered n JOIN target t ON t.content = n.content AND t.copy = n.copy
+    FROM numbered n JOIN target t ON t.hash = n.hash AND t.content = n.content AND t.copy = n.copy
 )
 INSERT INTO "pgmerge"."map_datasource_metrics" (staging_id, public_id, inserted)
 SELECT staging_id, public_id, false FROM matched
@@ -537,6 +670,11 @@ SELECT l.staging_id, nextval('"pgmerge"."next_public.datasource_metrics_id_seq"'
 FROM (SELECT n.staging_id FROM numbered n
       WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
       ORDER BY n.staging_id) l;
+
+-- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
+-- unique index also proves each staging row is mapped once) and publish's guards by public id.
+CREATE UNIQUE INDEX IF NOT EXISTS "map_datasource_metrics_staging_id" ON "pgmerge"."map_datasource_metrics" (staging_id);
+CREATE INDEX IF NOT EXISTS "map_datasource_metrics_public_id" ON "pgmerge"."map_datasource_metrics" (public_id);
 
 ANALYZE "pgmerge"."map_datasource_metrics";
 

@@ -1,22 +1,24 @@
 -- History rows: a staging row whose content (every column but the id, foreign keys and id arrays
 -- translated through the maps) the target already holds is that row, counted as a multiset: the n-th
 -- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
--- So dump #1 merged into itself, or dump #2 merged again, adds nothing.
+-- So dump #1 merged into itself, or dump #2 merged again, adds nothing. Copies are numbered within the
+-- content's 64-bit hash first: the sort compares whole contents only where hashes tie.
 WITH s AS (
-    SELECT st.{id} AS staging_id, {staging_content} AS content
+    SELECT st.{id} AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
     FROM {staging_table} st
     {parent_joins}
+    CROSS JOIN LATERAL (SELECT {staging_content} AS content OFFSET 0) c  -- OFFSET 0: computed once
     WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.staging_id = st.{id})
 ), numbered AS (
-    SELECT staging_id, content, row_number() OVER (PARTITION BY content ORDER BY staging_id) AS copy
+    SELECT staging_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY staging_id) AS copy
     FROM s
 ), target AS (
-    SELECT p.{id} AS public_id, {public_content} AS content,
-           row_number() OVER (PARTITION BY {public_content} ORDER BY p.{id}) AS copy
-    FROM {public_table} p
+    SELECT public_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY public_id) AS copy
+    FROM (SELECT p.{id} AS public_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+          FROM {public_table} p CROSS JOIN LATERAL (SELECT {public_content} AS content OFFSET 0) c) t
 ), matched AS (
     SELECT n.staging_id, t.public_id
-    FROM numbered n JOIN target t ON t.content = n.content AND t.copy = n.copy
+    FROM numbered n JOIN target t ON t.hash = n.hash AND t.content = n.content AND t.copy = n.copy
 )
 INSERT INTO {map} (staging_id, public_id, inserted)
 SELECT staging_id, public_id, false FROM matched

@@ -2,20 +2,36 @@
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
 -- sequence, or, for keys no sequence feeds (uuid, text), their own id; staging rows repeating one key
--- all map to the row of the lowest staging id, which alone is inserted. Keys travel as one row value,
--- so no user column name can clash with the names used here.
+-- all map to the row of the lowest staging id, which alone is inserted.
+-- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
+-- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
+-- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
+-- name can clash with them.
 WITH s AS (
-    SELECT st.{id} AS staging_id, ROW({staging_key}) AS natural_key, {staging_key_complete} AS key_complete
+    SELECT st.{id} AS staging_id, {staging_key_columns}, ROW({staging_key}) AS natural_key,
+           {staging_key_nonnull} AS key_nonnull, {staging_key_complete} AS key_complete
     FROM {staging_table} st
     {parent_joins}
     WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.staging_id = st.{id})
 ), public_keys AS (
-    SELECT DISTINCT ON (ROW({public_key})) p.{id} AS public_id, ROW({public_key}) AS natural_key
+    SELECT p.{id} AS public_id, {public_key_columns}
     FROM {public_table} p
-    ORDER BY ROW({public_key}), p.{id}
-), matched AS (
+    WHERE {public_key_nonnull}
+), public_null_keys AS (
+    SELECT p.{id} AS public_id, ROW({public_key}) AS natural_key
+    FROM {public_table} p
+    WHERE {nulls_equal} AND NOT ({public_key_nonnull})
+), candidates AS (
     SELECT s.staging_id, p.public_id
-    FROM s JOIN public_keys p ON {key_match}
+    FROM s JOIN public_keys p ON {key_equal}
+    UNION ALL
+    SELECT s.staging_id, p.public_id
+    FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
+    WHERE NOT s.key_nonnull
+), matched AS (
+    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    FROM candidates
+    ORDER BY staging_id, public_id
 ), new_rows AS (
     SELECT s.staging_id,
            first_value(s.staging_id) OVER (PARTITION BY {group_key} ORDER BY s.staging_id) AS leader
