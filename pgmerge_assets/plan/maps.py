@@ -15,7 +15,7 @@ from pgmerge_assets.plan.common import (
     ident_list,
     parent_joins,
     translated,
-    translated_array,
+    translated_arrays,
     wrap,
 )
 from pgmerge_assets.plan.names import object_name
@@ -57,15 +57,15 @@ def compared_content(n: Names, t: TableSpec, needs: list[str]) -> tuple[sql.Comp
     """A history row's content as one jsonb value on the staging side (references translated through the
     maps in `needs`) and on the target side, and the joins the staging side reads."""
     fks = [f for f in t.mapped_columns if f.table in needs]
-    arrays = {a.column: a.table for a in t.arrays if a.table in needs}
     skipped = {f.column for f in t.mapped_columns if f.table not in needs} | {a.column for a in t.arrays
                                                                                if a.table not in needs}
     columns = [c for c in t.columns if c != t.id and c not in skipped]
     joins, aliases = parent_joins(n, fks)
+    array_joins, array_values = translated_arrays(n, t, [a for a in t.arrays if a.table in needs])
     staging = sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(
-        translated_array(n, c, arrays[c]) if c in arrays else translated(c, aliases) for c in columns))
+        array_values.get(c) or translated(c, aliases) for c in columns))
     public = sql.SQL("jsonb_build_array({})").format(ident_list(columns, "p"))
-    return staging, public, joins
+    return staging, public, sql.SQL("\n    ").join([joins, *array_joins])
 
 
 def allocator_catch_up(n: Names, t: TableSpec, table: sql.Composable) -> sql.Composed:

@@ -20,6 +20,7 @@ from pgmerge_assets.plan.common import (
     parent_joins,
     repaired_key,
     translated,
+    translated_arrays,
     wrap,
 )
 from pgmerge_assets.plan.maps import allocator_catch_up, unmapped_fk_guard
@@ -124,10 +125,12 @@ def _repaired_step(n: Names, t: TableSpec, array) -> Step:
     guard = Guard(f"{n.spec.staging_schema}.{t.name}.{array.column}: elements name {array.table} ids "
                   f"that dump #2 does not hold", wrap(compose("checks/unmapped_array_element.sql", **ids)))
     stats = sql.SQL("SELECT count(*) AS row_count FROM {}").format(n.pending(t.name))
+    joins, repaired = translated_arrays(n, t, [array])
     return Step(repaired_key(t.name, array.column), "repaired_arrays",
                 f"Rewrite {t.name}.{array.column} of the pending rows through the {array.table} id map.",
                 tuple(dict.fromkeys([merged_key(t.name), id_map_key(array.table), merged_key(array.table)])),
-                (compose("merge/repair_array.sql", **ids, pending=n.pending(t.name)),),
+                (compose("merge/repair_array.sql", **ids, pending=n.pending(t.name), array_join=joins[0],
+                         repaired=repaired[array.column]),),
                 (guard,), stats, t.name)
 
 

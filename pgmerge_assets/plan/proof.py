@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
-from pgmerge_assets.plan.common import Names, ident_list, parent_joins, translated, translated_array
+from pgmerge_assets.plan.common import Names, ident_list, parent_joins, translated, translated_array, translated_arrays
 from pgmerge_assets.plan.order import merge_order
 from pgmerge_assets.templates import compose
 
@@ -30,26 +30,10 @@ class Proof:
     query: sql.Composed  # staging_rows, identical, conflicts, lost, conflict_sample, lost_sample
 
 
-def _array_joins(n: Names, t: TableSpec) -> tuple[list[sql.Composable], dict[str, sql.Composed]]:
-    """Each id array translated element by element through its map, for all rows at once (unnest, one hash
-    join, one aggregate — no subquery per row), and the value that stands for it on the staging side."""
-    joins, values = [], {}
-    for i, a in enumerate(t.arrays):
-        alias, col = sql.Identifier(f"a{i}"), sql.Identifier(a.column)
-        joins.append(sql.SQL(
-            "LEFT JOIN (SELECT x.{id} AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM {staging} x "
-            "CROSS JOIN LATERAL unnest(x.{col}) WITH ORDINALITY AS u(element, ord) "
-            "LEFT JOIN {ref_map} rm ON rm.staging_id = u.element GROUP BY 1) AS {alias} ON {alias}.staging_id = st.{id}"
-        ).format(id=sql.Identifier(t.id), staging=n.staging(t.name), col=col, ref_map=n.map(a.table), alias=alias))
-        values[a.column] = sql.SQL("CASE WHEN st.{col} IS NULL THEN NULL ELSE coalesce({alias}.ids, '{{}}') END").format(
-            col=col, alias=alias)
-    return joins, values
-
-
 def _staging_values(n: Names, t: TableSpec, columns: list[str]) -> tuple[list[sql.Composable], sql.Composed]:
     """Each column's staging value translated through the maps (`st`), and the joins those values read."""
     joins, aliases = parent_joins(n, t.mapped_columns)
-    array_joins, arrays = _array_joins(n, t) if t.id else ([], {})
+    array_joins, arrays = translated_arrays(n, t, t.arrays) if t.id else ([], {})
     per_row = {a.column: a.table for a in t.arrays}  # no id to join back on: one subquery per row
     values = [arrays.get(c) or (translated_array(n, c, per_row[c]) if c in per_row else translated(c, aliases))
               for c in columns]

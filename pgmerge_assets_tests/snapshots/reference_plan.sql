@@ -347,7 +347,8 @@ WITH s AS (
     SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
     FROM "staging"."dataset_metrics" st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
-    CROSS JOIN LATERAL (SELECT jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE ARRAY(SELECT rm.public_id FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element ORDER BY u.ord) END) AS content OFFSET 0) c  -- OFFSET 0: computed once
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."dataset_metrics" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
+    CROSS JOIN LATERAL (SELECT jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END) AS content OFFSET 0) c  -- OFFSET 0: computed once
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset_metrics" m WHERE m.staging_id = st."id")
 ), numbered AS (
     SELECT staging_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY staging_id) AS copy
@@ -1078,21 +1079,16 @@ LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
 WHERE u.element IS NOT NULL AND rm.staging_id IS NULL) q) b;
 
 -- Rewrite an id array of the pending rows (dump #2's new rows) from their staging value, element by
--- element through the referenced table's map: order, length and NULL elements kept. The target's own
--- rows, and rows that matched by natural key, keep their arrays (public wins). Recomputed from staging
--- each time, so a second run changes nothing.
+-- element through the referenced table's map (CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END: all rows at once, order, length and NULL
+-- elements kept). The target's own rows, and rows that matched by natural key, keep their arrays
+-- (public wins). Recomputed from staging each time, so a second run changes nothing.
 UPDATE "pgmerge"."pending_dataset_metrics" p
 SET "package_indexes" = r.repaired
 FROM (
-    SELECT m.public_id,
-           CASE WHEN st."package_indexes" IS NULL THEN NULL
-                ELSE ARRAY(SELECT rm.public_id
-                           FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord)
-                           LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
-                           ORDER BY u.ord)
-           END AS repaired
+    SELECT m.public_id, CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END AS repaired
     FROM "staging"."dataset_metrics" st
     JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id" AND m.inserted
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."dataset_metrics" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
 ) r
 WHERE p."id" = r.public_id AND p."package_indexes" IS DISTINCT FROM r.repaired;
 
@@ -1112,21 +1108,16 @@ LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
 WHERE u.element IS NOT NULL AND rm.staging_id IS NULL) q) b;
 
 -- Rewrite an id array of the pending rows (dump #2's new rows) from their staging value, element by
--- element through the referenced table's map: order, length and NULL elements kept. The target's own
--- rows, and rows that matched by natural key, keep their arrays (public wins). Recomputed from staging
--- each time, so a second run changes nothing.
+-- element through the referenced table's map (CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END: all rows at once, order, length and NULL
+-- elements kept). The target's own rows, and rows that matched by natural key, keep their arrays
+-- (public wins). Recomputed from staging each time, so a second run changes nothing.
 UPDATE "pgmerge"."pending_datasource" p
 SET "package_indexes" = r.repaired
 FROM (
-    SELECT m.public_id,
-           CASE WHEN st."package_indexes" IS NULL THEN NULL
-                ELSE ARRAY(SELECT rm.public_id
-                           FROM unnest(st."package_indexes") WITH ORDINALITY AS u(element, ord)
-                           LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element
-                           ORDER BY u.ord)
-           END AS repaired
+    SELECT m.public_id, CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END AS repaired
     FROM "staging"."datasource" st
     JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id" AND m.inserted
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."datasource" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
 ) r
 WHERE p."id" = r.public_id AND p."package_indexes" IS DISTINCT FROM r.repaired;
 
@@ -1530,13 +1521,14 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
--- (NULL elements are kept on purpose and are not dangling).
+-- (NULL elements are kept on purpose and are not dangling). All elements at once: unnest, one hash
+-- anti-join, grouped back to their rows.
 SELECT t."id" AS id, t."package_indexes" AS elements
 FROM "pgmerge"."merged_dataset_metrics" t
-WHERE t."package_indexes" IS NOT NULL
-  AND EXISTS (SELECT 1 FROM unnest(t."package_indexes") AS x(element)
-              LEFT JOIN "pgmerge"."merged_package" r ON r."id" = x.element
-              WHERE x.element IS NOT NULL AND r."id" IS NULL)) q) b;
+CROSS JOIN LATERAL unnest(t."package_indexes") AS x(element)
+WHERE x.element IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_package" r WHERE r."id" = x.element)
+GROUP BY t."id", t."package_indexes") q) b;
 
 -- check id_map/datasource:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1624,13 +1616,14 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The seed's sanity query: rows whose array names an id missing from the referenced table
--- (NULL elements are kept on purpose and are not dangling).
+-- (NULL elements are kept on purpose and are not dangling). All elements at once: unnest, one hash
+-- anti-join, grouped back to their rows.
 SELECT t."id" AS id, t."package_indexes" AS elements
 FROM "pgmerge"."merged_datasource" t
-WHERE t."package_indexes" IS NOT NULL
-  AND EXISTS (SELECT 1 FROM unnest(t."package_indexes") AS x(element)
-              LEFT JOIN "pgmerge"."merged_package" r ON r."id" = x.element
-              WHERE x.element IS NOT NULL AND r."id" IS NULL)) q) b;
+CROSS JOIN LATERAL unnest(t."package_indexes") AS x(element)
+WHERE x.element IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_package" r WHERE r."id" = x.element)
+GROUP BY t."id", t."package_indexes") q) b;
 
 -- check id_map/edit:map_complete
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.

@@ -1,8 +1,9 @@
 -- The seed's sanity query: rows whose array names an id missing from the referenced table
--- (NULL elements are kept on purpose and are not dangling).
+-- (NULL elements are kept on purpose and are not dangling). All elements at once: unnest, one hash
+-- anti-join, grouped back to their rows.
 SELECT t.{id} AS id, t.{column} AS elements
 FROM {public_table} t
-WHERE t.{column} IS NOT NULL
-  AND EXISTS (SELECT 1 FROM unnest(t.{column}) AS x(element)
-              LEFT JOIN {ref_table} r ON r.{ref_id} = x.element
-              WHERE x.element IS NOT NULL AND r.{ref_id} IS NULL)
+CROSS JOIN LATERAL unnest(t.{column}) AS x(element)
+WHERE x.element IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM {ref_table} r WHERE r.{ref_id} = x.element)
+GROUP BY t.{id}, t.{column}
