@@ -298,3 +298,31 @@ def test_the_scratch_server_a_merge_starts_under_its_workdir_is_stopped_afterwar
     assert main(["merge", "--target-dsn", target, "--dump2", str(demo.dump2_custom), "--workdir", str(workdir)]) == 0
     assert (workdir / "pgdata").is_dir()  # dump #2 was restored there ...
     assert not (workdir / "pgdata" / "postmaster.pid").exists()  # ... and the server is stopped again
+
+
+def test_pending_rows_a_crash_emptied_after_the_audit_are_never_published_as_nothing_new(target, demo,
+                                                                                         scratch_admin_dsn, tmp_path):
+    """Pending rows live in unlogged tables, which a server crash empties: publish compares what it inserts
+    with what was built and audited, instead of publishing the rest (or "nothing new")."""
+    import dagster as dg
+
+    from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
+    from pgmerge_assets.catalog.spec import load_spec
+    from pgmerge_assets.paths import REFERENCE_SPEC
+    from pgmerge_assets.pg.publish import PublishError, publish
+    from pgmerge_assets.run import run_graph
+
+    outcome = run_graph(TargetDatabase(dsn=target, workdir=str(tmp_path)),
+                        MergeInputs(dump2=str(demo.dump2_sql), scratch_dsn=scratch_admin_dsn), REFERENCE_SPEC,
+                        selection=dg.AssetSelection.all() - dg.AssetSelection.assets("published"))
+    assert outcome.success, outcome.failures
+    before = state(target)
+    with psycopg.connect(target) as conn:
+        built = conn.execute("SELECT count(*) FROM pgmerge.pending_finding").fetchone()[0]
+        assert built > 0
+        conn.execute("TRUNCATE pgmerge.pending_finding")  # what a crash does to an unlogged table
+    with psycopg.connect(target) as conn, pytest.raises(PublishError) as refused:
+        publish(conn, load_spec(REFERENCE_SPEC), lock_timeout=5)
+    assert f"finding: {built} built and audited, 0 there now" in str(refused.value)
+    assert "nothing was published" in str(refused.value)
+    assert state(target) == before

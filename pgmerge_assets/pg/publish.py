@@ -79,6 +79,7 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
                                    f"the maps. Nothing was published")
         before = _positions(conn, plan.sequences)
         rows: dict[str, int] = {}
+        _check_pending_intact(conn, n, plan)
         for group in plan.groups:
             rows.update(zip(group.tables, conn.execute(group.statement).fetchone()))
         if not any(rows.values()):
@@ -102,6 +103,18 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
             conn.execute(statement)
         _set_state(conn, n, published_version=version, published_merge=str(merge_id))
     return Published(merge_id, rows, sequences, f"published as merge {merge_id}: {sum(rows.values())} rows inserted")
+
+
+def _check_pending_intact(conn: psycopg.Connection, n: Names, plan) -> None:
+    """Pending rows live in unlogged tables, which a server crash empties: publish only what was audited."""
+    built = dict(conn.execute(compose("publish/pending_counts.sql", merge_log=n.merge_log)).fetchall())
+    now = dict(zip(plan.tables, conn.execute(plan.pending_rows).fetchone()))
+    gone = {t: (built[t], now[t]) for t in plan.tables if t in built and built[t] != now[t]}
+    if gone:
+        listed = ", ".join(f"{t}: {was} built and audited, {there} there now" for t, (was, there) in gone.items())
+        raise PublishError(f"pending rows changed since the audit ({listed}); did the server restart? Pending "
+                           f"rows live in unlogged tables, which a crash empties. Merge again; nothing was "
+                           f"published")
 
 
 def _set_state(conn: psycopg.Connection, n: Names, **values: str | None) -> None:

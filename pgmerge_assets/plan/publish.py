@@ -47,6 +47,8 @@ class PublishPlan:
     verify: tuple[Guard, ...]  # inside the transaction, after the locks: the audit still holds
     groups: tuple[InsertGroup, ...]
     sequences: tuple[SequenceMove, ...]
+    tables: tuple[str, ...]  # spec names, in insert order
+    pending_rows: sql.Composed  # one row: each table's pending row count, in `tables` order
 
     def keep(self, merge_id: int) -> list[sql.Composed]:
         """Keep each table's published rows for undo, and empty the pending tables."""
@@ -97,5 +99,8 @@ def plan_publish(spec: MergeSpec) -> PublishPlan:
                      compose("publish/sequence_past_max.sql", id=sql.Identifier(t.id),
                              public_table=n.public(t.name), sequence_table=n.sequence_table(t)))
         for t in ordered if t.sequence)
+    pending_rows = sql.SQL("SELECT {}").format(sql.SQL(", ").join(
+        sql.SQL("(SELECT count(*) FROM {})").format(n.pending(t.name)) for t in ordered))
     return PublishPlan(spec, locks, tuple(g for t in ordered for g in _verify(n, t)),
-                       tuple(_insert_group(n, g) for g in groups), sequences)
+                       tuple(_insert_group(n, g) for g in groups), sequences, tuple(t.name for t in ordered),
+                       pending_rows)
