@@ -61,6 +61,7 @@ class Inputs(dg.Resolvable):
     source_dsn: Setting = None
     scratch_dsn: Setting = None
     pg_bin: Setting = None
+    spec: Setting = None  # this run's spec (same graph); default: the component's
 
     def resource(self) -> MergeInputs:
         return MergeInputs(**self.values())

@@ -278,3 +278,37 @@ def test_metadata_says_which_table_how_each_column_is_made_and_what_each_stateme
     written = shown["merged/datasource"]["rows_written"].value
     assert written[next(label for label in written if label.startswith("The staging rows their map marks as new"))] == 3
     assert shown["id_map/dataset"]["dagster/table_name"].value == '"pgmerge"."map_dataset"'
+
+
+def test_a_spec_given_at_launch_decides_how_tables_merge_but_not_which_assets_exist(fresh_db, tmp_path):
+    """Launchpad: resources.inputs.config.spec. Same graph: the run merges by it (here dataset keyed on
+    (name, description), so staging's 'b' is new, and publish meets public's 'b' on the UNIQUE name). Another
+    graph: refused before anything runs, naming the difference and how to load that graph."""
+    from pgmerge_assets.assets.resources import MergeInputs
+
+    setup_pair(fresh_db)
+    rekeyed = tmp_path / "rekeyed.yaml"
+    rekeyed.write_text(REFERENCE_SPEC.read_text().replace(
+        "  dataset:\n    strategy: natural_key\n    natural_key: [name]",
+        "  dataset:\n    strategy: natural_key\n    natural_key: [name, description]"))
+    result = materialize(fresh_db, tmp_path, selection=MERGE_ONLY, inputs=MergeInputs(spec=str(rekeyed)))
+    assert rows(fresh_db, "SELECT count(*) FILTER (WHERE inserted), count(*) FROM pgmerge.map_dataset") == [(2, 2)]
+    failures = [root_message(e.step_failure_data.error) for e in result.all_events
+                if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert any('UniqueViolation' in f and "dataset_name_key" in f for f in failures), failures
+    assert "published" not in materialized(result)
+    assert rows(fresh_db, "SELECT count(*) FROM public.dataset WHERE name = 'b'") == [(1,)]
+
+    setup_again = materialize(fresh_db, tmp_path, selection=MERGE_ONLY)  # the graph's own spec: 'b' matches
+    assert setup_again.success
+    assert rows(fresh_db, "SELECT count(*) FILTER (WHERE inserted), count(*) FROM pgmerge.map_dataset") == [(1, 2)]
+
+    skipped = tmp_path / "skipped.yaml"
+    skipped.write_text(REFERENCE_SPEC.read_text().replace(
+        "  edit:\n    strategy: append", "  edit:\n    strategy: skip"))
+    refused = materialize(fresh_db, tmp_path, selection=MERGE_ONLY, inputs=MergeInputs(spec=str(skipped)))
+    assert not refused.success
+    failures = [root_message(e.step_failure_data.error) for e in refused.all_events
+                if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert failures and all("makes another asset graph than the one loaded" in f and "not id_map/edit" in f
+                            and f"--spec {skipped}" in f for f in failures), failures

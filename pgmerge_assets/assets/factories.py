@@ -3,6 +3,7 @@
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
@@ -24,7 +25,7 @@ from pgmerge_assets.assets.runner import (
     table_counts,
 )
 from pgmerge_assets.catalog.introspect import read_catalog, spec_mismatches
-from pgmerge_assets.catalog.spec import SpecError
+from pgmerge_assets.catalog.spec import SpecError, load_spec
 from pgmerge_assets.pg import merge_lock
 from pgmerge_assets.pg.dump_format import detect_format
 from pgmerge_assets.pg.embedded import embedded_server_uri
@@ -33,6 +34,7 @@ from pgmerge_assets.pg.publish import publish, undo
 from pgmerge_assets.pg.restore import existing_tables, restore_dump
 from pgmerge_assets.pg.staging_load import StagedTable, create_staging_schema, load_staging
 from pgmerge_assets.plan.common import STAGING_DATA, Check, Names, Plan, Step
+from pgmerge_assets.plan.planner import build_plan
 from pgmerge_assets.plan.staging import StagingPlan
 
 KINDS = {"postgres"}
@@ -60,6 +62,36 @@ class Prefix:
         return getattr(context.resources, self.name("inputs"))
 
 
+@lru_cache(maxsize=8)
+def _plan_of(path: str, modified: float) -> Plan:
+    return build_plan(load_spec(path))
+
+
+def _shape(plan: Plan) -> set[str]:
+    """What the asset graph is made of: each step with its deps, and each check."""
+    return ({f"{'/'.join(s.key)} (after {', '.join('/'.join(d) for d in s.deps)})" for s in plan.steps}
+            | {f"check {'/'.join(c.step)}:{c.name}" for c in plan.checks})
+
+
+def run_plan(context, graph: Plan, p: Prefix) -> Plan:
+    """The plan this run follows: the graph's own, or that of the spec the run was launched with (Launchpad:
+    resources.inputs.config.spec), which may change how tables merge but not which assets and checks exist."""
+    spec = p.inputs(context).spec
+    if not spec:
+        return graph
+    path = Path(spec).resolve()
+    if not path.is_file():
+        raise SpecError(f"the spec given for this run, {path}, does not exist; nothing was changed")
+    plan = _plan_of(str(path), path.stat().st_mtime)
+    ours, theirs = _shape(graph), _shape(plan)
+    if ours != theirs:
+        differ = sorted(theirs - ours)[:5] + [f"not {x}" for x in sorted(ours - theirs)[:5]]
+        raise SpecError(f"the spec given for this run, {path}, makes another asset graph than the one loaded "
+                        f"({len(theirs ^ ours)} differences: {'; '.join(differ)}); start the UI with --spec {path} "
+                        f"(or PGMERGE_SPEC) to merge by it. Nothing was changed")
+    return plan
+
+
 def counts_markdown(counts: dict[str, int]) -> str:
     return "| table | rows |\n|---|---:|\n" + "\n".join(f"| {t} | {n} |" for t, n in counts.items())
 
@@ -69,18 +101,22 @@ def staged(specs) -> list[StagedTable]:
     return [StagedTable(t.schema, t.relname, t.name) for t in specs]
 
 
-def load_assets(plan: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
+def load_parts(spec) -> tuple[list[StagedTable], list[StagedTable], StagingPlan]:
+    """The tables to load, the tables the spec skips, and the SQL around the load."""
+    return (staged(spec.merged_tables), staged(t for t in spec.tables.values() if t.strategy == "skip"),
+            StagingPlan(spec))
+
+
+def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
     """public_restored → staging_schema → staging_data: the two dumps, side by side in one database."""
-    spec = plan.spec
-    tables = staged(spec.merged_tables)
-    skipped = staged(t for t in spec.tables.values() if t.strategy == "skip")
-    staging = StagingPlan(spec)
     both = {p.name("target"), p.name("inputs")}
 
     @dg.asset(name="public_restored", key_prefix=p.prefix, group_name="load", kinds=KINDS, required_resource_keys=both,
               description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
     def public_restored(context: AssetExecutionContext):
         target, inputs = p.target(context), p.inputs(context)
+        spec = run_plan(context, graph, p).spec
+        tables, _, staging = load_parts(spec)
         dsn = target.resolved_dsn()
         merge_lock.hold(dsn, spec.map_schema)  # a second merge must not restore dump #1 alongside this one
         with target.connect() as conn:
@@ -109,6 +145,8 @@ def load_assets(plan: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
                           "unique indexes, no foreign keys. Inputs, spec and schema ownership are checked first.")
     def staging_schema(context: AssetExecutionContext):
         target, inputs = p.target(context), p.inputs(context)
+        spec = run_plan(context, graph, p).spec
+        tables, _, _ = load_parts(spec)
         merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         with target.connect() as conn, cancel_on_interrupt(conn):
             problems = spec_mismatches(spec, read_catalog(conn, sorted({t.schema for t in spec.merged_tables})))
@@ -126,6 +164,8 @@ def load_assets(plan: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
                           "statements ever reach the target schema.")
     def staging_data(context: AssetExecutionContext):
         target, inputs = p.target(context), p.inputs(context)
+        spec = run_plan(context, graph, p).spec
+        tables, skipped, staging = load_parts(spec)
         check_dump2(inputs)
         merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         result = load_staging(target.resolved_dsn(), tables, dump_path=Path(inputs.dump2) if inputs.dump2 else None,
@@ -205,32 +245,32 @@ def table_metadata(conn, plan: Plan, step: Step) -> dict:
     return metadata
 
 
-def step_asset(plan: Plan, step: Step, p: Prefix) -> dg.AssetsDefinition:
+def step_asset(graph: Plan, step: Step, p: Prefix) -> dg.AssetsDefinition:
     """id_map/*, merged/*, repaired_arrays/* and sequences: run the step's SQL, attach what it did, then run the
     step's checks in the same step and connection (a step per check would cost more than most checks)."""
-    staging = StagingPlan(plan.spec)
     key = p.key(*step.key)
-    checks = [c for c in plan.checks if c.step == step.key]
-    table = plan.spec.tables[step.table] if step.table else None
+    checks = [c for c in graph.checks if c.step == step.key]
+    table = graph.spec.tables[step.table] if step.table else None
 
     @dg.multi_asset(name=key.to_python_identifier(), can_subset=True, check_specs=check_specs(checks, key),
-                    required_resource_keys={p.name("target")},
+                    required_resource_keys={p.name("target"), p.name("inputs")},
                     specs=[dg.AssetSpec(key, deps=[p.key(*d) for d in step.deps], group_name=GROUPS[step.kind],
                                         kinds=KINDS, description=step.description, skippable=True,
                                         owners=list(table.owners) if table else None,
                                         tags=dict(table.tags) if table else None)])
     def _asset(context: AssetExecutionContext):
-        target = p.target(context)
+        target, plan = p.target(context), run_plan(context, graph, p)
+        planned = plan.step(step.key)
         merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
-        materialize, checking = selected(context, key, checks)
+        materialize, checking = selected(context, key, [c for c in plan.checks if c.step == step.key])
         with target.connect() as conn:
             if materialize:
-                result = run_step(conn, step, staging, context.log)
+                result = run_step(conn, planned, StagingPlan(plan.spec), context.log)
                 metadata = {"seconds": round(result.seconds, 3),
-                            "sql": dg.MetadataValue.md(statements_markdown(conn, step.statements)),
-                            "rows_written": dg.MetadataValue.json(statement_counts(conn, step.statements,
+                            "sql": dg.MetadataValue.md(statements_markdown(conn, planned.statements)),
+                            "rows_written": dg.MetadataValue.json(statement_counts(conn, planned.statements,
                                                                                    result.rowcounts)),
-                            **table_metadata(conn, plan, step)}
+                            **table_metadata(conn, plan, planned)}
                 for name, value in result.stats.items():
                     if value is not None:
                         metadata["dagster/row_count" if name == "row_count" else name] = value
@@ -241,10 +281,9 @@ def step_asset(plan: Plan, step: Step, p: Prefix) -> dg.AssetsDefinition:
     return _asset
 
 
-def report_asset(plan: Plan, p: Prefix) -> dg.AssetsDefinition:
+def report_asset(graph: Plan, p: Prefix) -> dg.AssetsDefinition:
     """integrity_report, with its blocking check `lossless` in the same step."""
-    deps = [p.key(*s.key) for s in plan.last_steps()]
-    staging = StagingPlan(plan.spec)
+    deps = [p.key(*s.key) for s in graph.last_steps()]
     key = p.key("integrity_report")
     lossless = dg.AssetCheckSpec(
         "lossless", asset=key, blocking=True,
@@ -253,12 +292,13 @@ def report_asset(plan: Plan, p: Prefix) -> dg.AssetsDefinition:
                     "database, with today's row counts.")
 
     @dg.multi_asset(name=key.to_python_identifier(), can_subset=True, check_specs=[lossless],
-                    required_resource_keys={p.name("target")}, specs=[dg.AssetSpec(
+                    required_resource_keys={p.name("target"), p.name("inputs")}, specs=[dg.AssetSpec(
         key, deps=deps, group_name="finalize", kinds=KINDS, skippable=True,
         description="The audit before publishing: per-table counts, every check's result and the lossless "
                     "proof on target ∪ pending (report.md / report.json); publish needs it passed.")])
     def integrity_report(context: AssetExecutionContext):
-        target = p.target(context)
+        target, plan = p.target(context), run_plan(context, graph, p)
+        staging = StagingPlan(plan.spec)
         started = time.monotonic()
         merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
         with target.connect() as conn, cancel_on_interrupt(conn):
@@ -315,14 +355,14 @@ def lossless_result(conn, staging: StagingPlan, key: dg.AssetKey) -> dg.AssetChe
                   "tables_changed_since_audit": dg.MetadataValue.json(changed)})
 
 
-def publish_asset(plan: Plan, p: Prefix) -> dg.AssetsDefinition:
+def publish_asset(graph: Plan, p: Prefix) -> dg.AssetsDefinition:
     @dg.asset(name="published", key_prefix=p.prefix, deps=[p.key("integrity_report")], group_name="finalize",
-              kinds=KINDS, required_resource_keys={p.name("target")},
+              kinds=KINDS, required_resource_keys={p.name("target"), p.name("inputs")},
               description="Write-audit-publish: the audited pending rows inserted into the target in one "
                           "transaction (constraint order, sequences moved), recorded in the merge ledger. "
                           "Refuses unless the audit of exactly these pending rows passed.")
     def published(context: AssetExecutionContext):
-        target = p.target(context)
+        target, plan = p.target(context), run_plan(context, graph, p)
         dsn = target.resolved_dsn()
         merge_lock.hold(dsn, plan.spec.map_schema)
         try:
@@ -343,16 +383,16 @@ def publish_asset(plan: Plan, p: Prefix) -> dg.AssetsDefinition:
     return published
 
 
-def undo_job(plan: Plan, p: Prefix) -> dg.JobDefinition:
+def undo_job(graph: Plan, p: Prefix) -> dg.JobDefinition:
     """`undo` in the UI: take the newest publish (or the one given) out of the target again."""
 
     class UndoConfig(dg.Config):
         merge_id: int | None = None  # default: the newest merge not yet undone
 
-    @dg.op(name=p.name("undo_merge"), required_resource_keys={p.name("target")}, description="Delete exactly the rows one publish inserted and restore the sequences "
+    @dg.op(name=p.name("undo_merge"), required_resource_keys={p.name("target"), p.name("inputs")}, description="Delete exactly the rows one publish inserted and restore the sequences "
                                           "it moved, in one transaction; refuses while newer rows reference them.")
     def undo_merge(context: dg.OpExecutionContext, config: UndoConfig):
-        target = p.target(context)
+        target, plan = p.target(context), run_plan(context, graph, p)
         dsn = target.resolved_dsn()
         merge_lock.hold(dsn, plan.spec.map_schema, "undo")
         try:

@@ -22,7 +22,7 @@ SPEC_ENV = "PGMERGE_SPEC"
 LOCK_TIMEOUT_ENV = "PGMERGE_LOCK_TIMEOUT"
 DEFAULT_WORKDIR = ".pgmerge"
 INPUT_ENV = {"dump1": DUMP1_ENV, "dump2": DUMP2_ENV, "source_dsn": SOURCE_DSN_ENV, "scratch_dsn": SCRATCH_DSN_ENV,
-             "pg_bin": PG_BIN_ENV}  # MergeInputs' fields and the variables that set them
+             "pg_bin": PG_BIN_ENV, "spec": SPEC_ENV}  # MergeInputs' fields and the variables that set them
 
 
 @cache
@@ -73,3 +73,6 @@ class MergeInputs(dg.ConfigurableResource):
     source_dsn: str | None = None
     scratch_dsn: str | None = None  # a server where a scratch database may be created; default embedded
     pg_bin: str | None = None
+    # the spec this run merges by; default: the one the graph was built from. It may change how tables merge
+    # (keys, strategies, conflicts), not which assets exist: that is fixed when the definitions load
+    spec: str | None = None
