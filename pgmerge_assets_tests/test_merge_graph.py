@@ -312,3 +312,25 @@ def test_a_spec_given_at_launch_decides_how_tables_merge_but_not_which_assets_ex
                 if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert failures and all("makes another asset graph than the one loaded" in f and "not id_map/edit" in f
                             and f"--spec {skipped}" in f for f in failures), failures
+
+
+def test_the_report_read_on_several_connections_in_one_snapshot_equals_the_serial_one(fresh_db, tmp_path):
+    """The proof and the checks run `parallel` at a time on connections sharing the report's snapshot."""
+    from pgmerge_assets.assets.report import gather
+    from pgmerge_assets.assets.resources import TargetDatabase
+    from pgmerge_assets.plan.planner import build_plan
+
+    setup_pair(fresh_db)
+    assert materialize(fresh_db, tmp_path, selection=MERGE_ONLY - dg.AssetSelection.assets("published")).success
+    with psycopg.connect(fresh_db) as conn:  # a lost row and a failing check, so the report has something to say
+        conn.execute("UPDATE pgmerge.pending_dataset SET description = 'tampered'")
+        conn.execute("ALTER TABLE public.datasource_event DROP CONSTRAINT datasource_event_datasource_id_fkey;"
+                     "INSERT INTO public.datasource_event VALUES (50, 999, 'orphan', '2020-01-01', NULL)")
+    plan, target = build_plan(load_spec(REFERENCE_SPEC)), TargetDatabase(dsn=fresh_db, workdir=str(tmp_path))
+    with target.connect() as conn:
+        serial = gather(conn, plan, parallel=1)
+    with target.connect() as conn:
+        parallel = gather(conn, plan, connect=target.connect, parallel=3)
+    assert parallel == serial
+    assert serial["tables"]["dataset"]["lost"] == 1
+    assert "foreign_keys_resolve" in [c["check"] for c in serial["checks"] if not c["passed"]]

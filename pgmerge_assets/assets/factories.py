@@ -303,7 +303,7 @@ def report_asset(graph: Plan, p: Prefix) -> dg.AssetsDefinition:
         merge_lock.hold(target.resolved_dsn(), plan.spec.map_schema)
         with target.connect() as conn, cancel_on_interrupt(conn):
             if key in context.selected_asset_keys:
-                data = integrity.gather(conn, plan, judged_in_this_run(context, plan, p))
+                data = integrity.gather(conn, plan, judged_in_this_run(context, plan, p), connect=target.connect)
                 record_audit(conn, staging, data["work_version"], data)
                 data["target"] = target.describe()
                 md_path, json_path = integrity.write(data, Path(target.workdir))
