@@ -53,12 +53,15 @@ def _checks(n: Names, t: TableSpec, partners: set[str]) -> list[Check]:
                             "references nothing), constraint or not.",
                             wrap(sql.SQL("\nUNION ALL\n").join(orphan_reference(n.merged, t, r) for r in references_now))))
     if t.strategy == "natural_key":
-        merge_inserted = (sql.SQL("bool_or(EXISTS (SELECT 1 FROM {} m WHERE m.public_id = t.{} AND m.inserted))").format(
-            n.map(t.name), sql.Identifier(t.id)) if t.has_map else sql.SQL("true"))
+        merge_inserted = (sql.SQL("EXISTS (SELECT 1 FROM {} m WHERE m.public_id = ANY (r.ids) AND m.inserted)").format(
+            n.map(t.name)) if t.has_map else sql.SQL("true"))
         checks.append(Check("natural_key_unique", merged_key(t.name),
                             f"The merge gives no natural key ({', '.join(t.natural_key)}) a second row.",
                             wrap(compose("checks/duplicate_natural_key.sql", public_table=n.merged(t.name),
                                          key_columns=ident_list(t.natural_key, "t"),
+                                         key_out=ident_list(t.natural_key, "r"),
+                                         ids=sql.SQL("array_agg(t.{})").format(sql.Identifier(t.id)) if t.has_map
+                                         else sql.SQL("NULL"),
                                          key_complete=key_complete(t, "t"), merge_inserted=merge_inserted))))
         if t.has_map:
             checks.append(Check("natural_keys_repeated", id_map_key(t.name),

@@ -1201,7 +1201,8 @@ FROM "pgmerge"."next_public.datasource_metrics_id_seq" a;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal.
+-- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."dataset" st
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.staging_id = st."id")
@@ -1213,6 +1214,7 @@ UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_dataset" m
 JOIN "staging"."dataset" st ON st."id" = m.staging_id
+WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_dataset" GROUP BY public_id HAVING count(*) > 1)
 GROUP BY m.public_id
 HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
 
@@ -1223,11 +1225,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
-SELECT "t"."name", count(*) AS rows
-FROM "pgmerge"."merged_dataset" t
-WHERE "t"."name" IS NOT NULL
-GROUP BY "t"."name"
-HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+-- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+SELECT "r"."name", r.rows
+FROM (
+    SELECT "t"."name", count(*) AS rows, array_agg(t."id") AS ids
+    FROM "pgmerge"."merged_dataset" t
+    WHERE "t"."name" IS NOT NULL
+    GROUP BY "t"."name"
+    HAVING count(*) > 1
+) r
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
 
 -- check id_map/dataset:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1269,7 +1276,8 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal.
+-- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."finding" st
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.staging_id = st."id")
@@ -1281,6 +1289,7 @@ UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_finding" m
 JOIN "staging"."finding" st ON st."id" = m.staging_id
+WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_finding" GROUP BY public_id HAVING count(*) > 1)
 GROUP BY m.public_id
 HAVING count(DISTINCT jsonb_build_array("st"."identifier")) > 1) q) b;
 
@@ -1291,11 +1300,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
-SELECT "t"."identifier", count(*) AS rows
-FROM "pgmerge"."merged_finding" t
-WHERE "t"."identifier" IS NOT NULL
-GROUP BY "t"."identifier"
-HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+-- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+SELECT "r"."identifier", r.rows
+FROM (
+    SELECT "t"."identifier", count(*) AS rows, array_agg(t."id") AS ids
+    FROM "pgmerge"."merged_finding" t
+    WHERE "t"."identifier" IS NOT NULL
+    GROUP BY "t"."identifier"
+    HAVING count(*) > 1
+) r
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
 
 -- check id_map/finding:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1337,7 +1351,8 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'fi
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal.
+-- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."finding_reporter" st
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.staging_id = st."id")
@@ -1349,6 +1364,7 @@ UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_finding_reporter" m
 JOIN "staging"."finding_reporter" st ON st."id" = m.staging_id
+WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_finding_reporter" GROUP BY public_id HAVING count(*) > 1)
 GROUP BY m.public_id
 HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
 
@@ -1359,11 +1375,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
-SELECT "t"."name", count(*) AS rows
-FROM "pgmerge"."merged_finding_reporter" t
-WHERE "t"."name" IS NOT NULL
-GROUP BY "t"."name"
-HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+-- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+SELECT "r"."name", r.rows
+FROM (
+    SELECT "t"."name", count(*) AS rows, array_agg(t."id") AS ids
+    FROM "pgmerge"."merged_finding_reporter" t
+    WHERE "t"."name" IS NOT NULL
+    GROUP BY "t"."name"
+    HAVING count(*) > 1
+) r
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
 
 -- check id_map/finding_reporter:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1405,7 +1426,8 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'fi
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal.
+-- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."package" st
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.staging_id = st."id")
@@ -1417,6 +1439,7 @@ UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_package" m
 JOIN "staging"."package" st ON st."id" = m.staging_id
+WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_package" GROUP BY public_id HAVING count(*) > 1)
 GROUP BY m.public_id
 HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
 
@@ -1427,11 +1450,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
-SELECT "t"."purl", count(*) AS rows
-FROM "pgmerge"."merged_package" t
-WHERE "t"."purl" IS NOT NULL
-GROUP BY "t"."purl"
-HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+-- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+SELECT "r"."purl", r.rows
+FROM (
+    SELECT "t"."purl", count(*) AS rows, array_agg(t."id") AS ids
+    FROM "pgmerge"."merged_package" t
+    WHERE "t"."purl" IS NOT NULL
+    GROUP BY "t"."purl"
+    HAVING count(*) > 1
+) r
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
 
 -- check id_map/package:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1473,7 +1501,8 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'pa
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal.
+-- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."dataset_metrics" st
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset_metrics" m WHERE m.staging_id = st."id")
@@ -1485,6 +1514,7 @@ UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_dataset_metrics" m
 JOIN "staging"."dataset_metrics" st ON st."id" = m.staging_id
+WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_dataset_metrics" GROUP BY public_id HAVING count(*) > 1)
 GROUP BY m.public_id
 HAVING count(DISTINCT st."id") > 1) q) b;
 
@@ -1536,7 +1566,8 @@ GROUP BY t."id", t."package_indexes") q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal.
+-- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."datasource" st
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.staging_id = st."id")
@@ -1548,6 +1579,7 @@ UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_datasource" m
 JOIN "staging"."datasource" st ON st."id" = m.staging_id
+WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_datasource" GROUP BY public_id HAVING count(*) > 1)
 GROUP BY m.public_id
 HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
 
@@ -1570,11 +1602,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
-SELECT "t"."purl", count(*) AS rows
-FROM "pgmerge"."merged_datasource" t
-WHERE "t"."purl" IS NOT NULL
-GROUP BY "t"."purl"
-HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+-- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+SELECT "r"."purl", r.rows
+FROM (
+    SELECT "t"."purl", count(*) AS rows, array_agg(t."id") AS ids
+    FROM "pgmerge"."merged_datasource" t
+    WHERE "t"."purl" IS NOT NULL
+    GROUP BY "t"."purl"
+    HAVING count(*) > 1
+) r
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
 
 -- check id_map/datasource:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1631,7 +1668,8 @@ GROUP BY t."id", t."package_indexes") q) b;
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal.
+-- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."edit" st
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_edit" m WHERE m.staging_id = st."id")
@@ -1643,6 +1681,7 @@ UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_edit" m
 JOIN "staging"."edit" st ON st."id" = m.staging_id
+WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_edit" GROUP BY public_id HAVING count(*) > 1)
 GROUP BY m.public_id
 HAVING count(DISTINCT st."id") > 1) q) b;
 
@@ -1699,11 +1738,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
-SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows
-FROM "pgmerge"."merged_finding_finding_reporter" t
-WHERE "t"."finding_id" IS NOT NULL AND "t"."finding_reporter_id" IS NOT NULL
-GROUP BY "t"."finding_id", "t"."finding_reporter_id"
-HAVING count(*) > 1 AND true) q) b;
+-- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+SELECT "r"."finding_id", "r"."finding_reporter_id", r.rows
+FROM (
+    SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows, NULL AS ids
+    FROM "pgmerge"."merged_finding_finding_reporter" t
+    WHERE "t"."finding_id" IS NOT NULL AND "t"."finding_reporter_id" IS NOT NULL
+    GROUP BY "t"."finding_id", "t"."finding_reporter_id"
+    HAVING count(*) > 1
+) r
+WHERE true) q) b;
 
 -- check merged/finding_finding_reporter:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1726,7 +1770,8 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'fi
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal.
+-- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."datasource_event" st
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.staging_id = st."id")
@@ -1738,6 +1783,7 @@ UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_datasource_event" m
 JOIN "staging"."datasource_event" st ON st."id" = m.staging_id
+WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_datasource_event" GROUP BY public_id HAVING count(*) > 1)
 GROUP BY m.public_id
 HAVING count(DISTINCT jsonb_build_array("st"."datasource_id", "st"."kind", "st"."occurred_at")) > 1) q) b;
 
@@ -1760,11 +1806,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
-SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows
-FROM "pgmerge"."merged_datasource_event" t
-WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL
-GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
-HAVING count(*) > 1 AND bool_or(EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.public_id = t."id" AND m.inserted))) q) b;
+-- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+SELECT "r"."datasource_id", "r"."kind", "r"."occurred_at", r.rows
+FROM (
+    SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows, array_agg(t."id") AS ids
+    FROM "pgmerge"."merged_datasource_event" t
+    WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL
+    GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
+    HAVING count(*) > 1
+) r
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
 
 -- check id_map/datasource_event:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1806,7 +1857,8 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal.
+-- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
 SELECT 'staging row missing from map' AS problem, st."id"::text AS id
 FROM "staging"."datasource_metrics" st
 WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_metrics" m WHERE m.staging_id = st."id")
@@ -1818,6 +1870,7 @@ UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_datasource_metrics" m
 JOIN "staging"."datasource_metrics" st ON st."id" = m.staging_id
+WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_datasource_metrics" GROUP BY public_id HAVING count(*) > 1)
 GROUP BY m.public_id
 HAVING count(DISTINCT st."id") > 1) q) b;
 
@@ -1874,11 +1927,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
-SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows
-FROM "pgmerge"."merged_datasource_event_finding" t
-WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."finding_id" IS NOT NULL
-GROUP BY "t"."datasource_event_id", "t"."finding_id"
-HAVING count(*) > 1 AND true) q) b;
+-- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+SELECT "r"."datasource_event_id", "r"."finding_id", r.rows
+FROM (
+    SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows, NULL AS ids
+    FROM "pgmerge"."merged_datasource_event_finding" t
+    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."finding_id" IS NOT NULL
+    GROUP BY "t"."datasource_event_id", "t"."finding_id"
+    HAVING count(*) > 1
+) r
+WHERE true) q) b;
 
 -- check merged/datasource_event_finding:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1921,11 +1979,16 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
-SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows
-FROM "pgmerge"."merged_datasource_event_package" t
-WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."package_id" IS NOT NULL
-GROUP BY "t"."datasource_event_id", "t"."package_id"
-HAVING count(*) > 1 AND true) q) b;
+-- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+SELECT "r"."datasource_event_id", "r"."package_id", r.rows
+FROM (
+    SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows, NULL AS ids
+    FROM "pgmerge"."merged_datasource_event_package" t
+    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."package_id" IS NOT NULL
+    GROUP BY "t"."datasource_event_id", "t"."package_id"
+    HAVING count(*) > 1
+) r
+WHERE true) q) b;
 
 -- check merged/datasource_event_package:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
