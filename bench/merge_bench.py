@@ -3,8 +3,8 @@
     uv run python bench/merge_bench.py --scales 5,100,500,1000 [--admin-dsn DSN] [--workdir DIR]
 
 Per scale: the floor (dump #2's custom dump restored into an empty database), each phase of one merge run
-(restore of dump #1 and load of dump #2, id maps, pending rows, checks, the lossless proof, publish, and what
-Dagster and the process add around the steps), the total, the ratios total ÷ floor and data path ÷ floor
+(restore of dump #1 and load of dump #2, id maps and pending rows with their checks, the integrity report with
+the lossless proof, publish, and what Dagster and the process add around the steps), the total, the ratios total ÷ floor and data path ÷ floor
 (load, maps, pending, publish), and this process's peak memory: the data must stay inside PostgreSQL, so
 Python's memory must not grow with the scale.
 """
@@ -25,12 +25,12 @@ from pgmerge_assets.pg.embedded import drop_database, embedded_server_uri, ensur
 from pgmerge_assets.pg.restore import restore_dump
 from pgmerge_assets.run import run_graph
 
-PHASES = ("load", "maps", "pending", "checks", "proof", "publish", "around steps")
+PHASES = ("load", "maps", "pending", "report", "publish", "around steps")
 DATA_PATH = ("load", "maps", "pending", "publish")
 
 
 def phase_of(step: str) -> str:
-    """The phase of a step, by its asset key (checks are steps of their own)."""
+    """The phase of a step, by its asset key (checks run inside their asset's step, so count with it)."""
     head = step.split("/")[0]
     if head in ("public_restored", "staging_schema", "staging_data"):
         return "load"
@@ -39,10 +39,8 @@ def phase_of(step: str) -> str:
     if head in ("merged", "cycle_fk", "repaired_arrays", "sequences"):
         return "pending"
     if head == "integrity_report":
-        return "proof"
-    if head == "published":
-        return "publish"
-    return "checks"
+        return "report"
+    return "publish"
 
 
 def timed(fn):
