@@ -282,7 +282,8 @@ def test_metadata_says_which_table_how_each_column_is_made_and_what_each_stateme
 
 def test_a_spec_given_at_launch_decides_how_tables_merge_but_not_which_assets_exist(fresh_db, tmp_path):
     """Launchpad: resources.inputs.config.spec. Same graph: the run merges by it (here dataset keyed on
-    (name, description), so staging's 'b' is new, and publish meets public's 'b' on the UNIQUE name). Another
+    (name, description), so staging's 'b' is new, and publish meets public's 'b' on the UNIQUE name, naming
+    table, columns and count). Another
     graph: refused before anything runs, naming the difference and how to load that graph."""
     from pgmerge_assets.assets.resources import MergeInputs
 
@@ -295,7 +296,9 @@ def test_a_spec_given_at_launch_decides_how_tables_merge_but_not_which_assets_ex
     assert rows(fresh_db, "SELECT count(*) FILTER (WHERE inserted), count(*) FROM pgmerge.map_dataset") == [(2, 2)]
     failures = [root_message(e.step_failure_data.error) for e in result.all_events
                 if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    assert any('UniqueViolation' in f and "dataset_name_key" in f for f in failures), failures
+    assert any("public.dataset: 1 pending rows repeat (name), which the target's dataset_name_key holds unique "
+               "(Key (name)=(b) already exists.); the spec's natural key for it is (name, description)" in f
+               and "nothing was published" in f for f in failures), failures
     assert "published" not in materialized(result)
     assert rows(fresh_db, "SELECT count(*) FROM public.dataset WHERE name = 'b'") == [(1,)]
 

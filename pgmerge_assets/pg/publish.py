@@ -53,6 +53,32 @@ def _positions(conn: psycopg.Connection, moves) -> dict[str, list]:
 
 def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> Published:
     """Insert the audited pending rows into the target, move its sequences, record the merge in the ledger."""
+    try:
+        return _publish(conn, spec, lock_timeout)
+    except errors.UniqueViolation as exc:  # rolled back by now
+        raise _unique_collision(conn, spec, exc) from None
+
+
+def _unique_collision(conn: psycopg.Connection, spec: MergeSpec, exc: errors.UniqueViolation) -> PublishError:
+    """A unique constraint of the target the spec's natural key does not cover: which table, which columns,
+    how many pending rows."""
+    d, n = exc.diag, Names(spec)
+    t = next((t for t in spec.merged_tables if (t.schema, t.relname) == (d.schema_name, d.table_name)), None)
+    columns = [c for (c,) in conn.execute(load("publish/index_columns.sql"),
+                                          {"schema": d.schema_name, "index": d.constraint_name}).fetchall()]
+    count = "some"
+    if t is not None and columns and None not in columns:
+        equal = sql.SQL(" AND ").join(sql.SQL("t.{c} = p.{c}").format(c=sql.Identifier(c)) for c in columns)
+        count = conn.execute(compose("publish/unique_collisions.sql", pending=n.pending(t.name),
+                                     public_table=n.public(t.name), equal=equal)).fetchone()[0]
+    key = f"; the spec's natural key for it is ({', '.join(t.natural_key)})" if t is not None and t.natural_key else ""
+    return PublishError(
+        f"{d.schema_name}.{d.table_name}: {count} pending rows repeat ({', '.join(c or '<expression>' for c in columns)}), "
+        f"which the target's {d.constraint_name} holds unique ({d.message_detail}){key}. Key the table on those "
+        f"columns in the spec so such rows match the target's; nothing was published")
+
+
+def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> Published:
     n, plan = Names(spec), plan_publish(spec)
     with conn.transaction():
         state = _state(conn, n)
