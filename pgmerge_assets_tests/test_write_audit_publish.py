@@ -11,7 +11,10 @@ import time
 import psycopg
 import pytest
 
+from pgmerge_assets.catalog.spec import load_spec
 from pgmerge_assets.cli import main
+from pgmerge_assets.paths import REFERENCE_SPEC
+from pgmerge_assets.pg.publish import PublishError, publish
 from pgmerge_assets.demo.generate import generate_demo
 from pgmerge_assets.pg.restore import restore_dump
 from pgmerge_assets_tests.merge_helpers import checksums
@@ -300,22 +303,24 @@ def test_the_scratch_server_a_merge_starts_under_its_workdir_is_stopped_afterwar
     assert not (workdir / "pgdata" / "postmaster.pid").exists()  # ... and the server is stopped again
 
 
-def test_pending_rows_a_crash_emptied_after_the_audit_are_never_published_as_nothing_new(target, demo,
-                                                                                         scratch_admin_dsn, tmp_path):
-    """Pending rows live in unlogged tables, which a server crash empties: publish compares what it inserts
-    with what was built and audited, instead of publishing the rest (or "nothing new")."""
+def _audited(target, demo, scratch_admin_dsn, tmp_path) -> None:
+    """Everything but publish: pending rows built and audited, the target as dump #1 left it."""
     import dagster as dg
 
     from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
-    from pgmerge_assets.catalog.spec import load_spec
-    from pgmerge_assets.paths import REFERENCE_SPEC
-    from pgmerge_assets.pg.publish import PublishError, publish
     from pgmerge_assets.run import run_graph
 
     outcome = run_graph(TargetDatabase(dsn=target, workdir=str(tmp_path)),
                         MergeInputs(dump2=str(demo.dump2_sql), scratch_dsn=scratch_admin_dsn), REFERENCE_SPEC,
                         selection=dg.AssetSelection.all() - dg.AssetSelection.assets("published"))
     assert outcome.success, outcome.failures
+
+
+def test_pending_rows_a_crash_emptied_after_the_audit_are_never_published_as_nothing_new(target, demo,
+                                                                                         scratch_admin_dsn, tmp_path):
+    """Pending rows live in unlogged tables, which a server crash empties: publish compares what it inserts
+    with what was built and audited, instead of publishing the rest (or "nothing new")."""
+    _audited(target, demo, scratch_admin_dsn, tmp_path)
     before = state(target)
     with psycopg.connect(target) as conn:
         built = conn.execute("SELECT count(*) FROM pgmerge.pending_finding").fetchone()[0]
@@ -326,3 +331,85 @@ def test_pending_rows_a_crash_emptied_after_the_audit_are_never_published_as_not
     assert f"finding: {built} built and audited, 0 there now" in str(refused.value)
     assert "nothing was published" in str(refused.value)
     assert state(target) == before
+
+
+def test_publish_checks_foreign_keys_for_all_rows_at_once_and_still_refuses_an_orphan(target, demo,
+                                                                                      scratch_admin_dsn, tmp_path):
+    """Publish holds back PostgreSQL's per-row foreign-key triggers (they cost as much as the insert) and checks
+    the inserted rows' keys itself, under its locks, before committing: a referenced row deleted after the
+    audit is still refused, naming table, columns, constraint and count."""
+    _audited(target, demo, scratch_admin_dsn, tmp_path)
+    with psycopg.connect(target, autocommit=True) as conn:
+        # a finding that only pending rows reference (deleting one public rows reference fails), gone after the audit
+        conn.execute("CREATE TEMP TABLE gone (id bigint)")
+        conn.execute("""
+            DO $$ DECLARE f bigint; BEGIN
+              FOR f IN SELECT DISTINCT finding_id FROM pgmerge.pending_datasource_event_finding
+                       WHERE finding_id IN (SELECT id FROM public.finding) LOOP
+                BEGIN DELETE FROM public.finding WHERE id = f; INSERT INTO gone VALUES (f); RETURN;
+                EXCEPTION WHEN foreign_key_violation THEN NULL; END;
+              END LOOP; END $$""")
+        deleted = conn.execute("SELECT count(*) FROM pgmerge.pending_datasource_event_finding "
+                               "WHERE finding_id IN (SELECT id FROM gone)").fetchone()[0]
+        assert deleted > 0
+    before = state(target)
+    with psycopg.connect(target) as conn, pytest.raises(PublishError) as refused:
+        publish(conn, load_spec(REFERENCE_SPEC), lock_timeout=5)
+    message = str(refused.value)
+    assert "public.datasource_event_finding.(finding_id): published rows reference no row of public.finding " \
+           "(constraint datasource_event_finding_finding_id_fkey)" in message
+    assert f": {deleted} rows" in message and "Nothing was published" in message
+    assert state(target) == before
+
+
+
+def test_tables_with_user_triggers_publish_with_every_trigger_firing(target, demo, scratch_admin_dsn, tmp_path):
+    """A table with a trigger of the user's (or a role that may not hold triggers back) is inserted as an
+    application would insert: every trigger, foreign-key triggers included, fires once per row."""
+    _audited(target, demo, scratch_admin_dsn, tmp_path)
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.finding_seen (id bigint);"
+                     "CREATE FUNCTION public.seen() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN INSERT INTO public.finding_seen VALUES (NEW.id); RETURN NEW; END $$;"
+                     "CREATE TRIGGER seen AFTER INSERT ON public.finding FOR EACH ROW EXECUTE FUNCTION public.seen()")
+        pending = conn.execute("SELECT count(*) FROM pgmerge.pending_finding").fetchone()[0]
+    with psycopg.connect(target) as conn:
+        done = publish(conn, load_spec(REFERENCE_SPEC), lock_timeout=5)
+    assert done.rows["finding"] == pending > 0
+    with psycopg.connect(target) as conn:
+        keys, tables = conn.execute(
+            "SELECT count(*), count(DISTINCT conrelid) FROM pg_constraint WHERE contype = 'f' "
+            "AND connamespace = 'public'::regnamespace").fetchone()
+    assert done.foreign_keys == (f"{keys} foreign keys of {len(done.rows) - 1} tables checked by publish for all "
+                                 f"rows at once; PostgreSQL's triggers row by row for finding")
+    assert keys > 5 and tables > 5
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT count(*) FROM public.finding_seen").fetchone()[0] == pending
+
+
+def test_a_role_that_may_not_hold_triggers_back_publishes_with_them(target, demo, scratch_admin_dsn, tmp_path):
+    """Holding foreign-key triggers back takes a superuser (or GRANT SET ON PARAMETER session_replication_role):
+    the owner of the tables, without it, publishes with every trigger firing."""
+    _audited(target, demo, scratch_admin_dsn, tmp_path)
+    role = f"pgmerge_test_owner_{os.getpid()}"
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} NOSUPERUSER")
+        conn.execute(f"GRANT ALL ON SCHEMA public, pgmerge TO {role}")
+        conn.execute(f"""DO $$ DECLARE r record; BEGIN
+            FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
+                     WHERE c.relnamespace IN ('public'::regnamespace, 'pgmerge'::regnamespace)
+                       AND c.relkind IN ('r', 'p', 'v')
+                       AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid) LOOP
+              EXECUTE format('ALTER TABLE %s OWNER TO {role}', r.rel);
+            END LOOP; END $$""")
+    try:
+        with psycopg.connect(target) as conn:
+            conn.execute(f"SET ROLE {role}")
+            conn.commit()
+            done = publish(conn, load_spec(REFERENCE_SPEC), lock_timeout=5)
+        assert done.merge_id is not None and sum(done.rows.values()) > 0
+        assert done.foreign_keys.startswith("0 foreign keys of 0 tables checked by publish for all rows at once; "
+                                            "PostgreSQL's triggers row by row for ")
+    finally:
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute(f"REASSIGN OWNED BY {role} TO CURRENT_USER; DROP OWNED BY {role}; DROP ROLE {role}")

@@ -373,6 +373,8 @@ def publish_asset(graph: Plan, p: Prefix) -> dg.AssetsDefinition:
         context.log.info(result.message)
         metadata = {"merge_id": result.merge_id if result.merge_id is not None else "none",
                     "message": result.message, "dagster/row_count": sum(result.rows.values())}
+        if result.foreign_keys:
+            metadata["foreign_keys"] = result.foreign_keys
         if result.rows:
             metadata["rows_inserted"] = dg.MetadataValue.md(counts_markdown(result.rows))
         if result.sequences:  # name → (last_value, is_called) before and after

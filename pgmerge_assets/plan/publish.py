@@ -58,6 +58,43 @@ class PublishPlan:
                 for t in merge_order(self.spec)]
 
 
+@dataclass(frozen=True)
+class TargetForeignKey:
+    """A foreign key of a table publish inserts into, as the target's catalog has it when publish runs."""
+
+    schema: str
+    table: str
+    constraint: str
+    columns: tuple[str, ...]
+    parent_schema: str
+    parent: str
+    parent_columns: tuple[str, ...]
+    match_full: bool
+
+
+def orphan_guard(spec: MergeSpec, fk: TargetForeignKey) -> Guard:
+    """The published rows of fk's table whose key names no row of its parent (the pending table holds exactly
+    the rows publish inserted)."""
+    t = next(t for t in spec.merged_tables if (t.schema, t.relname) == (fk.schema, fk.table))
+    columns = [sql.SQL("c.{}").format(sql.Identifier(c)) for c in fk.columns]
+    complete = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(c) for c in columns)
+    partly_null = (sql.SQL("num_nulls({}) BETWEEN 1 AND {}").format(sql.SQL(", ").join(columns),
+                                                                    sql.Literal(len(columns) - 1))
+                   if fk.match_full and len(columns) > 1 else sql.SQL("false"))
+    match = sql.SQL(" AND ").join(sql.SQL("p.{} = {}").format(sql.Identifier(p), c)
+                                  for p, c in zip(fk.parent_columns, columns))
+    return Guard(f"{fk.schema}.{fk.table}.({', '.join(fk.columns)}): published rows reference no row of "
+                 f"{fk.parent_schema}.{fk.parent} (constraint {fk.constraint})",
+                 wrap(compose("publish/orphan_rows.sql", columns=sql.SQL(", ").join(columns),
+                              pending=Names(spec).pending(t.name), complete=complete,
+                              parent=sql.Identifier(fk.parent_schema, fk.parent), match=match,
+                              partly_null=partly_null)))
+
+
+def replication_role(role: str) -> sql.Composed:
+    return compose("publish/replication_role.sql", role=sql.Literal(role))
+
+
 def _insert_group(n: Names, group: list[TableSpec]) -> InsertGroup:
     ctes = sql.SQL(",\n").join(
         sql.SQL("{} AS ({})").format(sql.Identifier(f"inserted_{i}"), compose(
