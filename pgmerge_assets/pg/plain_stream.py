@@ -453,7 +453,7 @@ def plain_is_data_only(path: Path) -> bool:
 # dumps and databases as SQL streams (a plain file, pg_restore -f -, pg_dump)
 
 
-class _Producer:
+class Producer:
     """A child process whose stdout is the SQL stream (pg_restore -f -, pg_dump)."""
 
     def __init__(self, args: list[str], *, what: str, env: dict[str, str] | None = None, dsn: str | None = None):
@@ -501,7 +501,7 @@ def sql_stream(
         return
     assert pg_restore is not None
     args = [str(pg_restore.path), "-f", "-", "--no-owner", "--no-privileges", *(restore_args or []), str(path)]
-    producer = _Producer(args, what=f"pg_restore {tool_version(str(pg_restore.path))} ({pg_restore.path}) of {path}")
+    producer = Producer(args, what=f"pg_restore {tool_version(str(pg_restore.path))} ({pg_restore.path}) of {path}")
     try:
         yield from stream.filter(producer.stdout)
         producer.check()
@@ -512,7 +512,7 @@ def sql_stream(
 def pg_dump_stream(pg_dump: PgTool, dsn: str, args: list[str], stream: DumpStream) -> Iterator[bytes]:
     """The filtered output of `pg_dump <args>` of the database of `dsn`."""
     conninfo, env = tool_conninfo(dsn)
-    producer = _Producer(
+    producer = Producer(
         [str(pg_dump.path), *args, "-d", conninfo],
         what=f"pg_dump {tool_version(str(pg_dump.path))} ({pg_dump.path}) of {redact(dsn)}",
         env=env,

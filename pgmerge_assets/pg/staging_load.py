@@ -44,13 +44,13 @@ from pgmerge_assets.pg.embedded import (
 )
 from pgmerge_assets.pg.archive_toc import archive_info
 from pgmerge_assets.pg.dump_format import DumpError, detect_format
-from pgmerge_assets.pg.plain_stream import DumpStream, pg_dump_stream, plain_is_data_only, sql_stream
+from pgmerge_assets.pg.plain_stream import DumpStream, Producer, pg_dump_stream, plain_is_data_only, sql_stream
 from pgmerge_assets.pg.restore import PsqlFailure, describe_failure, run_psql, server_version, tools_line
-from pgmerge_assets.pg.tools import find_tool, psql_knows_restrict, scrub
+from pgmerge_assets.pg.tools import PgTool, find_tool, psql_knows_restrict, scrub, tool_conninfo
 
 SCRATCH_PREFIX = "pgmerge_scratch_"
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]  # scratch names say which machine made them
-FLUSH_BYTES = 128 * 1024  # COPY blocks are gathered up to this size before each write
+FLUSH_BYTES = 1 << 20  # COPY data is read from the source and written to the target in blocks of this size
 BUILTIN_OID_LIMIT = 10000  # types below this oid are built in: their binary COPY format is stable
 
 
@@ -197,7 +197,7 @@ def load_staging(
 
     if source_dsn is not None:
         counts, check_s, copy_s = _check_and_copy(
-            source_dsn, target_dsn, names, target_all, public, staging, label="source", skipped=skipped
+            source_dsn, target_dsn, names, target_all, public, staging, label="source", skipped=skipped, pg_bin=pg_bin
         )
         seconds.update(restore=0.0, check=check_s, copy=copy_s, total=round(time.monotonic() - started, 3))
         return StagingLoadResult("live", None, counts, seconds, redact(source_dsn))
@@ -220,7 +220,7 @@ def load_staging(
         )
         seconds["restore"] = round(time.monotonic() - t0, 3)
         counts, check_s, copy_s = _check_and_copy(
-            scratch_dsn, target_dsn, names, target_all, public, staging, label="dump #2", skipped=skipped
+            scratch_dsn, target_dsn, names, target_all, public, staging, label="dump #2", skipped=skipped, pg_bin=pg_bin
         )
         seconds.update(check=check_s, copy=copy_s)
     except BaseException as exc:
@@ -384,7 +384,7 @@ def _scratch_failure(err, path, fmt, stream, scratch_dsn, server, tools, public)
     return DumpError(f"dump #2 could not be restored {where}{skew}:\n{describe_failure(err)}")
 
 
-def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, *, label, skipped=()):
+def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, *, label, skipped=(), pg_bin=None):
     """Compare the source's tables with public's, then stream every table into staging. Rows of tables
     the spec skips on purpose (`skipped`) are left behind without complaint."""
     t0 = time.monotonic()
@@ -435,6 +435,8 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
 
         t1 = time.monotonic()
         counts: dict[str, int] = {}
+        snapshot = src.execute(load("report/snapshot_export.sql")).fetchone()[0]
+        copy_out = _CopyOut(find_tool("psql", pg_bin), source_dsn, snapshot)
         with psycopg.connect(target_dsn, client_encoding="UTF8") as dst:
             dst.execute(compose("staging/truncate.sql",
                                 tables=sql.SQL(", ").join(sql.Identifier(staging, t.clone) for t in names)))
@@ -444,7 +446,7 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
                         counts[t.clone] = 0
                         continue
                     theirs, ours = plans[t]
-                    counts[t.clone] = _copy_table(src, dst, theirs, ours, staging, t.clone, label, source_dsn)
+                    counts[t.clone] = _copy_table(copy_out, dst, theirs, ours, staging, t.clone, label)
             except (KeyboardInterrupt, SystemExit, Exception):
                 raise
             except BaseException:
@@ -515,8 +517,29 @@ def _shown(t: StagedTable, public: str) -> str:
     return t.name if t.schema == public else f"{t.schema}.{t.name}"
 
 
-def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, clone: str, label: str, source_dsn: str) -> int:
-    """Stream one table: COPY TO STDOUT on the source, blocks written into COPY FROM STDIN."""
+@dataclass(frozen=True)
+class _CopyOut:
+    """COPY TO STDOUT of the source through psql, read in large blocks: relayed by psycopg, each row would be
+    one Python iteration (about as long as the server's work on it). Every table is read in the snapshot the
+    source connection exported, so a live source is copied as of one moment."""
+
+    psql: PgTool
+    dsn: str
+    snapshot: str
+
+    def open(self, statement: sql.Composed, conn: psycopg.Connection) -> Producer:
+        conninfo, env = tool_conninfo(self.dsn)
+        return Producer([str(self.psql.path), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
+                         "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                         "-c", compose("report/snapshot_import.sql", snapshot=sql.Literal(self.snapshot)).as_string(conn),
+                         "-c", statement.as_string(conn)],
+                        what=f"psql {self.psql.path} reading {redact(self.dsn)}", env=env, dsn=self.dsn)
+
+
+def _copy_table(copy_out: _CopyOut, dst, theirs: Table, ours: Table, staging: str, clone: str, label: str) -> int:
+    """Stream one table: COPY TO STDOUT on the source, blocks written into COPY FROM STDIN of the clone, whose
+    indexes are built once the rows are in (same transaction: a failure leaves them as they were)."""
+    source_dsn = copy_out.dsn
     columns = [c for c in ours.columns if not c.generated]
     names = [c.name for c in columns]
     binary = all(c.type_oid < BUILTIN_OID_LIMIT for c in columns) and all(
@@ -524,7 +547,7 @@ def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, clone: str, 
     )
     fmt = sql.SQL("BINARY" if binary else "TEXT")
     cols = sql.SQL(", ").join(map(sql.Identifier, names))
-    copy_out = compose("staging/copy_out.sql",
+    statement = compose("staging/copy_out.sql",
         columns=cols,
         only=sql.SQL("ONLY" if theirs.relkind == "r" else ""),
         schema=sql.Identifier(theirs.schema),
@@ -533,18 +556,26 @@ def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, clone: str, 
     )
     copy_in = compose("staging/copy_in.sql", schema=sql.Identifier(staging), table=sql.Identifier(clone), columns=cols,
                       format=fmt)
+    target = sql.Identifier(staging, clone)
     try:
-        with src.cursor() as scur, dst.cursor() as dcur:
-            with dcur.copy(copy_in) as sink, scur.copy(copy_out) as source:
-                buf = bytearray()
-                for block in source:  # raw COPY data, never parsed into rows
-                    buf += block
-                    if len(buf) >= FLUSH_BYTES:
-                        sink.write(buf)
-                        buf = bytearray()
-                if buf:
-                    sink.write(buf)
-            return dcur.rowcount
+        indexes = dst.execute(load("staging/clone_indexes.sql"), {"clone": target.as_string(dst)}).fetchall()
+        for index, constraint, _ in indexes:
+            dst.execute(compose("staging/drop_constraint.sql", clone=target, constraint=sql.Identifier(constraint))
+                        if constraint else compose("staging/drop_index.sql", index=sql.Identifier(staging, index)))
+        source = copy_out.open(statement, dst)
+        try:
+            with dst.cursor() as dcur:
+                with dcur.copy(copy_in) as sink:
+                    while block := source.stdout.read(FLUSH_BYTES):  # raw COPY data, never parsed into rows
+                        sink.write(block)
+                source.check()
+                rows = dcur.rowcount
+        finally:
+            source.close()
+        for _, constraint, definition in indexes:
+            dst.execute(compose("staging/add_constraint.sql", clone=target, constraint=sql.Identifier(constraint),
+                                definition=sql.SQL(definition)) if constraint else sql.SQL(definition))
+        return rows
     except psycopg.Error as exc:
         diag = exc.diag
         column = diag.column_name
@@ -553,7 +584,7 @@ def _copy_table(src, dst, theirs: Table, ours: Table, staging: str, clone: str, 
             column = m.group(1) if m else None
         dst.rollback()  # the load failed as a whole; the clone's catalog tells which key was repeated
         with psycopg.connect(source_dsn) as fresh:
-            n, what = _offending(fresh, dst, theirs, sql.Identifier(staging, clone), exc, column)
+            n, what = _offending(fresh, dst, theirs, target, exc, column)
         detail = "; ".join(
             x
             for x in (

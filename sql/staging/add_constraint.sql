@@ -1,0 +1,1 @@
+ALTER TABLE {clone} ADD CONSTRAINT {constraint} {definition}

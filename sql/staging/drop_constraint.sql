@@ -1,0 +1,1 @@
+ALTER TABLE {clone} DROP CONSTRAINT {constraint}
