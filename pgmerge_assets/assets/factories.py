@@ -11,6 +11,7 @@ from dagster import AssetExecutionContext
 
 from pgmerge_assets.assets import report as integrity
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
+from pgmerge_assets.assets.snapshot import run_tasks
 from pgmerge_assets.assets.runner import (
     cancel_on_interrupt,
     current_audit,
@@ -36,6 +37,7 @@ from pgmerge_assets.pg.staging_load import StagedTable, create_staging_schema, l
 from pgmerge_assets.plan.common import STAGING_DATA, Check, Names, Plan, Step
 from pgmerge_assets.plan.planner import build_plan
 from pgmerge_assets.plan.staging import StagingPlan
+from pgmerge_assets.templates import load
 
 KINDS = {"postgres"}
 GROUPS = {"id_map": "id_maps", "merged": "merged", "cycle_fk": "merged", "repaired_arrays": "repaired_arrays",
@@ -174,7 +176,7 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
                               public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin,
                               skipped=skipped)
         with target.connect() as conn, cancel_on_interrupt(conn):
-            prepare_merge_state(conn, staging)
+            prepare_merge_state(conn, staging, target.connect)
         return dg.MaterializeResult(metadata={
             "source_format": result.source_format, "data_only": str(result.data_only),
             "dagster/row_count": sum(result.row_counts.values()),
@@ -202,10 +204,17 @@ def check_dump2(inputs: MergeInputs) -> None:
         raise RuntimeError("no dump #2 given: set PGMERGE_DUMP2 (a pg_dump file) or PGMERGE_SOURCE_DSN")
 
 
-def evaluate(conn, check: Check, key: dg.AssetKey) -> dg.AssetCheckResult:
-    """A data-quality gate: fails with the offending count and a sample of up to 20 rows."""
-    with cancel_on_interrupt(conn):
-        count, sample = offending(conn, check.query)
+def evaluate(conn, checks: list[Check], key: dg.AssetKey, connect) -> list[dg.AssetCheckResult]:
+    """Data-quality gates, several at a time in one snapshot: each fails with the offending count and a sample
+    of up to 20 rows."""
+    conn.rollback()  # ends the metadata reads after the step's committed transaction, if any
+    with cancel_on_interrupt(conn), conn.transaction():
+        conn.execute(load("report/read_only_snapshot.sql"))
+        results = run_tasks(conn, [lambda c, check=check: offending(c, check.query) for check in checks], connect)
+    return [check_result(check, key, *result) for check, result in zip(checks, results)]
+
+
+def check_result(check: Check, key: dg.AssetKey, count: int, sample) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(asset_key=key, check_name=check.name, passed=count == 0,
                                severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
                                metadata={"offending_rows": count, "sample": dg.MetadataValue.json(sample)})
@@ -275,8 +284,7 @@ def step_asset(graph: Plan, step: Step, p: Prefix) -> dg.AssetsDefinition:
                     if value is not None:
                         metadata["dagster/row_count" if name == "row_count" else name] = value
                 yield dg.MaterializeResult(asset_key=key, metadata=metadata)
-            for check in checking:
-                yield evaluate(conn, check, key)
+            yield from evaluate(conn, checking, key, target.connect)
 
     return _asset
 

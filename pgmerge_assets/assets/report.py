@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from pgmerge_assets.assets.runner import offending
+from pgmerge_assets.assets.snapshot import PARALLEL, Connect, run_tasks
 from pgmerge_assets.plan.common import Plan, merged_key
 from pgmerge_assets.plan.proof import build_proofs
 from pgmerge_assets.plan.staging import StagingPlan
-from pgmerge_assets.templates import compose, load
-
-# The proof and the checks are one query per table, each using one core of the server: run them this many
-# at a time (measured on 2 cores: the report 1.7x faster with 2 than with 1)
-PARALLEL = max(1, min(4, os.cpu_count() or 1))
-Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
+from pgmerge_assets.templates import load
 
 
 def _row(conn: psycopg.Connection, query) -> dict[str, Any]:
@@ -40,16 +31,12 @@ def gather(conn: psycopg.Connection, plan: Plan, judged: dict | None = None, con
     judged = judged or {}
     proofs = build_proofs(plan.spec)
     with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        conn.execute(load("report/read_only_snapshot.sql"))
         version = conn.execute(StagingPlan(plan.spec).work_version()).fetchone()[0]
         tasks = [lambda c, p=p: (_row(c, plan.step(merged_key(p.table)).stats), _row(c, p.query)) for p in proofs]
         unjudged = [check for check in plan.checks if (check.step, check.name) not in judged]
         tasks += [lambda c, check=check: offending(c, check.query) for check in unjudged]
-        if connect is None or parallel <= 1 or len(tasks) <= 1:
-            results = [task(conn) for task in tasks]
-        else:
-            snapshot = conn.execute(load("report/snapshot_export.sql")).fetchone()[0]
-            results = _in_snapshot(tasks, connect, snapshot, parallel)
+        results = run_tasks(conn, tasks, connect, parallel)
     tables: dict[str, Any] = {}
     for proof, (merged, result) in zip(proofs, results):
         t = plan.spec.tables[proof.table]
@@ -90,43 +77,6 @@ def gather(conn: psycopg.Connection, plan: Plan, judged: dict | None = None, con
         "tables": tables,
         "checks": checks,
     }
-
-
-def _in_snapshot(tasks: list, connect: Connect, snapshot: str, parallel: int) -> list:
-    """Each task (a function of a connection) run on one of `parallel` connections reading `snapshot`; the
-    results in task order. Interrupted (a Dagster termination): every query still running is cancelled."""
-    results: list[Any] = [None] * len(tasks)
-    todo = iter(reversed(range(len(tasks))))  # the proofs of the last tables (the biggest, often) first
-    lock, stop = threading.Lock(), threading.Event()
-
-    def work(c: psycopg.Connection) -> None:
-        while not stop.is_set():
-            with lock:
-                i = next(todo, None)
-            if i is None:
-                return
-            results[i] = tasks[i](c)
-
-    with ExitStack() as stack:
-        connections = []
-        for _ in range(min(parallel, len(tasks))):
-            c = stack.enter_context(connect())
-            c.isolation_level, c.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
-            c.execute(compose("report/snapshot_import.sql", snapshot=sql.Literal(snapshot)))
-            connections.append(c)
-        with ThreadPoolExecutor(len(connections)) as pool:
-            running = [pool.submit(work, c) for c in connections]
-            try:
-                for future in running:
-                    future.result()
-            except BaseException:
-                stop.set()
-                for c in connections:
-                    c.cancel_safe()
-                raise
-        for c in connections:
-            c.rollback()
-    return results
 
 
 def render_markdown(report: dict[str, Any]) -> str:

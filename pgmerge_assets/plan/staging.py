@@ -50,11 +50,9 @@ class StagingPlan:
     def bump_version(self) -> sql.Composed:
         return compose("merge/bump_version.sql", state=self.names.state)
 
-    def fingerprint(self) -> sql.Composed:
-        """md5 over every staging table's order-independent checksum."""
-        parts = [sql.SQL("({})").format(compose("merge/staging_fingerprint.sql", staging_table=self.names.staging(t)))
-                 for t in self.tables]
-        return sql.SQL("SELECT md5(concat_ws(',', {}))").format(sql.SQL(", ").join(parts))
+    def fingerprint_parts(self) -> list[sql.Composed]:
+        """Each staging table's order-independent checksum; the fingerprint is the md5 of them joined by commas."""
+        return [compose("merge/staging_fingerprint.sql", staging_table=self.names.staging(t)) for t in self.tables]
 
     def record_fingerprint(self, fingerprint: str) -> sql.Composed:
         return compose("merge/fingerprint_state.sql", state=self.names.state, fingerprint=sql.Literal(fingerprint))
