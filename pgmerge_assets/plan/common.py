@@ -162,10 +162,13 @@ def translated_array(n: Names, column: str, ref_table: str) -> sql.Composed:
                    "ORDER BY u.ord) END").format(col=col, ref_map=n.map(ref_table))
 
 
-def translated_arrays(n: Names, t: TableSpec, arrays) -> tuple[list[sql.Composable], dict[str, sql.Composed]]:
+def translated_arrays(n: Names, t: TableSpec, arrays,
+                      source: sql.Composable | None = None) -> tuple[list[sql.Composable], dict[str, sql.Composed]]:
     """These id arrays of the staging rows (`st`, a table with an id) translated element by element through
     their maps for all rows at once (unnest, one hash join, one aggregate — no subquery and no index lookup
-    per row): the joins, and the value that stands for each array (order, length and NULL elements kept)."""
+    per row): the joins, and the value that stands for each array (order, length and NULL elements kept).
+    The arrays are read from `source` (by default the staging table; a query may narrow it to the rows it
+    needs)."""
     joins, values = [], {}
     for i, a in enumerate(arrays):
         alias, col = sql.Identifier(f"a{i}"), sql.Identifier(a.column)
@@ -173,7 +176,8 @@ def translated_arrays(n: Names, t: TableSpec, arrays) -> tuple[list[sql.Composab
             "LEFT JOIN (SELECT x.{id} AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM {staging} x "
             "CROSS JOIN LATERAL unnest(x.{col}) WITH ORDINALITY AS u(element, ord) "
             "LEFT JOIN {ref_map} rm ON rm.staging_id = u.element GROUP BY 1) AS {alias} ON {alias}.staging_id = st.{id}"
-        ).format(id=sql.Identifier(t.id), staging=n.staging(t.name), col=col, ref_map=n.map(a.table), alias=alias))
+        ).format(id=sql.Identifier(t.id), staging=source or n.staging(t.name), col=col, ref_map=n.map(a.table),
+                 alias=alias))
         values[a.column] = sql.SQL("CASE WHEN st.{col} IS NULL THEN NULL ELSE coalesce({alias}.ids, '{{}}') END").format(
             col=col, alias=alias)
     return joins, values

@@ -53,15 +53,17 @@ def map_needs(spec: MergeSpec) -> dict[str, list[str]]:
     return needs
 
 
-def compared_content(n: Names, t: TableSpec, needs: list[str]) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
+def compared_content(n: Names, t: TableSpec, needs: list[str],
+                     source: sql.Composable | None = None) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
     """A history row's content as one jsonb value on the staging side (references translated through the
-    maps in `needs`) and on the target side, and the joins the staging side reads."""
+    maps in `needs`) and on the target side, and the joins the staging side reads (its id arrays read from
+    `source`, by default the staging table)."""
     fks = [f for f in t.mapped_columns if f.table in needs]
     skipped = {f.column for f in t.mapped_columns if f.table not in needs} | {a.column for a in t.arrays
                                                                                if a.table not in needs}
     columns = [c for c in t.columns if c != t.id and c not in skipped]
     joins, aliases = parent_joins(n, fks)
-    array_joins, array_values = translated_arrays(n, t, [a for a in t.arrays if a.table in needs])
+    array_joins, array_values = translated_arrays(n, t, [a for a in t.arrays if a.table in needs], source)
     staging = sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(
         array_values.get(c) or translated(c, aliases) for c in columns))
     public = sql.SQL("jsonb_build_array({})").format(ident_list(columns, "p"))
@@ -128,9 +130,13 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
         how = (f"natural key ({', '.join(t.natural_key)}); public wins, new keys get "
                f"{'fresh ids' if t.fresh_ids else 'their own ids'}")
     elif t.duplicates == "drop":
-        staging_content, public_content, joins = compared_content(n, t, needs)
+        staging_content, public_content, joins = compared_content(n, t, needs, sql.Identifier("candidates"))
+        translated_columns = {f.column for f in t.mapped_columns} | {a.column for a in t.arrays}
+        plain = [c for c in t.columns if c != t.id and c not in translated_columns]
         fill = compose("merge/map_append.sql", **ids, new_id=new_id, parent_joins=joins,
-                       staging_content=staging_content, public_content=public_content)
+                       staging_content=staging_content, public_content=public_content,
+                       staging_plain=sql.SQL("jsonb_build_array({})").format(ident_list(plain, "st")),
+                       public_plain=sql.SQL("jsonb_build_array({})").format(ident_list(plain, "p")))
         guarded = [f for f in t.mapped_columns if f.table in needs]
         how = "history: a row the target already holds (same content) is that row; every other row gets a fresh id"
     else:

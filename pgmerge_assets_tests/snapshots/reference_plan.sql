@@ -343,20 +343,32 @@ FROM "pgmerge"."next_public.dataset_metrics_id_seq" a;
 -- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
 -- So dump #1 merged into itself, or dump #2 merged again, adds nothing. Copies are numbered within the
 -- content's 64-bit hash first: the sort compares whole contents only where hashes tie.
-WITH s AS (
-    SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+-- Only candidates are translated and compared: staging rows whose plain columns (those compared as they
+-- are) hash like some target row's. A row whose plain columns the target holds nowhere cannot match
+-- (a hash collision only lets a row through that then fails the full comparison).
+WITH plain_in_target AS (
+    SELECT jsonb_hash_extended(jsonb_build_array("p"."txid", "p"."recorded_at", "p"."package_count"), 0) AS plain FROM "public"."dataset_metrics" p
+), candidates AS MATERIALIZED (
+    SELECT st.*
     FROM "staging"."dataset_metrics" st
-    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
-    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."dataset_metrics" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
-    CROSS JOIN LATERAL (SELECT jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END) AS content OFFSET 0) c  -- OFFSET 0: computed once
     WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset_metrics" m WHERE m.staging_id = st."id")
+      AND jsonb_hash_extended(jsonb_build_array("st"."txid", "st"."recorded_at", "st"."package_count"), 0) IN (SELECT plain FROM plain_in_target)
+), s AS (
+    SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+    FROM candidates st
+    LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "candidates" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
+    CROSS JOIN LATERAL (SELECT jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END) AS content OFFSET 0) c  -- OFFSET 0: computed once
 ), numbered AS (
     SELECT staging_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY staging_id) AS copy
     FROM s
 ), target AS (
     SELECT public_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY public_id) AS copy
     FROM (SELECT p."id" AS public_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
-          FROM "public"."dataset_metrics" p CROSS JOIN LATERAL (SELECT jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS content OFFSET 0) c) t
+          FROM "public"."dataset_metrics" p CROSS JOIN LATERAL (SELECT jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS content OFFSET 0) c
+          -- all copies of a content have the same plain columns: kept or left out together
+          WHERE jsonb_hash_extended(jsonb_build_array("p"."txid", "p"."recorded_at", "p"."package_count"), 0) IN (SELECT jsonb_hash_extended(jsonb_build_array("st"."txid", "st"."recorded_at", "st"."package_count"), 0)
+                                                           FROM candidates st)) t
 ), matched AS (
     SELECT n.staging_id, t.public_id
     FROM numbered n JOIN target t ON t.hash = n.hash AND t.content = n.content AND t.copy = n.copy
@@ -365,9 +377,10 @@ INSERT INTO "pgmerge"."map_dataset_metrics" (staging_id, public_id, inserted)
 SELECT staging_id, public_id, false FROM matched
 UNION ALL
 SELECT l.staging_id, nextval('"pgmerge"."next_public.dataset_metrics_id_seq"'::regclass), true
-FROM (SELECT n.staging_id FROM numbered n
-      WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
-      ORDER BY n.staging_id) l;
+FROM (SELECT st."id" AS staging_id FROM "staging"."dataset_metrics" st
+      WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset_metrics" m WHERE m.staging_id = st."id")
+        AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = st."id")
+      ORDER BY st."id") l;
 
 -- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
 -- unique index also proves each staging row is mapped once) and publish's guards by public id.
@@ -490,19 +503,31 @@ FROM "pgmerge"."next_public.edit_id_seq" a;
 -- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
 -- So dump #1 merged into itself, or dump #2 merged again, adds nothing. Copies are numbered within the
 -- content's 64-bit hash first: the sort compares whole contents only where hashes tie.
-WITH s AS (
-    SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+-- Only candidates are translated and compared: staging rows whose plain columns (those compared as they
+-- are) hash like some target row's. A row whose plain columns the target holds nowhere cannot match
+-- (a hash collision only lets a row through that then fails the full comparison).
+WITH plain_in_target AS (
+    SELECT jsonb_hash_extended(jsonb_build_array("p"."author", "p"."edited_at", "p"."change"), 0) AS plain FROM "public"."edit" p
+), candidates AS MATERIALIZED (
+    SELECT st.*
     FROM "staging"."edit" st
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_edit" m WHERE m.staging_id = st."id")
+      AND jsonb_hash_extended(jsonb_build_array("st"."author", "st"."edited_at", "st"."change"), 0) IN (SELECT plain FROM plain_in_target)
+), s AS (
+    SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+    FROM candidates st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
     CROSS JOIN LATERAL (SELECT jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS content OFFSET 0) c  -- OFFSET 0: computed once
-    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_edit" m WHERE m.staging_id = st."id")
 ), numbered AS (
     SELECT staging_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY staging_id) AS copy
     FROM s
 ), target AS (
     SELECT public_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY public_id) AS copy
     FROM (SELECT p."id" AS public_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
-          FROM "public"."edit" p CROSS JOIN LATERAL (SELECT jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS content OFFSET 0) c) t
+          FROM "public"."edit" p CROSS JOIN LATERAL (SELECT jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS content OFFSET 0) c
+          -- all copies of a content have the same plain columns: kept or left out together
+          WHERE jsonb_hash_extended(jsonb_build_array("p"."author", "p"."edited_at", "p"."change"), 0) IN (SELECT jsonb_hash_extended(jsonb_build_array("st"."author", "st"."edited_at", "st"."change"), 0)
+                                                           FROM candidates st)) t
 ), matched AS (
     SELECT n.staging_id, t.public_id
     FROM numbered n JOIN target t ON t.hash = n.hash AND t.content = n.content AND t.copy = n.copy
@@ -511,9 +536,10 @@ INSERT INTO "pgmerge"."map_edit" (staging_id, public_id, inserted)
 SELECT staging_id, public_id, false FROM matched
 UNION ALL
 SELECT l.staging_id, nextval('"pgmerge"."next_public.edit_id_seq"'::regclass), true
-FROM (SELECT n.staging_id FROM numbered n
-      WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
-      ORDER BY n.staging_id) l;
+FROM (SELECT st."id" AS staging_id FROM "staging"."edit" st
+      WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_edit" m WHERE m.staging_id = st."id")
+        AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = st."id")
+      ORDER BY st."id") l;
 
 -- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
 -- unique index also proves each staging row is mapped once) and publish's guards by public id.
@@ -647,19 +673,31 @@ FROM "pgmerge"."next_public.datasource_metrics_id_seq" a;
 -- staging copy of a content matches the n-th target copy. Every other row is new and gets a fresh id.
 -- So dump #1 merged into itself, or dump #2 merged again, adds nothing. Copies are numbered within the
 -- content's 64-bit hash first: the sort compares whole contents only where hashes tie.
-WITH s AS (
-    SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+-- Only candidates are translated and compared: staging rows whose plain columns (those compared as they
+-- are) hash like some target row's. A row whose plain columns the target holds nowhere cannot match
+-- (a hash collision only lets a row through that then fails the full comparison).
+WITH plain_in_target AS (
+    SELECT jsonb_hash_extended(jsonb_build_array("p"."recorded_at", "p"."event_count"), 0) AS plain FROM "public"."datasource_metrics" p
+), candidates AS MATERIALIZED (
+    SELECT st.*
     FROM "staging"."datasource_metrics" st
+    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_metrics" m WHERE m.staging_id = st."id")
+      AND jsonb_hash_extended(jsonb_build_array("st"."recorded_at", "st"."event_count"), 0) IN (SELECT plain FROM plain_in_target)
+), s AS (
+    SELECT st."id" AS staging_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
+    FROM candidates st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
     CROSS JOIN LATERAL (SELECT jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS content OFFSET 0) c  -- OFFSET 0: computed once
-    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_metrics" m WHERE m.staging_id = st."id")
 ), numbered AS (
     SELECT staging_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY staging_id) AS copy
     FROM s
 ), target AS (
     SELECT public_id, hash, content, row_number() OVER (PARTITION BY hash, content ORDER BY public_id) AS copy
     FROM (SELECT p."id" AS public_id, c.content, jsonb_hash_extended(c.content, 0) AS hash
-          FROM "public"."datasource_metrics" p CROSS JOIN LATERAL (SELECT jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS content OFFSET 0) c) t
+          FROM "public"."datasource_metrics" p CROSS JOIN LATERAL (SELECT jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS content OFFSET 0) c
+          -- all copies of a content have the same plain columns: kept or left out together
+          WHERE jsonb_hash_extended(jsonb_build_array("p"."recorded_at", "p"."event_count"), 0) IN (SELECT jsonb_hash_extended(jsonb_build_array("st"."recorded_at", "st"."event_count"), 0)
+                                                           FROM candidates st)) t
 ), matched AS (
     SELECT n.staging_id, t.public_id
     FROM numbered n JOIN target t ON t.hash = n.hash AND t.content = n.content AND t.copy = n.copy
@@ -668,9 +706,10 @@ INSERT INTO "pgmerge"."map_datasource_metrics" (staging_id, public_id, inserted)
 SELECT staging_id, public_id, false FROM matched
 UNION ALL
 SELECT l.staging_id, nextval('"pgmerge"."next_public.datasource_metrics_id_seq"'::regclass), true
-FROM (SELECT n.staging_id FROM numbered n
-      WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = n.staging_id)
-      ORDER BY n.staging_id) l;
+FROM (SELECT st."id" AS staging_id FROM "staging"."datasource_metrics" st
+      WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_metrics" m WHERE m.staging_id = st."id")
+        AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = st."id")
+      ORDER BY st."id") l;
 
 -- The map's indexes, built once it is filled: every later step finds map entries by staging id (the
 -- unique index also proves each staging row is mapped once) and publish's guards by public id.
