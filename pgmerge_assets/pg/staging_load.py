@@ -6,8 +6,11 @@ throw-away SCRATCH database (on `scratch_admin_dsn`'s server, or the embedded se
 whatever they like. Then, after comparing dump #2's tables and columns with the target's `public`,
 each table is streamed with COPY from the scratch database into the target's `staging.<table>`
 (binary COPY when every column type is built in, text otherwise), inside one target transaction
-that first truncates the staging tables. The scratch database is dropped afterwards, also on
-failure. A live `source_dsn` is read the same way, in one REPEATABLE READ snapshot, without scratch.
+that first truncates the staging tables. The source side is read by `psql` (COPY TO STDOUT, in the
+snapshot the source connection exported), so rows pass through Python in 1 MiB blocks, never one by
+one; each clone's indexes are dropped before its COPY and built again after it, in that transaction.
+The scratch database is dropped afterwards, also on failure. A live `source_dsn` is read the same
+way, in one REPEATABLE READ snapshot, without scratch.
 
 Data-only dumps carry no table definitions, so the scratch database first gets the target's own
 (`pg_dump --schema-only --section=pre-data` of the target, all schemas but staging; no indexes,
