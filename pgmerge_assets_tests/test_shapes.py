@@ -509,3 +509,26 @@ def test_a_table_without_id_keyed_on_columns_holding_null(fresh_db, tmp_path, nu
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["tables"]["label"]["lost"] == 0 and report["tables"]["label"]["conflicts"] == conflicts
     assert report["lossless"]["proven"] == report["lossless"]["staging_rows"] == 3
+
+
+def test_publish_leaves_a_foreign_key_of_one_partition_to_its_trigger(fresh_db, tmp_path):
+    """Publish checks foreign keys itself only where it checks all of them: a key declared on one partition
+    holds for that partition's rows alone, so that table keeps PostgreSQL's triggers, the others do not."""
+    from pgmerge_assets.pg.publish import _set_based_foreign_keys
+    from pgmerge_assets.plan.publish import plan_publish
+
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(
+            "CREATE TABLE owner (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);"
+            "CREATE TABLE pet (id bigserial, owner_id bigint NOT NULL, name text NOT NULL, PRIMARY KEY (id, owner_id),"
+            " UNIQUE (owner_id, name)) PARTITION BY HASH (owner_id);"
+            "CREATE TABLE pet_0 PARTITION OF pet FOR VALUES WITH (modulus 2, remainder 0);"
+            "CREATE TABLE pet_1 PARTITION OF pet FOR VALUES WITH (modulus 2, remainder 1);"
+            "ALTER TABLE pet_0 ADD FOREIGN KEY (owner_id) REFERENCES owner;"
+            "CREATE TABLE toy (id bigserial PRIMARY KEY, owner_id bigint REFERENCES owner, label text NOT NULL UNIQUE)")
+        spec_path = tmp_path / "spec.yaml"
+        spec_path.write_text(draft_spec(read_catalog(conn, ["public"]), "public"))
+        spec = load_spec(spec_path)
+        chosen, keys = _set_based_foreign_keys(conn, spec, plan_publish(spec))
+    assert chosen == {"owner", "toy"}
+    assert [(k.table, k.columns, k.parent) for k in keys] == [("toy", ("owner_id",), "owner")]
