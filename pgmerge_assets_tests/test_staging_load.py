@@ -229,6 +229,24 @@ def test_live_source(target, source_db):
     assert "@" in result.scratch
 
 
+def test_a_failed_read_of_the_source_is_psqls_error_and_loads_nothing(target, source_db):
+    """Rows are read out of the source by psql: when it fails (here: a snapshot that does not exist), the error
+    says what psql said, and the staging table keeps nothing of a partial stream."""
+    from pgmerge_assets.pg.tools import find_tool
+
+    table = TABLES[0]
+    with psycopg.connect(source_db) as src:
+        theirs = staging_load.read_tables(src, ["public"])[("public", table)]
+    with psycopg.connect(target) as dst:
+        ours = staging_load.read_tables(dst, ["public"])[("public", table)]
+        bogus = staging_load._CopyOut(find_tool("psql"), source_db, "00000003-0000001B-1")
+        with pytest.raises(DumpError) as failed:
+            staging_load._copy_table(bogus, dst, theirs, ours, "staging", table, "dump #2")
+        dst.rollback()
+        assert dst.execute(f"SELECT count(*) FROM staging.{table}").fetchone()[0] == 0
+    assert "psql" in str(failed.value) and "snapshot" in str(failed.value), failed.value
+
+
 def test_table_absent_from_dump_loads_zero_rows(target, source_db, scratch_admin_dsn, tmp_path):
     path = pg_dump(source_db, tmp_path / "two.dump", ["-Fc", "-t", "public.dataset", "-t", "public.package"])
     result = load_staging(target, TABLES, dump_path=path, scratch_admin_dsn=scratch_admin_dsn)

@@ -571,7 +571,7 @@ def _copy_table(copy_out: _CopyOut, dst, theirs: Table, ours: Table, staging: st
                 with dcur.copy(copy_in) as sink:
                     while block := source.stdout.read(FLUSH_BYTES):  # raw COPY data, never parsed into rows
                         sink.write(block)
-                source.check()
+                    source.check()  # psql's own error, if it failed, not COPY's complaint of a short stream
                 rows = dcur.rowcount
         finally:
             source.close()
