@@ -232,9 +232,14 @@ def draft_spec(tables: Catalog, schema: str = "public", profile: Profile | None 
             if identity:
                 entry["identity"] = identity
         fk_entries, references = {}, []
+        generated = {c.name for c in t.columns if c.generated}
         for fk in t.foreign_keys:
             ref_key = (fk.ref_schema, fk.ref_table)
-            if ref_key not in tables:
+            if generated & set(fk.columns):
+                _add_note(entry, f"({', '.join(fk.columns)}) references {fk.ref_schema}.{fk.ref_table} from generated "
+                                 f"columns: computed from the merged ones, never translated; PostgreSQL checks the "
+                                 f"key when the rows are published")
+            elif ref_key not in tables:
                 _add_note(entry, f"({', '.join(fk.columns)}) references {fk.ref_schema}.{fk.ref_table}, outside the "
                                  f"drafted schemas: draft with that schema too")
             elif len(fk.columns) == 1 and fk.ref_columns == (tables[ref_key].id_column,):

@@ -152,7 +152,8 @@ def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec, plan) -> 
     trigger per inserted row and key (which costs as much as the insert). Holding those triggers back changes
     nothing else only for tables that have no triggers or rules of their users and whose keys reference
     tables publish holds locked (no one can delete a referenced row before commit); and it needs a role that
-    may set session_replication_role; a foreign key declared on one partition only stays with its trigger.
+    may set session_replication_role; a foreign key declared on one partition only, or on a column the
+    pending rows do not carry (a generated column), stays with its trigger.
     Other tables are inserted with every trigger firing."""
     tables = {t.name: t for t in spec.merged_tables if t.name in plan.tables}
     labels = {name: label for name, (label, _) in zip(plan.tables, plan.locks)}
@@ -163,7 +164,8 @@ def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec, plan) -> 
     locked = {(t.schema, t.relname) for t in tables.values()}
     chosen = {name for name, t in tables.items()
               if labels[name] not in triggered and (t.schema, t.relname) not in on_partition
-              and all((fk.parent_schema, fk.parent) in locked for fk in fks if (fk.schema, fk.table) == (t.schema, t.relname))}
+              and all((fk.parent_schema, fk.parent) in locked and set(fk.columns) <= set(t.columns)
+                      for fk in fks if (fk.schema, fk.table) == (t.schema, t.relname))}
     if chosen:
         try:
             with conn.transaction():
