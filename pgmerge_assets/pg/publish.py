@@ -12,7 +12,8 @@ from psycopg import errors, sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, parse_spec
 from pgmerge_assets.plan.common import Names
-from pgmerge_assets.plan.publish import TargetForeignKey, orphan_guard, plan_publish, replication_role, sequence_set
+from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, orphan_guard, plan_publish, replication_role,
+                                         sequence_set)
 from pgmerge_assets.plan.undo import plan_undo
 from pgmerge_assets.templates import compose, load
 
@@ -109,8 +110,9 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> 
         _check_pending_intact(conn, n, plan)
         set_based, foreign_keys = _set_based_foreign_keys(conn, spec, plan)
         by_trigger = [t for t in plan.tables if t not in set_based]
-        checked = (f"{len(foreign_keys)} foreign keys of {len(set_based)} tables checked by publish for all rows "
-                   f"at once" + (f"; PostgreSQL's triggers row by row for {', '.join(by_trigger)}" if by_trigger else ""))
+        checked = f"{len(foreign_keys)} foreign keys of {len(set_based)} tables checked by publish for all rows at once"
+        if by_trigger:
+            checked += f"; PostgreSQL's triggers row by row for {', '.join(by_trigger)}"
         for group in plan.groups:
             replica = all(t in set_based for t in group.tables)
             if replica:
@@ -125,8 +127,8 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> 
                                    f"deleted since the audit? Merge again. Nothing was published")
         if not any(rows.values()):
             _set_state(conn, n, published_version=version, published_merge=None)
-            return Published(None, rows, foreign_keys=checked, message="nothing new: every row of dump #2 is in the target already; "
-                                                 "nothing was changed")
+            return Published(None, rows, foreign_keys=checked, message=(
+                "nothing new: every row of dump #2 is in the target already; nothing was changed"))
         for move in plan.sequences:
             past = conn.execute(move.past_max).fetchone()
             if past:
@@ -147,7 +149,8 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> 
                      checked)
 
 
-def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec, plan) -> tuple[set[str], list[TargetForeignKey]]:
+def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec,
+                            plan: PublishPlan) -> tuple[set[str], list[TargetForeignKey]]:
     """The tables whose foreign keys publish checks itself, for all their rows at once, instead of PostgreSQL's
     trigger per inserted row and key (which costs as much as the insert). Holding those triggers back changes
     nothing else only for tables that have no triggers or rules of their users and whose keys reference
@@ -157,8 +160,9 @@ def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec, plan) -> 
     Other tables are inserted with every trigger firing."""
     tables = {t.name: t for t in spec.merged_tables if t.name in plan.tables}
     labels = {name: label for name, (label, _) in zip(plan.tables, plan.locks)}
-    triggered = {r[0] for r in conn.execute(load("publish/with_triggers.sql"), {"tables": list(labels.values())}).fetchall()}
-    rows = conn.execute(load("publish/foreign_keys.sql"), {"tables": list(labels.values())}).fetchall()
+    quoted = {"tables": list(labels.values())}
+    triggered = {r[0] for r in conn.execute(load("publish/with_triggers.sql"), quoted).fetchall()}
+    rows = conn.execute(load("publish/foreign_keys.sql"), quoted).fetchall()
     fks = [TargetForeignKey(*r[:3], tuple(r[3]), *r[4:6], tuple(r[6]), r[7]) for r in rows]
     on_partition = {(r[0], r[1]) for r in rows if r[8]}  # keys of one partition: left to their triggers
     locked = {(t.schema, t.relname) for t in tables.values()}
@@ -172,7 +176,8 @@ def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec, plan) -> 
                 conn.execute(replication_role("origin"))
         except errors.InsufficientPrivilege:
             chosen = set()
-    keys = [fk for fk in fks if any((fk.schema, fk.table) == (tables[n].schema, tables[n].relname) for n in chosen)]
+    where = {(tables[name].schema, tables[name].relname) for name in chosen}
+    keys = [fk for fk in fks if (fk.schema, fk.table) in where]
     return chosen, keys
 
 

@@ -532,9 +532,9 @@ class _CopyOut:
 
     def open(self, statement: sql.Composed, conn: psycopg.Connection) -> Producer:
         conninfo, env = tool_conninfo(self.dsn)
+        snapshot = compose("report/snapshot_import.sql", snapshot=sql.Literal(self.snapshot)).as_string(conn)
         return Producer([str(self.psql.path), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
-                         "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                         "-c", compose("report/snapshot_import.sql", snapshot=sql.Literal(self.snapshot)).as_string(conn),
+                         "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "-c", snapshot,
                          "-c", statement.as_string(conn)],
                         what=f"psql {self.psql.path} reading {redact(self.dsn)}", env=env, dsn=self.dsn)
 
