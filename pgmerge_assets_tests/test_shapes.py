@@ -511,6 +511,40 @@ def test_a_table_without_id_keyed_on_columns_holding_null(fresh_db, tmp_path, nu
     assert report["lossless"]["proven"] == report["lossless"]["staging_rows"] == 3
 
 
+
+def test_the_proof_calls_values_equal_exactly_when_their_json_is(fresh_db, tmp_path):
+    """The proof compares some types natively for speed; its verdicts must stay those of JSON equality:
+    1.0 = 1.00 and json differing in spaces are identical; '1 day' and '24 hours' (equal intervals, different
+    JSON), text differing in case under a case-insensitive collation, and a timestamp a microsecond apart
+    are conflicts the target won."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        try:
+            conn.execute("CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)")
+        except psycopg.errors.FeatureNotSupported:  # a server built without ICU: the text column is plain
+            conn.execute('CREATE COLLATION ci FROM "C"')
+    merge_shape(
+        fresh_db, tmp_path,
+        "CREATE TABLE reading (id bigserial PRIMARY KEY, code text NOT NULL UNIQUE, amount numeric,"
+        " span interval, doc json, label text COLLATE ci, at timestamptz, ratio double precision, meta jsonb)",
+        "INSERT INTO public.reading VALUES"
+        " (1, 'same', 1.0, '1 day', '{\"x\": 1}', 'A', '2024-01-01', 0.5, '{\"k\": [1, 2]}'),"
+        " (2, 'interval', 2, '1 day', '{}', 'a', '2024-01-01', 1, '{}'),"
+        " (3, 'case', 2, '1 day', '{}', 'a', '2024-01-01', 1, '{}'),"
+        " (4, 'time', 2, '1 day', '{}', 'a', '2024-01-01 00:00:00', 1, '{}');"
+        "SELECT setval('public.reading_id_seq', 4)",
+        "INSERT INTO staging.reading VALUES"
+        " (7, 'same', 1.00, '1 day', '{\"x\":1}', 'A', '2024-01-01', 0.50, '{\"k\":[1,2]}'),"
+        " (8, 'interval', 2, '24 hours', '{}', 'a', '2024-01-01', 1, '{}'),"
+        " (9, 'case', 2, '1 day', '{}', 'A', '2024-01-01', 1, '{}'),"
+        " (10, 'time', 2, '1 day', '{}', 'a', '2024-01-01 00:00:00.000001', 1, '{}'),"
+        " (11, 'new', NULL, NULL, NULL, NULL, NULL, 'NaN', NULL)",
+        edits={"reading": {"strategy": "natural_key", "natural_key": ["code"]}})
+    table = json.loads((tmp_path / "report.json").read_text())["tables"]["reading"]
+    assert (table["identical"], table["conflicts"], table["lost"]) == (2, 3, 0)
+    assert sorted(s["key"][0] for s in table["conflict_sample"]) == ["case", "interval", "time"]
+    assert rows(fresh_db, "SELECT code FROM reading ORDER BY id") == [("same",), ("interval",), ("case",), ("time",),
+                                                                       ("new",)]
+
 def test_publish_leaves_a_foreign_key_of_one_partition_to_its_trigger(fresh_db, tmp_path):
     """Publish checks foreign keys itself only where it checks all of them: a key declared on one partition
     holds for that partition's rows alone, and one on a generated column is not among the pending rows'

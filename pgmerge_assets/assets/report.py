@@ -22,6 +22,14 @@ def _row(conn: psycopg.Connection, query) -> dict[str, Any]:
     return {d.name: v for d, v in zip(cur.description, row)} if row else {}
 
 
+def column_types(conn: psycopg.Connection, schema: str) -> dict[str, dict[str, str]]:
+    """table → column → type of the staging clones, for the proof to compare natively where it may."""
+    types: dict[str, dict[str, str]] = {}
+    for table, column, type_name in conn.execute(load("report/column_types.sql"), {"schema": schema}):
+        types.setdefault(table, {})[column] = type_name
+    return types
+
+
 def gather(conn: psycopg.Connection, plan: Plan, judged: dict | None = None, connect: Connect | None = None,
            parallel: int = PARALLEL) -> dict[str, Any]:
     """Read everything the report shows, in one repeatable-read snapshot of the work it judges (target ∪
@@ -29,9 +37,9 @@ def gather(conn: psycopg.Connection, plan: Plan, judged: dict | None = None, con
     `connect` that share that snapshot. Checks this run judged already (`judged`: (step, check) → (offending
     count, sample)) are taken as they are, not run twice."""
     judged = judged or {}
-    proofs = build_proofs(plan.spec)
     with conn.transaction():
         conn.execute(load("report/read_only_snapshot.sql"))
+        proofs = build_proofs(plan.spec, column_types(conn, plan.spec.staging_schema))
         version = conn.execute(StagingPlan(plan.spec).work_version()).fetchone()[0]
         tasks = [lambda c, p=p: (_row(c, plan.step(merged_key(p.table)).stats), _row(c, p.query)) for p in proofs]
         unjudged = [check for check in plan.checks if (check.step, check.name) not in judged]

@@ -2282,240 +2282,314 @@ WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st."id" AS staging_id, jsonb_build_array(st."name") AS k, jsonb_build_array(st."name", st."description", st."created_at") AS c, false AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st."id" AS staging_id,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND to_jsonb(st."name") IS NOT DISTINCT FROM to_jsonb(p."name") AS found,
+           to_jsonb(st."name") IS NOT DISTINCT FROM to_jsonb(p."name") AND to_jsonb(st."description") IS NOT DISTINCT FROM to_jsonb(p."description") AND to_jsonb(st."created_at") IS NOT DISTINCT FROM to_jsonb(p."created_at") AS equal,
+           coalesce(NOT m.inserted, false) AS matched
     FROM "staging"."dataset" st
     
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."name", "p"."description", "p"."created_at") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."name") AS found,
-           coalesce(NOT m.inserted, false) AS matched
-    FROM s
-    LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = s.staging_id
+    LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_dataset" p ON p."id" = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."name"), 'staging', jsonb_build_array(st."name", st."description", st."created_at"),
+                                             'public', jsonb_build_array("p"."name", "p"."description", "p"."created_at"))), '[]')
+FROM (SELECT * FROM "staging"."dataset" WHERE "id" = ANY (v."conflict_ids")) st
+
+LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_dataset" p ON p."id" = m.public_id) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."name"), 'staging', jsonb_build_array(st."name", st."description", st."created_at"),
+                                             'public', jsonb_build_array("p"."name", "p"."description", "p"."created_at"))), '[]')
+FROM (SELECT * FROM "staging"."dataset" WHERE "id" = ANY (v."lost_ids")) st
+
+LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_dataset" p ON p."id" = m.public_id) END AS lost_sample
+FROM verdict v;
 
 -- proof finding
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st."id" AS staging_id, jsonb_build_array(st."identifier") AS k, jsonb_build_array(st."identifier", st."severity", st."summary") AS c, false AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st."id" AS staging_id,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND to_jsonb(st."identifier") IS NOT DISTINCT FROM to_jsonb(p."identifier") AS found,
+           to_jsonb(st."identifier") IS NOT DISTINCT FROM to_jsonb(p."identifier") AND to_jsonb(st."severity") IS NOT DISTINCT FROM to_jsonb(p."severity") AND to_jsonb(st."summary") IS NOT DISTINCT FROM to_jsonb(p."summary") AS equal,
+           coalesce(NOT m.inserted, false) AS matched
     FROM "staging"."finding" st
     
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."identifier", "p"."severity", "p"."summary") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."identifier") AS found,
-           coalesce(NOT m.inserted, false) AS matched
-    FROM s
-    LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = s.staging_id
+    LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_finding" p ON p."id" = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."identifier"), 'staging', jsonb_build_array(st."identifier", st."severity", st."summary"),
+                                             'public', jsonb_build_array("p"."identifier", "p"."severity", "p"."summary"))), '[]')
+FROM (SELECT * FROM "staging"."finding" WHERE "id" = ANY (v."conflict_ids")) st
+
+LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_finding" p ON p."id" = m.public_id) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."identifier"), 'staging', jsonb_build_array(st."identifier", st."severity", st."summary"),
+                                             'public', jsonb_build_array("p"."identifier", "p"."severity", "p"."summary"))), '[]')
+FROM (SELECT * FROM "staging"."finding" WHERE "id" = ANY (v."lost_ids")) st
+
+LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_finding" p ON p."id" = m.public_id) END AS lost_sample
+FROM verdict v;
 
 -- proof finding_reporter
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st."id" AS staging_id, jsonb_build_array(st."name") AS k, jsonb_build_array(st."name", st."email") AS c, false AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st."id" AS staging_id,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND to_jsonb(st."name") IS NOT DISTINCT FROM to_jsonb(p."name") AS found,
+           to_jsonb(st."name") IS NOT DISTINCT FROM to_jsonb(p."name") AND to_jsonb(st."email") IS NOT DISTINCT FROM to_jsonb(p."email") AS equal,
+           coalesce(NOT m.inserted, false) AS matched
     FROM "staging"."finding_reporter" st
     
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."name", "p"."email") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."name") AS found,
-           coalesce(NOT m.inserted, false) AS matched
-    FROM s
-    LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = s.staging_id
+    LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_finding_reporter" p ON p."id" = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."name"), 'staging', jsonb_build_array(st."name", st."email"),
+                                             'public', jsonb_build_array("p"."name", "p"."email"))), '[]')
+FROM (SELECT * FROM "staging"."finding_reporter" WHERE "id" = ANY (v."conflict_ids")) st
+
+LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_finding_reporter" p ON p."id" = m.public_id) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."name"), 'staging', jsonb_build_array(st."name", st."email"),
+                                             'public', jsonb_build_array("p"."name", "p"."email"))), '[]')
+FROM (SELECT * FROM "staging"."finding_reporter" WHERE "id" = ANY (v."lost_ids")) st
+
+LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_finding_reporter" p ON p."id" = m.public_id) END AS lost_sample
+FROM verdict v;
 
 -- proof package
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st."id" AS staging_id, jsonb_build_array(st."purl") AS k, jsonb_build_array(st."purl", st."version", st."license") AS c, false AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st."id" AS staging_id,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT (false) AND to_jsonb(st."purl") IS NOT DISTINCT FROM to_jsonb(p."purl") AS found,
+           to_jsonb(st."purl") IS NOT DISTINCT FROM to_jsonb(p."purl") AND to_jsonb(st."version") IS NOT DISTINCT FROM to_jsonb(p."version") AND to_jsonb(st."license") IS NOT DISTINCT FROM to_jsonb(p."license") AS equal,
+           coalesce(NOT m.inserted, false) AS matched
     FROM "staging"."package" st
     
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."purl", "p"."version", "p"."license") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."purl") AS found,
-           coalesce(NOT m.inserted, false) AS matched
-    FROM s
-    LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = s.staging_id
+    LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_package" p ON p."id" = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."purl"), 'staging', jsonb_build_array(st."purl", st."version", st."license"),
+                                             'public', jsonb_build_array("p"."purl", "p"."version", "p"."license"))), '[]')
+FROM (SELECT * FROM "staging"."package" WHERE "id" = ANY (v."conflict_ids")) st
+
+LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_package" p ON p."id" = m.public_id) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."purl"), 'staging', jsonb_build_array(st."purl", st."version", st."license"),
+                                             'public', jsonb_build_array("p"."purl", "p"."version", "p"."license"))), '[]')
+FROM (SELECT * FROM "staging"."package" WHERE "id" = ANY (v."lost_ids")) st
+
+LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_package" p ON p."id" = m.public_id) END AS lost_sample
+FROM verdict v;
 
 -- proof dataset_metrics
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st."id" AS staging_id, '[]'::jsonb AS k, jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END) AS c, (st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st."id" AS staging_id,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND true AS found,
+           to_jsonb("f0".public_id) IS NOT DISTINCT FROM to_jsonb(p."dataset_id") AND to_jsonb(st."txid") IS NOT DISTINCT FROM to_jsonb(p."txid") AND to_jsonb(st."recorded_at") IS NOT DISTINCT FROM to_jsonb(p."recorded_at") AND to_jsonb(st."package_count") IS NOT DISTINCT FROM to_jsonb(p."package_count") AND to_jsonb(CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END) IS NOT DISTINCT FROM to_jsonb(p."package_indexes") AS equal,
+           coalesce(false, false) AS matched
     FROM "staging"."dataset_metrics" st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
     LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."dataset_metrics" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = '[]'::jsonb AS found,
-           coalesce(false, false) AS matched
-    FROM s
-    LEFT JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = s.staging_id
+    LEFT JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_dataset_metrics" p ON p."id" = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', '[]'::jsonb, 'staging', jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END),
+                                             'public', jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes"))), '[]')
+FROM (SELECT * FROM "staging"."dataset_metrics" WHERE "id" = ANY (v."conflict_ids")) st
+LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM (SELECT * FROM "staging"."dataset_metrics" WHERE "id" = ANY (v."conflict_ids")) x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
+LEFT JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_dataset_metrics" p ON p."id" = m.public_id) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', '[]'::jsonb, 'staging', jsonb_build_array("f0".public_id, st."txid", st."recorded_at", st."package_count", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END),
+                                             'public', jsonb_build_array("p"."dataset_id", "p"."txid", "p"."recorded_at", "p"."package_count", "p"."package_indexes"))), '[]')
+FROM (SELECT * FROM "staging"."dataset_metrics" WHERE "id" = ANY (v."lost_ids")) st
+LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM (SELECT * FROM "staging"."dataset_metrics" WHERE "id" = ANY (v."lost_ids")) x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
+LEFT JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_dataset_metrics" p ON p."id" = m.public_id) END AS lost_sample
+FROM verdict v;
 
 -- proof datasource
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st."id" AS staging_id, jsonb_build_array(st."purl") AS k, jsonb_build_array(st."purl", "f0".public_id, st."url", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END) AS c, (st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st."id" AS staging_id,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND to_jsonb(st."purl") IS NOT DISTINCT FROM to_jsonb(p."purl") AS found,
+           to_jsonb(st."purl") IS NOT DISTINCT FROM to_jsonb(p."purl") AND to_jsonb("f0".public_id) IS NOT DISTINCT FROM to_jsonb(p."dataset_id") AND to_jsonb(st."url") IS NOT DISTINCT FROM to_jsonb(p."url") AND to_jsonb(CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END) IS NOT DISTINCT FROM to_jsonb(p."package_indexes") AS equal,
+           coalesce(NOT m.inserted, false) AS matched
     FROM "staging"."datasource" st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
     LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."datasource" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."purl", "p"."dataset_id", "p"."url", "p"."package_indexes") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."purl") AS found,
-           coalesce(NOT m.inserted, false) AS matched
-    FROM s
-    LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = s.staging_id
+    LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_datasource" p ON p."id" = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."purl"), 'staging', jsonb_build_array(st."purl", "f0".public_id, st."url", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END),
+                                             'public', jsonb_build_array("p"."purl", "p"."dataset_id", "p"."url", "p"."package_indexes"))), '[]')
+FROM (SELECT * FROM "staging"."datasource" WHERE "id" = ANY (v."conflict_ids")) st
+LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM (SELECT * FROM "staging"."datasource" WHERE "id" = ANY (v."conflict_ids")) x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
+LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_datasource" p ON p."id" = m.public_id) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array(st."purl"), 'staging', jsonb_build_array(st."purl", "f0".public_id, st."url", CASE WHEN st."package_indexes" IS NULL THEN NULL ELSE coalesce("a0".ids, '{}') END),
+                                             'public', jsonb_build_array("p"."purl", "p"."dataset_id", "p"."url", "p"."package_indexes"))), '[]')
+FROM (SELECT * FROM "staging"."datasource" WHERE "id" = ANY (v."lost_ids")) st
+LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+    LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM (SELECT * FROM "staging"."datasource" WHERE "id" = ANY (v."lost_ids")) x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
+LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_datasource" p ON p."id" = m.public_id) END AS lost_sample
+FROM verdict v;
 
 -- proof edit
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st."id" AS staging_id, '[]'::jsonb AS k, jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change") AS c, (st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st."id" AS staging_id,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."dataset_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND true AS found,
+           to_jsonb("f0".public_id) IS NOT DISTINCT FROM to_jsonb(p."dataset_id") AND to_jsonb(st."author") IS NOT DISTINCT FROM to_jsonb(p."author") AND to_jsonb(st."edited_at") IS NOT DISTINCT FROM to_jsonb(p."edited_at") AND to_jsonb(st."change") IS NOT DISTINCT FROM to_jsonb(p."change") AS equal,
+           coalesce(false, false) AS matched
     FROM "staging"."edit" st
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = '[]'::jsonb AS found,
-           coalesce(false, false) AS matched
-    FROM s
-    LEFT JOIN "pgmerge"."map_edit" m ON m.staging_id = s.staging_id
+    LEFT JOIN "pgmerge"."map_edit" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_edit" p ON p."id" = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', '[]'::jsonb, 'staging', jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change"),
+                                             'public', jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change"))), '[]')
+FROM (SELECT * FROM "staging"."edit" WHERE "id" = ANY (v."conflict_ids")) st
+LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+LEFT JOIN "pgmerge"."map_edit" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_edit" p ON p."id" = m.public_id) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', '[]'::jsonb, 'staging', jsonb_build_array("f0".public_id, st."author", st."edited_at", st."change"),
+                                             'public', jsonb_build_array("p"."dataset_id", "p"."author", "p"."edited_at", "p"."change"))), '[]')
+FROM (SELECT * FROM "staging"."edit" WHERE "id" = ANY (v."lost_ids")) st
+LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
+LEFT JOIN "pgmerge"."map_edit" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_edit" p ON p."id" = m.public_id) END AS lost_sample
+FROM verdict v;
 
 -- proof finding_finding_reporter
 -- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
@@ -2570,68 +2644,88 @@ FROM judged;
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st."id" AS staging_id, jsonb_build_array("f0".public_id, st."kind", st."occurred_at") AS k, jsonb_build_array("f0".public_id, st."kind", st."occurred_at", st."payload") AS c, (st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st."id" AS staging_id,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND to_jsonb("f0".public_id) IS NOT DISTINCT FROM to_jsonb(p."datasource_id") AND to_jsonb(st."kind") IS NOT DISTINCT FROM to_jsonb(p."kind") AND to_jsonb(st."occurred_at") IS NOT DISTINCT FROM to_jsonb(p."occurred_at") AS found,
+           to_jsonb("f0".public_id) IS NOT DISTINCT FROM to_jsonb(p."datasource_id") AND to_jsonb(st."kind") IS NOT DISTINCT FROM to_jsonb(p."kind") AND to_jsonb(st."occurred_at") IS NOT DISTINCT FROM to_jsonb(p."occurred_at") AND to_jsonb(st."payload") IS NOT DISTINCT FROM to_jsonb(p."payload") AS equal,
+           coalesce(NOT m.inserted, false) AS matched
     FROM "staging"."datasource_event" st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at", "p"."payload") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at") AS found,
-           coalesce(NOT m.inserted, false) AS matched
-    FROM s
-    LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = s.staging_id
+    LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_datasource_event" p ON p."id" = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array("f0".public_id, st."kind", st."occurred_at"), 'staging', jsonb_build_array("f0".public_id, st."kind", st."occurred_at", st."payload"),
+                                             'public', jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at", "p"."payload"))), '[]')
+FROM (SELECT * FROM "staging"."datasource_event" WHERE "id" = ANY (v."conflict_ids")) st
+LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_datasource_event" p ON p."id" = m.public_id) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', jsonb_build_array("f0".public_id, st."kind", st."occurred_at"), 'staging', jsonb_build_array("f0".public_id, st."kind", st."occurred_at", st."payload"),
+                                             'public', jsonb_build_array("p"."datasource_id", "p"."kind", "p"."occurred_at", "p"."payload"))), '[]')
+FROM (SELECT * FROM "staging"."datasource_event" WHERE "id" = ANY (v."lost_ids")) st
+LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_datasource_event" p ON p."id" = m.public_id) END AS lost_sample
+FROM verdict v;
 
 -- proof datasource_metrics
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st."id" AS staging_id, '[]'::jsonb AS k, jsonb_build_array("f0".public_id, st."recorded_at", st."event_count") AS c, (st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL) AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st."id" AS staging_id,
+           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT ((st."datasource_id" IS NOT NULL AND "f0".staging_id IS NULL)) AND true AS found,
+           to_jsonb("f0".public_id) IS NOT DISTINCT FROM to_jsonb(p."datasource_id") AND to_jsonb(st."recorded_at") IS NOT DISTINCT FROM to_jsonb(p."recorded_at") AND to_jsonb(st."event_count") IS NOT DISTINCT FROM to_jsonb(p."event_count") AS equal,
+           coalesce(false, false) AS matched
     FROM "staging"."datasource_metrics" st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count") AS public_content,
-           m.public_id IS NOT NULL AND p."id" IS NOT NULL AND NOT s.unmapped AND s.k = '[]'::jsonb AS found,
-           coalesce(false, false) AS matched
-    FROM s
-    LEFT JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = s.staging_id
+    LEFT JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_datasource_metrics" p ON p."id" = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', '[]'::jsonb, 'staging', jsonb_build_array("f0".public_id, st."recorded_at", st."event_count"),
+                                             'public', jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count"))), '[]')
+FROM (SELECT * FROM "staging"."datasource_metrics" WHERE "id" = ANY (v."conflict_ids")) st
+LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+LEFT JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_datasource_metrics" p ON p."id" = m.public_id) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE (-- Sample rows of one verdict of a mapped table's proof (at most 20 staging ids): the key, the
+-- staging row translated through the maps, and the row of the merged view its map entry names, as JSON.
+SELECT coalesce(jsonb_agg(jsonb_build_object('key', '[]'::jsonb, 'staging', jsonb_build_array("f0".public_id, st."recorded_at", st."event_count"),
+                                             'public', jsonb_build_array("p"."datasource_id", "p"."recorded_at", "p"."event_count"))), '[]')
+FROM (SELECT * FROM "staging"."datasource_metrics" WHERE "id" = ANY (v."lost_ids")) st
+LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
+LEFT JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = st."id"
+LEFT JOIN "pgmerge"."merged_datasource_metrics" p ON p."id" = m.public_id) END AS lost_sample
+FROM verdict v;
 
 -- proof datasource_event_finding
 -- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys

@@ -2,21 +2,27 @@
 -- row it became in the merged view (target ∪ pending): found when the natural keys are equal (foreign-key
 -- parts translated through the parents' maps), identical when the whole content is, a conflict the target
 -- won when it differs from a row that already existed. Anything else (no map entry, no such row, another
--- key, an inserted row that differs) is lost. History has no key: its content must be equal.
-WITH s AS (
-    SELECT st.{id} AS staging_id, {staging_key} AS k, {staging_content} AS c, {unmapped} AS unmapped
+-- key, an inserted row that differs) is lost. History has no key: its content must be equal. Values are
+-- compared column by column; only the sample rows (at most 20 per verdict) are built as JSON.
+WITH judged AS (
+    SELECT st.{id} AS staging_id,
+           m.public_id IS NOT NULL AND p.{id} IS NOT NULL AND NOT ({unmapped}) AND {key_equal} AS found,
+           {content_equal} AS equal,
+           coalesce({matched}, false) AS matched
     FROM {staging_table} st
     {parent_joins}
-    OFFSET 0  -- each staging row translated once, not once per use below
-), joined AS (
-    SELECT s.k, s.c AS staging_content, {public_content} AS public_content,
-           m.public_id IS NOT NULL AND p.{id} IS NOT NULL AND NOT s.unmapped AND s.k = {public_key} AS found,
-           coalesce({matched}, false) AS matched
-    FROM s
-    LEFT JOIN {map} m ON m.staging_id = s.staging_id
+    LEFT JOIN {map} m ON m.staging_id = st.{id}
     LEFT JOIN {merged_view} p ON p.{id} = m.public_id
-    OFFSET 0
-), judged AS (
-    SELECT *, found AND staging_content = public_content AS same FROM joined
+), verdict AS (
+    SELECT count(*) AS staging_rows,
+           count(*) FILTER (WHERE found AND equal) AS identical,
+           count(*) FILTER (WHERE found AND NOT equal AND matched) AS conflicts,
+           count(*) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)) AS lost,
+           (array_agg(staging_id) FILTER (WHERE found AND NOT equal AND matched))[1:20] AS conflict_ids,
+           (array_agg(staging_id) FILTER (WHERE NOT found OR (NOT equal AND NOT matched)))[1:20] AS lost_ids
+    FROM judged
 )
-{counts}
+SELECT staging_rows, identical, conflicts, lost,
+       CASE WHEN conflicts = 0 THEN '[]'::jsonb ELSE ({conflict_sample}) END AS conflict_sample,
+       CASE WHEN lost = 0 THEN '[]'::jsonb ELSE ({lost_sample}) END AS lost_sample
+FROM verdict v
