@@ -23,15 +23,15 @@ Task = Callable[[psycopg.Connection], Any]
 
 def run_tasks(conn: psycopg.Connection, tasks: list[Task], connect: Connect | None, parallel: int = PARALLEL) -> list:
     """Each task (a function of a connection) run in the snapshot of `conn`'s open REPEATABLE READ transaction:
-    on `conn` itself one after another, or `parallel` at a time on connections from `connect` importing that
-    snapshot. The results in task order."""
+    on `conn` itself one after another, or `parallel` at a time on `conn` and connections from `connect`
+    importing that snapshot. The results in task order."""
     if connect is None or parallel <= 1 or len(tasks) <= 1:
         return [task(conn) for task in tasks]
     snapshot = conn.execute(load("report/snapshot_export.sql")).fetchone()[0]
-    return _in_snapshot(tasks, connect, snapshot, parallel)
+    return _in_snapshot(conn, tasks, connect, snapshot, parallel)
 
 
-def _in_snapshot(tasks: list[Task], connect: Connect, snapshot: str, parallel: int) -> list:
+def _in_snapshot(conn: psycopg.Connection, tasks: list[Task], connect: Connect, snapshot: str, parallel: int) -> list:
     """Interrupted (a Dagster termination): every query still running is cancelled."""
     results: list[Any] = [None] * len(tasks)
     todo = iter(reversed(range(len(tasks))))  # the last tasks (the proofs of the biggest tables, often) first
@@ -46,8 +46,8 @@ def _in_snapshot(tasks: list[Task], connect: Connect, snapshot: str, parallel: i
             results[i] = tasks[i](c)
 
     with ExitStack() as stack:
-        connections = []
-        for _ in range(min(parallel, len(tasks))):
+        connections = [conn]
+        for _ in range(min(parallel, len(tasks)) - 1):
             c = stack.enter_context(connect())
             c.isolation_level, c.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
             c.execute(compose("report/snapshot_import.sql", snapshot=sql.Literal(snapshot)))
@@ -62,6 +62,6 @@ def _in_snapshot(tasks: list[Task], connect: Connect, snapshot: str, parallel: i
                 for c in connections:
                     c.cancel_safe()
                 raise
-        for c in connections:
+        for c in connections[1:]:
             c.rollback()
     return results
