@@ -248,6 +248,9 @@ def test_lossless_check_reads_the_database_not_the_report_file(fresh_db, tmp_pat
     # a foreign key pointing at another existing parent: every check passes, only the proof can see it
     ("UPDATE pgmerge.pending_datasource SET dataset_id = 1 WHERE purl = 'ds2'", "datasource"),
     ("UPDATE pgmerge.pending_dataset_metrics SET package_indexes = '{1}'", "dataset_metrics"),
+    # a join table (every column in its key): a pending row gone
+    ("DELETE FROM pgmerge.pending_datasource_event_package WHERE ctid = "
+     "(SELECT min(ctid) FROM pgmerge.pending_datasource_event_package)", "datasource_event_package"),
 ])
 def test_the_proof_sees_a_pending_row_that_differs_and_publish_refuses(fresh_db, tmp_path, tamper, table):
     setup_pair(fresh_db)

@@ -545,6 +545,22 @@ def test_the_proof_calls_values_equal_exactly_when_their_json_is(fresh_db, tmp_p
     assert rows(fresh_db, "SELECT code FROM reading ORDER BY id") == [("same",), ("interval",), ("case",), ("time",),
                                                                        ("new",)]
 
+@pytest.mark.parametrize("nulls, expected", [
+    ("equal", [(None, "x"), ("a", "y"), ("b", "z")]),
+    ("distinct", [(None, "x"), (None, "x"), ("a", "y"), ("b", "z")]),
+])
+def test_a_table_that_is_all_key_with_a_null_in_it(fresh_db, tmp_path, nulls, expected):
+    """Every column in the key (a join table's shape): the proof looks each staging row up in target ∪
+    pending, a key holding a NULL by its jsonb form; every row is found, none differs."""
+    merge_shape(fresh_db, tmp_path, "CREATE TABLE pair (scope text, name text NOT NULL)",
+                "INSERT INTO public.pair VALUES (NULL, 'x'), ('a', 'y')",
+                "INSERT INTO staging.pair VALUES (NULL, 'x'), ('a', 'y'), ('b', 'z')",
+                edits={"pair": {"strategy": "natural_key", "natural_key": ["scope", "name"], "nulls_in_key": nulls}})
+    assert rows(fresh_db, "SELECT scope, name FROM pair ORDER BY 1 NULLS FIRST, 2") == expected
+    table = json.loads((tmp_path / "report.json").read_text())["tables"]["pair"]
+    assert (table["staging_rows"], table["identical"], table["conflicts"], table["lost"]) == (3, 3, 0, 0)
+
+
 def test_publish_leaves_a_foreign_key_of_one_partition_to_its_trigger(fresh_db, tmp_path):
     """Publish checks foreign keys itself only where it checks all of them: a key declared on one partition
     holds for that partition's rows alone, and one on a generated column is not among the pending rows'

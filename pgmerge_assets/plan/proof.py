@@ -124,6 +124,8 @@ def _keyed_without_id(n: Names, t: TableSpec) -> dict[str, sql.Composable]:
         key_positions=sql.SQL(", ").join(sql.SQL(str(i + 1)) for i in range(len(key))),
         staging_rest=rest_staging, public_rest=rest_public,
         key_equal=sql.SQL(" AND ").join(sql.SQL("p.{ki} = s.{ki}").format(ki=ki) for ki in k),
+        public_key_equal=sql.SQL(" AND ").join(sql.SQL("p.{} = s.{}").format(sql.Identifier(c), ki)
+                                               for c, ki in zip(key, k)),
         staging_complete=sql.SQL(" AND ").join(sql.SQL("s.{} IS NOT NULL").format(ki) for ki in k),
         public_complete=sql.SQL(" AND ").join(sql.SQL("p.{} IS NOT NULL").format(sql.Identifier(c)) for c in key),
         staging_key=sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(sql.SQL("s.{}").format(ki) for ki in k)),
@@ -150,7 +152,10 @@ def build_proofs(spec: MergeSpec, types: Types | None = None) -> list[Proof]:
         parts = dict(staging_table=n.staging(t.name), merged_view=n.merged(t.name), parent_joins=joins,
                      counts=compose("report/proof_counts.sql"),
                      staging_content=staging_content, public_content=public_content, unmapped=_unmapped(t))
-        if t.strategy == "natural_key":
+        if t.strategy == "natural_key" and set(t.columns) <= set(t.natural_key):
+            keyed = _keyed_without_id(n, t)
+            query = compose("report/proof_key_only.sql", **{**parts, **keyed, "key_equal": keyed["public_key_equal"]})
+        elif t.strategy == "natural_key":
             query = compose("report/proof_keyed.sql", **{**parts, **_keyed_without_id(n, t)})
         else:
             query = compose("report/proof_append.sql", **parts)

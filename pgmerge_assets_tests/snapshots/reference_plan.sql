@@ -2592,52 +2592,34 @@ LEFT JOIN "pgmerge"."merged_edit" p ON p."id" = m.public_id) END AS lost_sample
 FROM verdict v;
 
 -- proof finding_finding_reporter
--- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
--- translated through the parents' maps, must be found in the merged view (target ∪ pending) under the same
--- key with the same other columns — or differ as a conflict the target won. Keys are compared on their own
--- columns (k0, k1, …: a hash join on native values); a key holding a NULL cannot match with =, so those
--- few rows are matched as jsonb instead. (Target rows are grouped by key, so a key the target repeats
--- still counts each staging row once.)
-WITH s AS (
-    SELECT "f0".public_id AS "k0", "f1".public_id AS "k1", jsonb_build_array() AS c, (st."finding_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_reporter_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
+-- Lossless proof for a table whose columns are all its natural key (a join table; no id, so no map): every
+-- staging row, foreign keys translated through the parents' maps, must be a row of the merged view (target ∪
+-- pending); there is nothing else to differ, so no conflicts. Complete keys are looked up on their own
+-- columns (k0, k1, …: a hash or merge anti-join on native values, no grouping of the target); a key holding
+-- a NULL cannot match with =, so those few rows are looked up as jsonb among the target's incomplete keys.
+WITH s AS MATERIALIZED (
+    SELECT "f0".public_id AS "k0", "f1".public_id AS "k1", (st."finding_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_reporter_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
     FROM "staging"."finding_finding_reporter" st
     LEFT JOIN "pgmerge"."map_finding" AS "f0" ON "f0".staging_id = st."finding_id"
     LEFT JOIN "pgmerge"."map_finding_reporter" AS "f1" ON "f1".staging_id = st."finding_reporter_id"
-    OFFSET 0
-), p_complete AS (
-    SELECT p."finding_id" AS "k0", p."finding_reporter_id" AS "k1", array_agg(jsonb_build_array()) AS cs
-    FROM "pgmerge"."merged_finding_finding_reporter" p
-    WHERE p."finding_id" IS NOT NULL AND p."finding_reporter_id" IS NOT NULL
-    GROUP BY 1, 2
-), p_null AS (
-    SELECT jsonb_build_array("p"."finding_id", "p"."finding_reporter_id") AS k, array_agg(jsonb_build_array()) AS cs
-    FROM "pgmerge"."merged_finding_finding_reporter" p
-    WHERE NOT (p."finding_id" IS NOT NULL AND p."finding_reporter_id" IS NOT NULL)
-    GROUP BY 1
-), paired AS (
-    SELECT jsonb_build_array(s."k0", s."k1") AS k, s.c, s.unmapped, p.cs
-    FROM s LEFT JOIN p_complete p ON p."k0" = s."k0" AND p."k1" = s."k1"
-    WHERE s."k0" IS NOT NULL AND s."k1" IS NOT NULL
+), lost AS MATERIALIZED (
+    SELECT * FROM s WHERE unmapped
     UNION ALL
-    SELECT jsonb_build_array(s."k0", s."k1"), s.c, s.unmapped, p.cs
-    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array(s."k0", s."k1")
-    WHERE NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
-), judged AS (
-    SELECT k, k || c AS staging_content, k || cs[1] AS public_content, cs IS NOT NULL AND NOT unmapped AS found,
-           cs IS NOT NULL AND NOT unmapped AND c = ANY (cs) AS same, true AS matched
-    FROM paired
+    SELECT * FROM s
+    WHERE NOT unmapped AND s."k0" IS NOT NULL AND s."k1" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_finding_finding_reporter" p WHERE p."finding_id" = s."k0" AND p."finding_reporter_id" = s."k1")
+    UNION ALL
+    SELECT * FROM s
+    WHERE NOT unmapped AND NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
+      AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_finding_finding_reporter" p WHERE NOT (p."finding_id" IS NOT NULL AND p."finding_reporter_id" IS NOT NULL) AND jsonb_build_array("p"."finding_id", "p"."finding_reporter_id") = jsonb_build_array(s."k0", s."k1"))
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT (SELECT count(*) FROM s) AS staging_rows,
+       (SELECT count(*) FROM s) - (SELECT count(*) FROM lost) AS identical,
+       0::bigint AS conflicts,
+       (SELECT count(*) FROM lost) AS lost,
+       '[]'::jsonb AS conflict_sample,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('key', jsonb_build_array(s."k0", s."k1"), 'staging', jsonb_build_array(s."k0", s."k1"), 'public', NULL))
+                 FROM (SELECT * FROM lost LIMIT 20) s), '[]') AS lost_sample;
 
 -- proof datasource_event
 -- Lossless proof for a table with an id map. Each staging row is followed through its map entry to the
@@ -2728,97 +2710,61 @@ LEFT JOIN "pgmerge"."merged_datasource_metrics" p ON p."id" = m.public_id) END A
 FROM verdict v;
 
 -- proof datasource_event_finding
--- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
--- translated through the parents' maps, must be found in the merged view (target ∪ pending) under the same
--- key with the same other columns — or differ as a conflict the target won. Keys are compared on their own
--- columns (k0, k1, …: a hash join on native values); a key holding a NULL cannot match with =, so those
--- few rows are matched as jsonb instead. (Target rows are grouped by key, so a key the target repeats
--- still counts each staging row once.)
-WITH s AS (
-    SELECT "f0".public_id AS "k0", "f1".public_id AS "k1", jsonb_build_array() AS c, (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
+-- Lossless proof for a table whose columns are all its natural key (a join table; no id, so no map): every
+-- staging row, foreign keys translated through the parents' maps, must be a row of the merged view (target ∪
+-- pending); there is nothing else to differ, so no conflicts. Complete keys are looked up on their own
+-- columns (k0, k1, …: a hash or merge anti-join on native values, no grouping of the target); a key holding
+-- a NULL cannot match with =, so those few rows are looked up as jsonb among the target's incomplete keys.
+WITH s AS MATERIALIZED (
+    SELECT "f0".public_id AS "k0", "f1".public_id AS "k1", (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."finding_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
     FROM "staging"."datasource_event_finding" st
     LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
     LEFT JOIN "pgmerge"."map_finding" AS "f1" ON "f1".staging_id = st."finding_id"
-    OFFSET 0
-), p_complete AS (
-    SELECT p."datasource_event_id" AS "k0", p."finding_id" AS "k1", array_agg(jsonb_build_array()) AS cs
-    FROM "pgmerge"."merged_datasource_event_finding" p
-    WHERE p."datasource_event_id" IS NOT NULL AND p."finding_id" IS NOT NULL
-    GROUP BY 1, 2
-), p_null AS (
-    SELECT jsonb_build_array("p"."datasource_event_id", "p"."finding_id") AS k, array_agg(jsonb_build_array()) AS cs
-    FROM "pgmerge"."merged_datasource_event_finding" p
-    WHERE NOT (p."datasource_event_id" IS NOT NULL AND p."finding_id" IS NOT NULL)
-    GROUP BY 1
-), paired AS (
-    SELECT jsonb_build_array(s."k0", s."k1") AS k, s.c, s.unmapped, p.cs
-    FROM s LEFT JOIN p_complete p ON p."k0" = s."k0" AND p."k1" = s."k1"
-    WHERE s."k0" IS NOT NULL AND s."k1" IS NOT NULL
+), lost AS MATERIALIZED (
+    SELECT * FROM s WHERE unmapped
     UNION ALL
-    SELECT jsonb_build_array(s."k0", s."k1"), s.c, s.unmapped, p.cs
-    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array(s."k0", s."k1")
-    WHERE NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
-), judged AS (
-    SELECT k, k || c AS staging_content, k || cs[1] AS public_content, cs IS NOT NULL AND NOT unmapped AS found,
-           cs IS NOT NULL AND NOT unmapped AND c = ANY (cs) AS same, true AS matched
-    FROM paired
+    SELECT * FROM s
+    WHERE NOT unmapped AND s."k0" IS NOT NULL AND s."k1" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource_event_finding" p WHERE p."datasource_event_id" = s."k0" AND p."finding_id" = s."k1")
+    UNION ALL
+    SELECT * FROM s
+    WHERE NOT unmapped AND NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
+      AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource_event_finding" p WHERE NOT (p."datasource_event_id" IS NOT NULL AND p."finding_id" IS NOT NULL) AND jsonb_build_array("p"."datasource_event_id", "p"."finding_id") = jsonb_build_array(s."k0", s."k1"))
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT (SELECT count(*) FROM s) AS staging_rows,
+       (SELECT count(*) FROM s) - (SELECT count(*) FROM lost) AS identical,
+       0::bigint AS conflicts,
+       (SELECT count(*) FROM lost) AS lost,
+       '[]'::jsonb AS conflict_sample,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('key', jsonb_build_array(s."k0", s."k1"), 'staging', jsonb_build_array(s."k0", s."k1"), 'public', NULL))
+                 FROM (SELECT * FROM lost LIMIT 20) s), '[]') AS lost_sample;
 
 -- proof datasource_event_package
--- Lossless proof for a table with a natural key and no id (so no map): every staging row, foreign keys
--- translated through the parents' maps, must be found in the merged view (target ∪ pending) under the same
--- key with the same other columns — or differ as a conflict the target won. Keys are compared on their own
--- columns (k0, k1, …: a hash join on native values); a key holding a NULL cannot match with =, so those
--- few rows are matched as jsonb instead. (Target rows are grouped by key, so a key the target repeats
--- still counts each staging row once.)
-WITH s AS (
-    SELECT "f0".public_id AS "k0", "f1".public_id AS "k1", jsonb_build_array() AS c, (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."package_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
+-- Lossless proof for a table whose columns are all its natural key (a join table; no id, so no map): every
+-- staging row, foreign keys translated through the parents' maps, must be a row of the merged view (target ∪
+-- pending); there is nothing else to differ, so no conflicts. Complete keys are looked up on their own
+-- columns (k0, k1, …: a hash or merge anti-join on native values, no grouping of the target); a key holding
+-- a NULL cannot match with =, so those few rows are looked up as jsonb among the target's incomplete keys.
+WITH s AS MATERIALIZED (
+    SELECT "f0".public_id AS "k0", "f1".public_id AS "k1", (st."datasource_event_id" IS NOT NULL AND "f0".staging_id IS NULL) OR (st."package_id" IS NOT NULL AND "f1".staging_id IS NULL) AS unmapped
     FROM "staging"."datasource_event_package" st
     LEFT JOIN "pgmerge"."map_datasource_event" AS "f0" ON "f0".staging_id = st."datasource_event_id"
     LEFT JOIN "pgmerge"."map_package" AS "f1" ON "f1".staging_id = st."package_id"
-    OFFSET 0
-), p_complete AS (
-    SELECT p."datasource_event_id" AS "k0", p."package_id" AS "k1", array_agg(jsonb_build_array()) AS cs
-    FROM "pgmerge"."merged_datasource_event_package" p
-    WHERE p."datasource_event_id" IS NOT NULL AND p."package_id" IS NOT NULL
-    GROUP BY 1, 2
-), p_null AS (
-    SELECT jsonb_build_array("p"."datasource_event_id", "p"."package_id") AS k, array_agg(jsonb_build_array()) AS cs
-    FROM "pgmerge"."merged_datasource_event_package" p
-    WHERE NOT (p."datasource_event_id" IS NOT NULL AND p."package_id" IS NOT NULL)
-    GROUP BY 1
-), paired AS (
-    SELECT jsonb_build_array(s."k0", s."k1") AS k, s.c, s.unmapped, p.cs
-    FROM s LEFT JOIN p_complete p ON p."k0" = s."k0" AND p."k1" = s."k1"
-    WHERE s."k0" IS NOT NULL AND s."k1" IS NOT NULL
+), lost AS MATERIALIZED (
+    SELECT * FROM s WHERE unmapped
     UNION ALL
-    SELECT jsonb_build_array(s."k0", s."k1"), s.c, s.unmapped, p.cs
-    FROM s LEFT JOIN p_null p ON p.k = jsonb_build_array(s."k0", s."k1")
-    WHERE NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
-), judged AS (
-    SELECT k, k || c AS staging_content, k || cs[1] AS public_content, cs IS NOT NULL AND NOT unmapped AS found,
-           cs IS NOT NULL AND NOT unmapped AND c = ANY (cs) AS same, true AS matched
-    FROM paired
+    SELECT * FROM s
+    WHERE NOT unmapped AND s."k0" IS NOT NULL AND s."k1" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource_event_package" p WHERE p."datasource_event_id" = s."k0" AND p."package_id" = s."k1")
+    UNION ALL
+    SELECT * FROM s
+    WHERE NOT unmapped AND NOT (s."k0" IS NOT NULL AND s."k1" IS NOT NULL)
+      AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource_event_package" p WHERE NOT (p."datasource_event_id" IS NOT NULL AND p."package_id" IS NOT NULL) AND jsonb_build_array("p"."datasource_event_id", "p"."package_id") = jsonb_build_array(s."k0", s."k1"))
 )
--- The verdict of a proof over `judged` (k, staging_content, public_content, found, same, matched): identical,
--- a conflict the target won (found under its key, differing from a row that already existed), or lost.
-SELECT count(*) AS staging_rows,
-       count(*) FILTER (WHERE same) AS identical,
-       count(*) FILTER (WHERE found AND NOT same AND matched) AS conflicts,
-       count(*) FILTER (WHERE NOT found OR (NOT same AND NOT matched)) AS lost,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE found AND NOT same AND matched))[1:20]), '[]') AS conflict_sample,
-       coalesce(to_jsonb((array_agg(jsonb_build_object('key', k, 'staging', staging_content, 'public', public_content))
-                 FILTER (WHERE NOT found OR (NOT same AND NOT matched)))[1:20]), '[]') AS lost_sample
-FROM judged;
+SELECT (SELECT count(*) FROM s) AS staging_rows,
+       (SELECT count(*) FROM s) - (SELECT count(*) FROM lost) AS identical,
+       0::bigint AS conflicts,
+       (SELECT count(*) FROM lost) AS lost,
+       '[]'::jsonb AS conflict_sample,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('key', jsonb_build_array(s."k0", s."k1"), 'staging', jsonb_build_array(s."k0", s."k1"), 'public', NULL))
+                 FROM (SELECT * FROM lost LIMIT 20) s), '[]') AS lost_sample;
