@@ -514,7 +514,7 @@ def test_a_table_without_id_keyed_on_columns_holding_null(fresh_db, tmp_path, nu
 
 def test_the_proof_calls_values_equal_exactly_when_their_json_is(fresh_db, tmp_path):
     """The proof compares some types natively for speed; its verdicts must stay those of JSON equality:
-    1.0 = 1.00 and json differing in spaces are identical; '1 day' and '24 hours' (equal intervals, different
+    1.0 = 1.00, json differing in spaces and integer arrays differing in lower bound only are identical; '1 day' and '24 hours' (equal intervals, different
     JSON), text differing in case under a case-insensitive collation, and a timestamp a microsecond apart
     are conflicts the target won."""
     with psycopg.connect(fresh_db, autocommit=True) as conn:
@@ -525,20 +525,21 @@ def test_the_proof_calls_values_equal_exactly_when_their_json_is(fresh_db, tmp_p
     merge_shape(
         fresh_db, tmp_path,
         "CREATE TABLE reading (id bigserial PRIMARY KEY, code text NOT NULL UNIQUE, amount numeric,"
-        " span interval, doc json, label text COLLATE ci, at timestamptz, ratio double precision, meta jsonb)",
+        " span interval, doc json, label text COLLATE ci, at timestamptz, ratio double precision, meta jsonb,"
+        " ns integer[])",
         "INSERT INTO public.reading VALUES"
-        " (1, 'same', 1.0, '1 day', '{\"x\": 1}', 'A', '2024-01-01', 0.5, '{\"k\": [1, 2]}'),"
-        " (2, 'interval', 2, '1 day', '{}', 'a', '2024-01-01', 1, '{}'),"
-        " (3, 'case', 2, '1 day', '{}', 'a', '2024-01-01', 1, '{}'),"
-        " (4, 'time', 2, '1 day', '{}', 'a', '2024-01-01 00:00:00', 1, '{}');"
+        " (1, 'same', 1.0, '1 day', '{\"x\": 1}', 'A', '2024-01-01', 0.5, '{\"k\": [1, 2]}', '[0:1]={1,2}'),"
+        " (2, 'interval', 2, '1 day', '{}', 'a', '2024-01-01', 1, '{}', '{}'),"
+        " (3, 'case', 2, '1 day', '{}', 'a', '2024-01-01', 1, '{}', '{}'),"
+        " (4, 'time', 2, '1 day', '{}', 'a', '2024-01-01 00:00:00', 1, '{}', '{}');"
         "SELECT setval('public.reading_id_seq', 4)",
         "INSERT INTO staging.reading VALUES"
-        " (7, 'same', 1.00, '1 day', '{\"x\":1}', 'A', '2024-01-01', 0.50, '{\"k\":[1,2]}'),"
-        " (8, 'interval', 2, '24 hours', '{}', 'a', '2024-01-01', 1, '{}'),"
-        " (9, 'case', 2, '1 day', '{}', 'A', '2024-01-01', 1, '{}'),"
-        " (10, 'time', 2, '1 day', '{}', 'a', '2024-01-01 00:00:00.000001', 1, '{}'),"
-        " (11, 'new', NULL, NULL, NULL, NULL, NULL, 'NaN', NULL)",
-        edits={"reading": {"strategy": "natural_key", "natural_key": ["code"]}})
+        " (7, 'same', 1.00, '1 day', '{\"x\":1}', 'A', '2024-01-01', 0.50, '{\"k\":[1,2]}', '{1,2}'),"
+        " (8, 'interval', 2, '24 hours', '{}', 'a', '2024-01-01', 1, '{}', '{}'),"
+        " (9, 'case', 2, '1 day', '{}', 'A', '2024-01-01', 1, '{}', '{}'),"
+        " (10, 'time', 2, '1 day', '{}', 'a', '2024-01-01 00:00:00.000001', 1, '{}', '{}'),"
+        " (11, 'new', NULL, NULL, NULL, NULL, NULL, 'NaN', NULL, '{3,NULL}')",
+        edits={"reading": {"strategy": "natural_key", "natural_key": ["code"], "arrays": {}}})  # ns holds no ids
     table = json.loads((tmp_path / "report.json").read_text())["tables"]["reading"]
     assert (table["identical"], table["conflicts"], table["lost"]) == (2, 3, 0)
     assert sorted(s["key"][0] for s in table["conflict_sample"]) == ["case", "interval", "time"]

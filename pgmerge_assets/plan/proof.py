@@ -29,9 +29,9 @@ from pgmerge_assets.plan.order import merge_order
 from pgmerge_assets.templates import compose
 
 
-# Types whose equality says exactly what equality of their JSON (`to_jsonb`) says. Arrays are not among
-# them (array equality also compares lower bounds), nor is anything else (json, geometry, intervals, domains,
-# enums, citext…): those are compared as JSON. Text is compared byte by byte, as JSON strings are, whatever
+# Types whose equality says exactly what equality of their JSON (`to_jsonb`) says; and arrays of integers,
+# their lower bounds set to 1 first (JSON has none). Anything else (json, geometry, intervals, domains, enums,
+# citext, other arrays…) is compared as JSON. Text is compared byte by byte, as JSON strings are, whatever
 # the column's collation.
 NATIVE = frozenset({"smallint", "integer", "bigint", "boolean", "uuid", "date", "timestamp without time zone",
                     "timestamp with time zone", "numeric", "real", "double precision", "bytea", "jsonb"})
@@ -71,9 +71,13 @@ def _sides(n: Names, t: TableSpec, columns: list[str],
 def _equal(t: TableSpec, column: str, value: sql.Composable, type_name: str | None) -> sql.Composed:
     """The staging value (translated) equals the merged view's (`p`), NULL equal to NULL: natively where the
     column's type allows (a translated id only for integer columns), else as JSON."""
-    base = None if type_name is None or "[]" in type_name else re.sub(r"\(.*?\)", "", type_name).strip()
+    base = None if type_name is None else re.sub(r"\(.*?\)", "", type_name).strip()
     mine = sql.SQL("p.{}").format(sql.Identifier(column))
     translated = t.mapped(column) is not None or any(a.column == column for a in t.arrays)
+    if base is not None and base.endswith("[]"):
+        if base.removesuffix("[]") in INTEGERS:  # [:] starts both at 1: JSON has no lower bounds
+            return sql.SQL("({})[:]::bigint[] IS NOT DISTINCT FROM ({})[:]::bigint[]").format(value, mine)
+        base = None
     if base in INTEGERS or (base in NATIVE and not translated):
         return sql.SQL("{} IS NOT DISTINCT FROM {}").format(value, mine)
     if base in BYTEWISE and not translated:
