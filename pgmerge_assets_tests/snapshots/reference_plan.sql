@@ -5,11 +5,15 @@
 -- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
 -- come after the rows (map_index.sql): one sorted build instead of an index update per row.
-CREATE TABLE IF NOT EXISTS "pgmerge"."map_dataset" AS
+-- Unlogged, like the pending rows (no WAL for rows rebuilt every merge): a server crash empties both, and
+-- publish then refuses (the pending rows no longer match their audit) until the next merge rebuilds them.
+-- (SET UNLOGGED converts a map an older pgmerge made; on an unlogged one it changes nothing.)
+CREATE UNLOGGED TABLE IF NOT EXISTS "pgmerge"."map_dataset" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."dataset" s, "public"."dataset" p
 WITH NO DATA;
 TRUNCATE "pgmerge"."map_dataset";
+ALTER TABLE "pgmerge"."map_dataset" SET UNLOGGED;
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
@@ -82,11 +86,15 @@ ANALYZE "pgmerge"."map_dataset";
 -- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
 -- come after the rows (map_index.sql): one sorted build instead of an index update per row.
-CREATE TABLE IF NOT EXISTS "pgmerge"."map_finding" AS
+-- Unlogged, like the pending rows (no WAL for rows rebuilt every merge): a server crash empties both, and
+-- publish then refuses (the pending rows no longer match their audit) until the next merge rebuilds them.
+-- (SET UNLOGGED converts a map an older pgmerge made; on an unlogged one it changes nothing.)
+CREATE UNLOGGED TABLE IF NOT EXISTS "pgmerge"."map_finding" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."finding" s, "public"."finding" p
 WITH NO DATA;
 TRUNCATE "pgmerge"."map_finding";
+ALTER TABLE "pgmerge"."map_finding" SET UNLOGGED;
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
@@ -159,11 +167,15 @@ ANALYZE "pgmerge"."map_finding";
 -- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
 -- come after the rows (map_index.sql): one sorted build instead of an index update per row.
-CREATE TABLE IF NOT EXISTS "pgmerge"."map_finding_reporter" AS
+-- Unlogged, like the pending rows (no WAL for rows rebuilt every merge): a server crash empties both, and
+-- publish then refuses (the pending rows no longer match their audit) until the next merge rebuilds them.
+-- (SET UNLOGGED converts a map an older pgmerge made; on an unlogged one it changes nothing.)
+CREATE UNLOGGED TABLE IF NOT EXISTS "pgmerge"."map_finding_reporter" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."finding_reporter" s, "public"."finding_reporter" p
 WITH NO DATA;
 TRUNCATE "pgmerge"."map_finding_reporter";
+ALTER TABLE "pgmerge"."map_finding_reporter" SET UNLOGGED;
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
@@ -236,11 +248,15 @@ ANALYZE "pgmerge"."map_finding_reporter";
 -- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
 -- come after the rows (map_index.sql): one sorted build instead of an index update per row.
-CREATE TABLE IF NOT EXISTS "pgmerge"."map_package" AS
+-- Unlogged, like the pending rows (no WAL for rows rebuilt every merge): a server crash empties both, and
+-- publish then refuses (the pending rows no longer match their audit) until the next merge rebuilds them.
+-- (SET UNLOGGED converts a map an older pgmerge made; on an unlogged one it changes nothing.)
+CREATE UNLOGGED TABLE IF NOT EXISTS "pgmerge"."map_package" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."package" s, "public"."package" p
 WITH NO DATA;
 TRUNCATE "pgmerge"."map_package";
+ALTER TABLE "pgmerge"."map_package" SET UNLOGGED;
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
@@ -324,11 +340,15 @@ WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 -- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
 -- come after the rows (map_index.sql): one sorted build instead of an index update per row.
-CREATE TABLE IF NOT EXISTS "pgmerge"."map_dataset_metrics" AS
+-- Unlogged, like the pending rows (no WAL for rows rebuilt every merge): a server crash empties both, and
+-- publish then refuses (the pending rows no longer match their audit) until the next merge rebuilds them.
+-- (SET UNLOGGED converts a map an older pgmerge made; on an unlogged one it changes nothing.)
+CREATE UNLOGGED TABLE IF NOT EXISTS "pgmerge"."map_dataset_metrics" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."dataset_metrics" s, "public"."dataset_metrics" p
 WITH NO DATA;
 TRUNCATE "pgmerge"."map_dataset_metrics";
+ALTER TABLE "pgmerge"."map_dataset_metrics" SET UNLOGGED;
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
@@ -396,11 +416,15 @@ ANALYZE "pgmerge"."map_dataset_metrics";
 -- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
 -- come after the rows (map_index.sql): one sorted build instead of an index update per row.
-CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource" AS
+-- Unlogged, like the pending rows (no WAL for rows rebuilt every merge): a server crash empties both, and
+-- publish then refuses (the pending rows no longer match their audit) until the next merge rebuilds them.
+-- (SET UNLOGGED converts a map an older pgmerge made; on an unlogged one it changes nothing.)
+CREATE UNLOGGED TABLE IF NOT EXISTS "pgmerge"."map_datasource" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."datasource" s, "public"."datasource" p
 WITH NO DATA;
 TRUNCATE "pgmerge"."map_datasource";
+ALTER TABLE "pgmerge"."map_datasource" SET UNLOGGED;
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
@@ -484,11 +508,15 @@ WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 -- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
 -- come after the rows (map_index.sql): one sorted build instead of an index update per row.
-CREATE TABLE IF NOT EXISTS "pgmerge"."map_edit" AS
+-- Unlogged, like the pending rows (no WAL for rows rebuilt every merge): a server crash empties both, and
+-- publish then refuses (the pending rows no longer match their audit) until the next merge rebuilds them.
+-- (SET UNLOGGED converts a map an older pgmerge made; on an unlogged one it changes nothing.)
+CREATE UNLOGGED TABLE IF NOT EXISTS "pgmerge"."map_edit" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."edit" s, "public"."edit" p
 WITH NO DATA;
 TRUNCATE "pgmerge"."map_edit";
+ALTER TABLE "pgmerge"."map_edit" SET UNLOGGED;
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
@@ -566,11 +594,15 @@ WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 -- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
 -- come after the rows (map_index.sql): one sorted build instead of an index update per row.
-CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource_event" AS
+-- Unlogged, like the pending rows (no WAL for rows rebuilt every merge): a server crash empties both, and
+-- publish then refuses (the pending rows no longer match their audit) until the next merge rebuilds them.
+-- (SET UNLOGGED converts a map an older pgmerge made; on an unlogged one it changes nothing.)
+CREATE UNLOGGED TABLE IF NOT EXISTS "pgmerge"."map_datasource_event" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."datasource_event" s, "public"."datasource_event" p
 WITH NO DATA;
 TRUNCATE "pgmerge"."map_datasource_event";
+ALTER TABLE "pgmerge"."map_datasource_event" SET UNLOGGED;
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
@@ -654,11 +686,15 @@ WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 -- became and a second merge of the same rows finds nothing new.
 -- Column types come from the two tables themselves (WITH NO DATA), so any key type works. Its indexes
 -- come after the rows (map_index.sql): one sorted build instead of an index update per row.
-CREATE TABLE IF NOT EXISTS "pgmerge"."map_datasource_metrics" AS
+-- Unlogged, like the pending rows (no WAL for rows rebuilt every merge): a server crash empties both, and
+-- publish then refuses (the pending rows no longer match their audit) until the next merge rebuilds them.
+-- (SET UNLOGGED converts a map an older pgmerge made; on an unlogged one it changes nothing.)
+CREATE UNLOGGED TABLE IF NOT EXISTS "pgmerge"."map_datasource_metrics" AS
 SELECT s."id" AS staging_id, p."id" AS public_id, true AS inserted
 FROM "staging"."datasource_metrics" s, "public"."datasource_metrics" p
 WITH NO DATA;
 TRUNCATE "pgmerge"."map_datasource_metrics";
+ALTER TABLE "pgmerge"."map_datasource_metrics" SET UNLOGGED;
 
 -- Move pgmerge's id counter past the target sequence's position (if a sequence feeds the id) and the
 -- table's max(id), so a new id can never be one the target holds or its sequence has handed out.
