@@ -7,12 +7,13 @@ by hash joins.
     induction this is the id-free comparison of natural keys.
 (b) Every staging row, its foreign keys and id arrays translated through the maps, equals the row its map
     links it to — or, where it matched an existing target row, differs as a conflict the target won.
-Equal means what equality of the values' JSON says. Where a column's type has exactly that equality (the
-types in NATIVE and BYTEWISE), a mapped table's proof compares the values natively instead, which spares
-building JSON for every row (given the types; without them every column is compared as JSON).
 Anything else is lost. History is keyed by its whole content; tables without an id are compared as
 multisets. The tests keep an independent oracle (an id-free canonical form of both dumps), so a flaw
 here cannot hide.
+
+Equal means what equality of the values' JSON says. Where a column's type has exactly that equality (the
+types in NATIVE and BYTEWISE), a mapped table's proof compares the values natively instead, which spares
+building JSON for every row (given the types; without them every column is compared as JSON).
 """
 
 from __future__ import annotations
@@ -157,8 +158,7 @@ def build_proofs(spec: MergeSpec, types: Types | None = None) -> list[Proof]:
                      counts=compose("report/proof_counts.sql"),
                      staging_content=staging_content, public_content=public_content, unmapped=_unmapped(t))
         if t.strategy == "natural_key" and set(t.columns) <= set(t.natural_key):
-            keyed = _keyed_without_id(n, t)
-            query = compose("report/proof_key_only.sql", **{**parts, **keyed, "key_equal": keyed["public_key_equal"]})
+            query = compose("report/proof_key_only.sql", **{**parts, **_keyed_without_id(n, t)})
         elif t.strategy == "natural_key":
             query = compose("report/proof_keyed.sql", **{**parts, **_keyed_without_id(n, t)})
         else:

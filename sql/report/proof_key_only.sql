@@ -12,7 +12,7 @@ WITH s AS MATERIALIZED (
     UNION ALL
     SELECT * FROM s
     WHERE NOT unmapped AND {staging_complete}
-      AND NOT EXISTS (SELECT 1 FROM {merged_view} p WHERE {key_equal})
+      AND NOT EXISTS (SELECT 1 FROM {merged_view} p WHERE {public_key_equal})
     UNION ALL
     SELECT * FROM s
     WHERE NOT unmapped AND NOT ({staging_complete})
