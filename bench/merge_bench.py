@@ -23,7 +23,8 @@ from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.paths import REFERENCE_SPEC
 from pgmerge_assets.pg.embedded import drop_database, embedded_server_uri, ensure_database, with_dbname
 from pgmerge_assets.pg.restore import restore_dump
-from pgmerge_assets.run import run_graph
+from pgmerge_assets.instance import workdir_instance
+from pgmerge_assets.run import check_seconds, run_graph
 
 PHASES = ("load", "maps", "pending", "checks", "report", "publish", "around steps")
 DATA_PATH = ("load", "maps", "pending", "publish")
@@ -82,12 +83,14 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False) ->
     target = TargetDatabase(dsn=with_dbname(admin, "bench_merge"), workdir=str(workdir))
     inputs = MergeInputs(dump1=str(workdir / "dump1.dump"), dump2=str(workdir / "dump2.dump"), scratch_dsn=admin_dsn)
     outcome, total = timed(lambda: run_graph(target, inputs, REFERENCE_SPEC))
+    with workdir_instance(target.workdir, target.resolved_dsn()) as instance:
+        checked = check_seconds(instance, outcome.run_id)
     drop_database(admin, "bench_merge")
     assert outcome.success, outcome.failures
 
     phases = dict.fromkeys(PHASES, 0.0)
     for step, seconds in outcome.step_seconds.items():
-        checks = outcome.check_seconds.get(step, 0.0) if phase_of(step) in DATA_PATH else 0.0
+        checks = checked.get(step, 0.0) if phase_of(step) in DATA_PATH else 0.0
         phases[phase_of(step)] += seconds - checks
         phases["checks"] += checks
     phases["around steps"] = total - sum(outcome.step_seconds.values())

@@ -22,7 +22,7 @@ class RunOutcome:
     report_path: Path | None = None
     published: str | None = None  # what publish said, when it ran
     step_seconds: dict[str, float] = field(default_factory=dict)  # wall time of each step (asset or check)
-    check_seconds: dict[str, float] = field(default_factory=dict)  # of which its checks, after its write
+    run_id: str = ""
 
 
 def root_message(error) -> str:
@@ -55,8 +55,6 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
         with workdir_instance(target.workdir, target.resolved_dsn()) as instance:  # runs then show in the UI
             result = dg.materialize(defs.assets, selection=selection, resources=defs.resources,
                                     instance=instance, raise_on_error=False, run_config=run_config)
-            check_seconds = _check_seconds(instance.all_logs(result.run_id, of_type={
-                dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION}))
     finally:
         merge_lock.release_all()
     assets = {k.to_python_identifier(): k.to_user_string() for a in defs.assets for k in a.keys}
@@ -79,13 +77,15 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
                    (e.event_specific_data.materialization for e in result.get_asset_materialization_events()))
     report = json.loads(report_path.read_text()) if reported else None  # this run's, never an older file
     return RunOutcome(result.success and not failures, failures, report, report_path if report else None, published,
-                      _step_seconds(result.all_events, assets), check_seconds)
+                      _step_seconds(result.all_events, assets), result.run_id)
 
 
-def _check_seconds(entries) -> dict[str, float]:
-    """Per asset, from its materialization to its last check's result: the time its checks took."""
+def check_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Per asset of a run, from its materialization to its last check's result: the time its checks took
+    inside its step (the benchmark counts it apart from the step's write)."""
     written, checked = {}, {}
-    for entry in entries:
+    for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION,
+                                                    dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
         event = entry.dagster_event
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             written[event.asset_key.to_user_string()] = entry.timestamp

@@ -86,16 +86,15 @@ def _equal(t: TableSpec, column: str, value: sql.Composable, type_name: str | No
     return sql.SQL("to_jsonb({}) IS NOT DISTINCT FROM to_jsonb({})").format(value, mine)
 
 
-def _all_equal(n: Names, t: TableSpec, columns: list[str], types: Mapping[str, str]) -> sql.Composable:
-    values, _ = _staging_values(n, t, columns)
-    return sql.SQL(" AND ").join([_equal(t, c, v, types.get(c)) for c, v in zip(columns, values)]
-                                 or [sql.SQL("true")])
-
-
 def _mapped(n: Names, t: TableSpec, types: Mapping[str, str]) -> sql.Composed:
     """The proof of a table with an id map: the verdicts from native comparisons, the samples as JSON."""
     content = [c for c in t.columns if c != t.id]
-    _, joins = _staging_values(n, t, content)
+    values, joins = _staging_values(n, t, content)
+    value = dict(zip(content, values))
+
+    def all_equal(columns) -> sql.Composable:
+        return sql.SQL(" AND ").join([_equal(t, c, value[c], types.get(c)) for c in columns] or [sql.SQL("true")])
+
     natural = t.strategy == "natural_key"  # else history: its content is its key, and a row that differs is lost
     tables = dict(map=n.map(t.name), merged_view=n.merged(t.name), id=sql.Identifier(t.id))
 
@@ -108,8 +107,8 @@ def _mapped(n: Names, t: TableSpec, types: Mapping[str, str]) -> sql.Composed:
                        staging_content=staging_content, public_content=public_content, **tables)
 
     return compose("report/proof_mapped.sql", staging_table=n.staging(t.name), parent_joins=joins,
-                   unmapped=_unmapped(t), content_equal=_all_equal(n, t, content, types),
-                   key_equal=_all_equal(n, t, list(t.natural_key), types) if natural else sql.SQL("true"),
+                   unmapped=_unmapped(t), content_equal=all_equal(content),
+                   key_equal=all_equal(t.natural_key) if natural else sql.SQL("true"),
                    matched=sql.SQL("NOT m.inserted") if natural else sql.SQL("false"),
                    conflict_sample=sample("conflict_ids"), lost_sample=sample("lost_ids"), **tables)
 
