@@ -89,8 +89,9 @@ def _equal(t: TableSpec, column: str, value: sql.Composable, type_name: str | No
 def _mapped(n: Names, t: TableSpec, types: Mapping[str, str]) -> sql.Composed:
     """The proof of a table with an id map: the verdicts from native comparisons, the samples as JSON."""
     content = [c for c in t.columns if c != t.id]
-    values, joins = _staging_values(n, t, content)
-    value = dict(zip(content, values))
+    compared = content + [c for c in t.natural_key if c not in content]  # a key may hold the id itself
+    values, joins = _staging_values(n, t, compared)
+    value = dict(zip(compared, values))
 
     def all_equal(columns) -> sql.Composable:
         return sql.SQL(" AND ").join([_equal(t, c, value[c], types.get(c)) for c in columns] or [sql.SQL("true")])
