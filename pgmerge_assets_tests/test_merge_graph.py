@@ -175,6 +175,21 @@ def test_checks_catch_damage_after_the_merge(fresh_db, tmp_path, corruption, ass
     assert (asset, check) in failed
 
 
+def test_a_pending_row_repeating_a_key_the_targets_unique_index_holds_fails_the_check(fresh_db, tmp_path):
+    """With dataset_name_key in place, natural_key_unique groups only the rows that share a key with a pending
+    row: a pending row given public's key 'a' (as a wrong map would) is still found, before publish."""
+    setup_pair(fresh_db)
+    before_report = MERGE_ONLY - dg.AssetSelection.assets("integrity_report", "published")
+    assert materialize(fresh_db, tmp_path, selection=before_report).success
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT to_regclass('public.dataset_name_key')").fetchone() == ('dataset_name_key',)
+        conn.execute("UPDATE pgmerge.pending_dataset SET name = 'a'")
+    result = materialize(fresh_db, tmp_path, selection=dg.AssetSelection.checks_for_assets(
+        dg.AssetKey(["merged", "dataset"])))
+    failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
+    assert failed["natural_key_unique"].metadata["sample"].value == [{"name": "a", "rows": 2}]
+
+
 def test_keys_repeated_before_the_merge_warn_without_blocking(fresh_db, tmp_path):
     """Public already repeating a natural key (no unique constraint) is reported, and staging's row with that
     key maps deterministically to the lowest public id."""

@@ -588,3 +588,31 @@ def test_publish_leaves_a_foreign_key_of_one_partition_to_its_trigger(fresh_db, 
     assert "foreign_keys" not in yaml.safe_load(spec.text)["tables"]["tag"]  # the draft leaves it to PostgreSQL
     assert chosen == {"owner", "toy"}
     assert [(k.table, k.columns, k.parent) for k in keys] == [("toy", ("owner_id",), "owner")]
+
+
+HELD_UNIQUE = [  # (columns, nulls_counted, held): what the checks may skip because the table's own index holds it
+    (["id"], False, True), (["id"], True, True),  # the primary key
+    (["a"], False, False), (["a", "b"], False, True), (["b", "a", "c"], False, True),  # unique (a, b)
+    (["a", "b"], True, False),  # … but b may be NULL, and NULL = NULL counts for this key
+    (["b"], False, False),  # only a partial index
+    (["c"], False, False),  # only an expression index
+    (["d"], False, False),  # only a deferrable constraint
+    (["e"], False, True), (["a"], False, False),  # unique (e) INCLUDE (a): e is held, a is only carried along
+]
+
+
+def test_which_unique_indexes_a_check_may_trust(fresh_db):
+    """The catalog test behind the checks that skip a scan when the target's own unique index already holds
+    the columns unique (natural_key_unique, natural_keys_repeated, publish's guards)."""
+    from psycopg import sql
+
+    from pgmerge_assets.plan.common import held_unique
+
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, a text NOT NULL, b text, c text, d int, e int,"
+                     " UNIQUE (a, b), UNIQUE (d) DEFERRABLE INITIALLY IMMEDIATE, UNIQUE (e) INCLUDE (a));"
+                     "CREATE UNIQUE INDEX ON t (b) WHERE c IS NOT NULL; CREATE UNIQUE INDEX ON t (lower(c))")
+        found = [(columns, nulls, conn.execute(sql.SQL("SELECT {}").format(
+                     held_unique(sql.Identifier("public", "t"), columns, nulls_counted=nulls))).fetchone()[0])
+                 for columns, nulls, _ in HELD_UNIQUE]
+    assert found == HELD_UNIQUE

@@ -333,6 +333,38 @@ def test_pending_rows_a_crash_emptied_after_the_audit_are_never_published_as_not
     assert state(target) == before
 
 
+TAKEN = {
+    "key": ("INSERT INTO public.finding (id, identifier, severity, summary) SELECT 1000000000, identifier, 'low', "
+            "'written after the audit' FROM pgmerge.pending_finding ORDER BY id LIMIT 1",
+            "public.finding.(identifier): natural keys of pending rows were added to the target since the audit"),
+    "id": ("INSERT INTO public.finding (id, identifier, severity, summary) SELECT id, 'after-the-audit', 'low', "
+           "'written after the audit' FROM pgmerge.pending_finding ORDER BY id LIMIT 1",
+           "public.finding.id: ids of pending rows were taken in the target since the audit"),
+}
+
+
+@pytest.mark.parametrize("taken, unique_index", [("key", True), ("key", False), ("id", True)],
+                         ids=["key-held-by-unique-index", "key-without-index", "id-held-by-primary-key"])
+def test_an_id_or_key_the_target_took_after_the_audit_is_refused_naming_it(target, demo, scratch_admin_dsn, tmp_path,
+                                                                          taken, unique_index):
+    """A row written to the target between the audit and publish that takes a pending row's id or natural key:
+    where the target's unique index holds them, the insert meets the row (publish's guard reads nothing), else
+    publish's guard finds it; either way one error names table, columns and count, and nothing is published."""
+    _audited(target, demo, scratch_admin_dsn, tmp_path)
+    statement, problem = TAKEN[taken]
+    with psycopg.connect(target, autocommit=True) as conn:
+        if not unique_index:
+            conn.execute("ALTER TABLE public.finding DROP CONSTRAINT finding_identifier_key")
+        conn.execute(statement)
+    before = state(target)
+    with psycopg.connect(target) as conn, pytest.raises(PublishError) as refused:
+        publish(conn, load_spec(REFERENCE_SPEC), lock_timeout=5)
+    message = str(refused.value)
+    assert f"{problem}: 1 rows" in message and "merge again" in message and "Nothing was published" in message
+    assert ("finding_identifier_key refused them" in message) == (taken == "key" and unique_index)
+    assert state(target) == before
+
+
 def test_publish_checks_foreign_keys_for_all_rows_at_once_and_still_refuses_an_orphan(target, demo,
                                                                                       scratch_admin_dsn, tmp_path):
     """Publish holds back PostgreSQL's per-row foreign-key triggers (they cost as much as the insert) and checks

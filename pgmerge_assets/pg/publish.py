@@ -13,7 +13,7 @@ from psycopg import errors, sql
 from pgmerge_assets.catalog.spec import MergeSpec, parse_spec
 from pgmerge_assets.plan.common import Names
 from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, orphan_guard, plan_publish, replication_role,
-                                         sequence_set)
+                                         sequence_set, taken_since_audit)
 from pgmerge_assets.plan.undo import plan_undo
 from pgmerge_assets.templates import compose, load
 
@@ -62,10 +62,16 @@ def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> P
 
 
 def _unique_collision(conn: psycopg.Connection, spec: MergeSpec, exc: errors.UniqueViolation) -> PublishError:
-    """A unique constraint of the target the spec's natural key does not cover: which table, which columns,
-    how many pending rows."""
+    """A unique constraint of the target refused pending rows: an id or natural key the target took since the
+    audit (merge again), or a constraint the spec's natural key does not cover (which columns, how many rows)."""
     d, n = exc.diag, Names(spec)
     t = next((t for t in spec.merged_tables if (t.schema, t.relname) == (d.schema_name, d.table_name)), None)
+    for guard in taken_since_audit(n, t, trust_indexes=False) if t is not None else ():
+        count, sample = conn.execute(guard.query).fetchone()
+        if count:
+            return PublishError(f"{guard.problem}: {count} rows (sample {sample[:5]}; the target's "
+                                f"{d.constraint_name} refused them); merge again to rebuild the maps. Nothing was "
+                                f"published")
     columns = [c for (c,) in conn.execute(load("publish/index_columns.sql"),
                                           {"schema": d.schema_name, "index": d.constraint_name}).fetchall()]
     count = "some"

@@ -11,9 +11,11 @@ from pgmerge_assets.plan.common import (
     Check,
     Names,
     cycle_key,
+    held_unique,
     id_map_key,
     ident_list,
     key_complete,
+    key_match,
     merged_key,
     repaired_key,
     wrap,
@@ -62,8 +64,12 @@ def _checks(n: Names, t: TableSpec, partners: set[str]) -> list[Check]:
                                          key_out=ident_list(t.natural_key, "r"),
                                          ids=sql.SQL("array_agg(t.{})").format(sql.Identifier(t.id)) if t.has_map
                                          else sql.SQL("NULL"),
-                                         key_complete=key_complete(t, "t"), merge_inserted=merge_inserted))))
+                                         key_complete=key_complete(t, "t"), merge_inserted=merge_inserted,
+                                         pending=n.pending(t.name), key_match=key_match(t, "t", "p"),
+                                         held_unique=held_unique(n.public(t.name), t.natural_key)
+                                         if t.nulls_in_key == "distinct" else sql.SQL("false")))))
         if t.has_map:
+            nulls_counted = t.nulls_in_key == "equal"
             checks.append(Check("natural_keys_repeated", id_map_key(t.name),
                                 "Natural keys repeated within dump #2 or within the target (a warning).",
                                 wrap(compose("checks/repeated_natural_key.sql", staging_table=n.staging(t.name),
@@ -71,7 +77,11 @@ def _checks(n: Names, t: TableSpec, partners: set[str]) -> list[Check]:
                                              staging_key_columns=ident_list(t.natural_key, "st"),
                                              public_key_columns=ident_list(t.natural_key, "t"),
                                              staging_key_complete=key_complete(t, "st"),
-                                             public_key_complete=key_complete(t, "t"))),
+                                             public_key_complete=key_complete(t, "t"),
+                                             staging_held_unique=held_unique(n.staging(t.name), t.natural_key,
+                                                                             nulls_counted=nulls_counted),
+                                             public_held_unique=held_unique(n.public(t.name), t.natural_key,
+                                                                            nulls_counted=nulls_counted))),
                                 blocking=False))
     new_in_map = (sql.SQL("(SELECT count(*) FROM {} WHERE inserted)").format(n.map(t.name)) if t.has_map
                   else sql.SQL("l.rows_pending"))

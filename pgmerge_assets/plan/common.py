@@ -195,3 +195,10 @@ def key_complete(t: TableSpec, alias: str) -> sql.Composable:
     if t.nulls_in_key == "equal":
         return sql.SQL("true")
     return sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(alias, c)) for c in t.natural_key)
+
+
+def held_unique(table: sql.Identifier, columns, *, nulls_counted: bool = False) -> sql.Composed:
+    """True when `table`'s own unique index holds `columns` unique (for rows with no NULL in them, unless
+    `nulls_counted`): then a check for repeats has nothing to find, and skips its scan."""
+    return compose("checks/held_unique.sql", table_name=sql.Literal(table.as_string()),
+                   columns=sql.Literal(list(columns)), nulls_counted=sql.Literal(nulls_counted))

@@ -49,7 +49,7 @@ def _unmapped_reference_guard(n: Names, t: TableSpec, ref) -> Guard:
 def _id_taken_guard(n: Names, t: TableSpec) -> Guard:
     return Guard(f"{t.schema}.{t.relname}.{t.id}: new rows of dump #2 keep ids the target already gives other rows",
                  wrap(compose("checks/pending_id_taken.sql", pending=n.pending(t.name), public_table=n.public(t.name),
-                              id=sql.Identifier(t.id))))
+                              id=sql.Identifier(t.id), held_unique=sql.SQL("false"))))  # found here, not by publish
 
 
 def _merged_step(n: Names, t: TableSpec, partners: set[str]) -> Step:

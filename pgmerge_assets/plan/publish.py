@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
-from pgmerge_assets.plan.common import Guard, Names, ident_list, key_match, wrap
+from pgmerge_assets.plan.common import Guard, Names, held_unique, ident_list, key_match, wrap
 from pgmerge_assets.plan.order import merge_groups, merge_order
 from pgmerge_assets.templates import compose
 
@@ -107,20 +107,28 @@ def _insert_group(n: Names, group: list[TableSpec]) -> InsertGroup:
     return InsertGroup(tuple(t.name for t in group), sql.SQL("WITH {}\nSELECT {}").format(ctes, counts))
 
 
-def _verify(n: Names, t: TableSpec) -> list[Guard]:
-    """What may have changed in the target since the audit: an id or a natural key now taken."""
+def taken_since_audit(n: Names, t: TableSpec, *, trust_indexes: bool = True) -> list[Guard]:
+    """What may have changed in the target since the audit: an id or a natural key now taken. Where the target's
+    own unique index holds ids or keys (`trust_indexes`), the insert meets such a row itself, and the guard
+    reads nothing; publish then asks again without trusting them, to say which it was."""
+    def unique(table: sql.Identifier, columns, **nulls) -> sql.Composable:
+        return held_unique(table, columns, **nulls) if trust_indexes else sql.SQL("false")
+
     guards = []
     where = f"{t.schema}.{t.relname}"
     if t.id:
         guards.append(Guard(f"{where}.{t.id}: ids of pending rows were taken in the target since the audit",
                             wrap(compose("checks/pending_id_taken.sql", pending=n.pending(t.name),
-                                         public_table=n.public(t.name), id=sql.Identifier(t.id)))))
+                                         public_table=n.public(t.name), id=sql.Identifier(t.id),
+                                         held_unique=unique(n.public(t.name), [t.id])))))
     if t.strategy == "natural_key":
         guards.append(Guard(f"{where}.({', '.join(t.natural_key)}): natural keys of pending rows were added to the "
                             f"target since the audit",
                             wrap(compose("checks/pending_key_taken.sql", pending=n.pending(t.name),
                                          public_table=n.public(t.name), key=ident_list(t.natural_key, "p"),
-                                         key_match=key_match(t, "t", "p")))))
+                                         key_match=key_match(t, "t", "p"),
+                                         held_unique=unique(n.public(t.name), t.natural_key,
+                                                            nulls_counted=t.nulls_in_key == "equal")))))
     return guards
 
 
@@ -138,6 +146,6 @@ def plan_publish(spec: MergeSpec) -> PublishPlan:
         for t in ordered if t.sequence)
     pending_rows = sql.SQL("SELECT {}").format(sql.SQL(", ").join(
         sql.SQL("(SELECT count(*) FROM {})").format(n.pending(t.name)) for t in ordered))
-    return PublishPlan(spec, locks, tuple(g for t in ordered for g in _verify(n, t)),
+    return PublishPlan(spec, locks, tuple(g for t in ordered for g in taken_since_audit(n, t)),
                        tuple(_insert_group(n, g) for g in groups), sequences, tuple(t.name for t in ordered),
                        pending_rows)

@@ -1300,16 +1300,51 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through
+-- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
+-- grouped (one hash aggregate), and only repeated keys are looked up in the map.
 SELECT "r"."name", r.rows
 FROM (
     SELECT "t"."name", count(*) AS rows, array_agg(t."id") AS ids
     FROM "pgmerge"."merged_dataset" t
-    WHERE "t"."name" IS NOT NULL
+    WHERE "t"."name" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
     GROUP BY "t"."name"
     HAVING count(*) > 1
 ) r
-WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.public_id = ANY (r.ids) AND m.inserted)
+UNION ALL
+SELECT "r"."name", r.rows
+FROM (
+    SELECT "t"."name", count(*) AS rows
+    FROM "pgmerge"."merged_dataset" t
+    WHERE "t"."name" IS NOT NULL AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_dataset" p WHERE "t"."name" = "p"."name")
+    GROUP BY "t"."name"
+    HAVING count(*) > 1
+) r) q) b;
 
 -- check id_map/dataset:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1317,16 +1352,41 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.public_id = ANY (r
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
--- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop. A side whose
+-- own unique index holds the key unique has none to show and is not read.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."name") AS natural_key, count(*) AS rows
 FROM "staging"."dataset" st
-WHERE "st"."name" IS NOT NULL
+WHERE "st"."name" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "st"."name"
 HAVING count(*) > 1
 UNION ALL
 SELECT 'public', jsonb_build_array("t"."name"), count(*)
 FROM "public"."dataset" t
-WHERE "t"."name" IS NOT NULL
+WHERE "t"."name" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "t"."name"
 HAVING count(*) > 1) q) b;
 
@@ -1375,16 +1435,51 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through
+-- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
+-- grouped (one hash aggregate), and only repeated keys are looked up in the map.
 SELECT "r"."identifier", r.rows
 FROM (
     SELECT "t"."identifier", count(*) AS rows, array_agg(t."id") AS ids
     FROM "pgmerge"."merged_finding" t
-    WHERE "t"."identifier" IS NOT NULL
+    WHERE "t"."identifier" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
     GROUP BY "t"."identifier"
     HAVING count(*) > 1
 ) r
-WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.public_id = ANY (r.ids) AND m.inserted)
+UNION ALL
+SELECT "r"."identifier", r.rows
+FROM (
+    SELECT "t"."identifier", count(*) AS rows
+    FROM "pgmerge"."merged_finding" t
+    WHERE "t"."identifier" IS NOT NULL AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_finding" p WHERE "t"."identifier" = "p"."identifier")
+    GROUP BY "t"."identifier"
+    HAVING count(*) > 1
+) r) q) b;
 
 -- check id_map/finding:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1392,16 +1487,41 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.public_id = ANY (r
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
--- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop. A side whose
+-- own unique index holds the key unique has none to show and is not read.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."identifier") AS natural_key, count(*) AS rows
 FROM "staging"."finding" st
-WHERE "st"."identifier" IS NOT NULL
+WHERE "st"."identifier" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "st"."identifier"
 HAVING count(*) > 1
 UNION ALL
 SELECT 'public', jsonb_build_array("t"."identifier"), count(*)
 FROM "public"."finding" t
-WHERE "t"."identifier" IS NOT NULL
+WHERE "t"."identifier" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "t"."identifier"
 HAVING count(*) > 1) q) b;
 
@@ -1450,16 +1570,51 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through
+-- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
+-- grouped (one hash aggregate), and only repeated keys are looked up in the map.
 SELECT "r"."name", r.rows
 FROM (
     SELECT "t"."name", count(*) AS rows, array_agg(t."id") AS ids
     FROM "pgmerge"."merged_finding_reporter" t
-    WHERE "t"."name" IS NOT NULL
+    WHERE "t"."name" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
     GROUP BY "t"."name"
     HAVING count(*) > 1
 ) r
-WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.public_id = ANY (r.ids) AND m.inserted)
+UNION ALL
+SELECT "r"."name", r.rows
+FROM (
+    SELECT "t"."name", count(*) AS rows
+    FROM "pgmerge"."merged_finding_reporter" t
+    WHERE "t"."name" IS NOT NULL AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_finding_reporter" p WHERE "t"."name" = "p"."name")
+    GROUP BY "t"."name"
+    HAVING count(*) > 1
+) r) q) b;
 
 -- check id_map/finding_reporter:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1467,16 +1622,41 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.public_id
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
--- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop. A side whose
+-- own unique index holds the key unique has none to show and is not read.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."name") AS natural_key, count(*) AS rows
 FROM "staging"."finding_reporter" st
-WHERE "st"."name" IS NOT NULL
+WHERE "st"."name" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "st"."name"
 HAVING count(*) > 1
 UNION ALL
 SELECT 'public', jsonb_build_array("t"."name"), count(*)
 FROM "public"."finding_reporter" t
-WHERE "t"."name" IS NOT NULL
+WHERE "t"."name" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "t"."name"
 HAVING count(*) > 1) q) b;
 
@@ -1525,16 +1705,51 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through
+-- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
+-- grouped (one hash aggregate), and only repeated keys are looked up in the map.
 SELECT "r"."purl", r.rows
 FROM (
     SELECT "t"."purl", count(*) AS rows, array_agg(t."id") AS ids
     FROM "pgmerge"."merged_package" t
-    WHERE "t"."purl" IS NOT NULL
+    WHERE "t"."purl" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
     GROUP BY "t"."purl"
     HAVING count(*) > 1
 ) r
-WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.public_id = ANY (r.ids) AND m.inserted)
+UNION ALL
+SELECT "r"."purl", r.rows
+FROM (
+    SELECT "t"."purl", count(*) AS rows
+    FROM "pgmerge"."merged_package" t
+    WHERE "t"."purl" IS NOT NULL AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_package" p WHERE "t"."purl" = "p"."purl")
+    GROUP BY "t"."purl"
+    HAVING count(*) > 1
+) r) q) b;
 
 -- check id_map/package:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1542,16 +1757,41 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.public_id = ANY (r
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
--- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop. A side whose
+-- own unique index holds the key unique has none to show and is not read.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."purl") AS natural_key, count(*) AS rows
 FROM "staging"."package" st
-WHERE "st"."purl" IS NOT NULL
+WHERE "st"."purl" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "st"."purl"
 HAVING count(*) > 1
 UNION ALL
 SELECT 'public', jsonb_build_array("t"."purl"), count(*)
 FROM "public"."package" t
-WHERE "t"."purl" IS NOT NULL
+WHERE "t"."purl" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "t"."purl"
 HAVING count(*) > 1) q) b;
 
@@ -1677,16 +1917,51 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through
+-- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
+-- grouped (one hash aggregate), and only repeated keys are looked up in the map.
 SELECT "r"."purl", r.rows
 FROM (
     SELECT "t"."purl", count(*) AS rows, array_agg(t."id") AS ids
     FROM "pgmerge"."merged_datasource" t
-    WHERE "t"."purl" IS NOT NULL
+    WHERE "t"."purl" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
     GROUP BY "t"."purl"
     HAVING count(*) > 1
 ) r
-WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.public_id = ANY (r.ids) AND m.inserted)
+UNION ALL
+SELECT "r"."purl", r.rows
+FROM (
+    SELECT "t"."purl", count(*) AS rows
+    FROM "pgmerge"."merged_datasource" t
+    WHERE "t"."purl" IS NOT NULL AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource" p WHERE "t"."purl" = "p"."purl")
+    GROUP BY "t"."purl"
+    HAVING count(*) > 1
+) r) q) b;
 
 -- check id_map/datasource:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1694,16 +1969,41 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.public_id = ANY
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
--- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop. A side whose
+-- own unique index holds the key unique has none to show and is not read.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."purl") AS natural_key, count(*) AS rows
 FROM "staging"."datasource" st
-WHERE "st"."purl" IS NOT NULL
+WHERE "st"."purl" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "st"."purl"
 HAVING count(*) > 1
 UNION ALL
 SELECT 'public', jsonb_build_array("t"."purl"), count(*)
 FROM "public"."datasource" t
-WHERE "t"."purl" IS NOT NULL
+WHERE "t"."purl" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "t"."purl"
 HAVING count(*) > 1) q) b;
 
@@ -1813,16 +2113,51 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through
+-- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
+-- grouped (one hash aggregate), and only repeated keys are looked up in the map.
 SELECT "r"."finding_id", "r"."finding_reporter_id", r.rows
 FROM (
     SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows, NULL AS ids
     FROM "pgmerge"."merged_finding_finding_reporter" t
-    WHERE "t"."finding_id" IS NOT NULL AND "t"."finding_reporter_id" IS NOT NULL
+    WHERE "t"."finding_id" IS NOT NULL AND "t"."finding_reporter_id" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{finding_id,finding_reporter_id}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
     GROUP BY "t"."finding_id", "t"."finding_reporter_id"
     HAVING count(*) > 1
 ) r
-WHERE true) q) b;
+WHERE true
+UNION ALL
+SELECT "r"."finding_id", "r"."finding_reporter_id", r.rows
+FROM (
+    SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows
+    FROM "pgmerge"."merged_finding_finding_reporter" t
+    WHERE "t"."finding_id" IS NOT NULL AND "t"."finding_reporter_id" IS NOT NULL AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{finding_id,finding_reporter_id}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_finding_finding_reporter" p WHERE "t"."finding_id" = "p"."finding_id" AND "t"."finding_reporter_id" = "p"."finding_reporter_id")
+    GROUP BY "t"."finding_id", "t"."finding_reporter_id"
+    HAVING count(*) > 1
+) r) q) b;
 
 -- check merged/finding_finding_reporter:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1881,16 +2216,51 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through
+-- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
+-- grouped (one hash aggregate), and only repeated keys are looked up in the map.
 SELECT "r"."datasource_id", "r"."kind", "r"."occurred_at", r.rows
 FROM (
     SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows, array_agg(t."id") AS ids
     FROM "pgmerge"."merged_datasource_event" t
-    WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL
+    WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource_event"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_id,kind,occurred_at}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
     GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
     HAVING count(*) > 1
 ) r
-WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.public_id = ANY (r.ids) AND m.inserted)) q) b;
+WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.public_id = ANY (r.ids) AND m.inserted)
+UNION ALL
+SELECT "r"."datasource_id", "r"."kind", "r"."occurred_at", r.rows
+FROM (
+    SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows
+    FROM "pgmerge"."merged_datasource_event" t
+    WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource_event"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_id,kind,occurred_at}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource_event" p WHERE "t"."datasource_id" = "p"."datasource_id" AND "t"."kind" = "p"."kind" AND "t"."occurred_at" = "p"."occurred_at")
+    GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
+    HAVING count(*) > 1
+) r) q) b;
 
 -- check id_map/datasource_event:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1898,16 +2268,41 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.public_id
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys repeated within dump #2 (its rows then all map to one public row) or within public before
--- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop.
+-- the merge: the data contradicts the spec's natural key, so it is worth a look, not a stop. A side whose
+-- own unique index holds the key unique has none to show and is not read.
 SELECT 'dump #2' AS side, jsonb_build_array("st"."datasource_id", "st"."kind", "st"."occurred_at") AS natural_key, count(*) AS rows
 FROM "staging"."datasource_event" st
-WHERE "st"."datasource_id" IS NOT NULL AND "st"."kind" IS NOT NULL AND "st"."occurred_at" IS NOT NULL
+WHERE "st"."datasource_id" IS NOT NULL AND "st"."kind" IS NOT NULL AND "st"."occurred_at" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."datasource_event"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_id,kind,occurred_at}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "st"."datasource_id", "st"."kind", "st"."occurred_at"
 HAVING count(*) > 1
 UNION ALL
 SELECT 'public', jsonb_build_array("t"."datasource_id", "t"."kind", "t"."occurred_at"), count(*)
 FROM "public"."datasource_event" t
-WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL
+WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource_event"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_id,kind,occurred_at}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
 GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
 HAVING count(*) > 1) q) b;
 
@@ -2002,16 +2397,51 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through
+-- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
+-- grouped (one hash aggregate), and only repeated keys are looked up in the map.
 SELECT "r"."datasource_event_id", "r"."finding_id", r.rows
 FROM (
     SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows, NULL AS ids
     FROM "pgmerge"."merged_datasource_event_finding" t
-    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."finding_id" IS NOT NULL
+    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."finding_id" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource_event_finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_event_id,finding_id}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
     GROUP BY "t"."datasource_event_id", "t"."finding_id"
     HAVING count(*) > 1
 ) r
-WHERE true) q) b;
+WHERE true
+UNION ALL
+SELECT "r"."datasource_event_id", "r"."finding_id", r.rows
+FROM (
+    SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows
+    FROM "pgmerge"."merged_datasource_event_finding" t
+    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."finding_id" IS NOT NULL AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource_event_finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_event_id,finding_id}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource_event_finding" p WHERE "t"."datasource_event_id" = "p"."datasource_event_id" AND "t"."finding_id" = "p"."finding_id")
+    GROUP BY "t"."datasource_event_id", "t"."finding_id"
+    HAVING count(*) > 1
+) r) q) b;
 
 -- check merged/datasource_event_finding:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -2054,16 +2484,51 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Repeated keys first (one hash aggregate), then only their rows are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through
+-- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
+-- grouped (one hash aggregate), and only repeated keys are looked up in the map.
 SELECT "r"."datasource_event_id", "r"."package_id", r.rows
 FROM (
     SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows, NULL AS ids
     FROM "pgmerge"."merged_datasource_event_package" t
-    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."package_id" IS NOT NULL
+    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."package_id" IS NOT NULL AND NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource_event_package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_event_id,package_id}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
     GROUP BY "t"."datasource_event_id", "t"."package_id"
     HAVING count(*) > 1
 ) r
-WHERE true) q) b;
+WHERE true
+UNION ALL
+SELECT "r"."datasource_event_id", "r"."package_id", r.rows
+FROM (
+    SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows
+    FROM "pgmerge"."merged_datasource_event_package" t
+    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."package_id" IS NOT NULL AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource_event_package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_event_id,package_id}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource_event_package" p WHERE "t"."datasource_event_id" = "p"."datasource_event_id" AND "t"."package_id" = "p"."package_id")
+    GROUP BY "t"."datasource_event_id", "t"."package_id"
+    HAVING count(*) > 1
+) r) q) b;
 
 -- check merged/datasource_event_package:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
