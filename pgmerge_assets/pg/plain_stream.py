@@ -25,7 +25,9 @@ Limitations (documented, deliberate):
   older psql (only when PGMERGE_PG_BIN points at one) it is dropped and that guard is gone.
 * In scratch streams (`scratch=True`) lines that only carry owners, privileges or per-column
   planner options (`ALTER ... OWNER TO`, GRANT/REVOKE, `ALTER TABLE ONLY t ALTER COLUMN c SET (...)`)
-  are dropped: they cannot change rows and fail across servers with other roles or options.
+  are dropped: they cannot change rows and fail across servers with other roles or options. And
+  before the first table's data (its `-- Data for Name: …` line) the tables are made UNLOGGED
+  (`sql/staging/scratch_unlogged.sql`): scratch needs no WAL.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ from typing import BinaryIO
 from pgmerge_assets.pg.dump_format import DATA_ENTRY_TYPES, DumpError, DumpInfo, version_only
 from pgmerge_assets.pg.embedded import redact
 from pgmerge_assets.pg.tools import PgTool, scrub, tool_conninfo, tool_version
+from pgmerge_assets.templates import load
 
 BLOCK = 1 << 20  # bytes per read of a dump
+SCRATCH_UNLOGGED = ("\n" + load("staging/scratch_unlogged.sql").strip() + "\n\n").encode()
 HEADER_MAX_LINES = 2000
 
 # Parameters pg_dump sets in its header, with the first server major version that knows them.
@@ -181,6 +185,7 @@ class DumpStream:
         self._in_copy = False
         self._current: str | None = None  # table of the current data section
         self._problem: tuple[str, str] | None = None  # (table, message) of a refused section
+        self._unlogged = False  # scratch: the tables were made UNLOGGED before the first data
 
     # -- results ---------------------------------------------------------------------------
     @property
@@ -351,6 +356,11 @@ class DumpStream:
                     etype = m.group("toc_type").decode("utf-8", "replace").strip()
                     if self.first_entry_type is None:
                         self.first_entry_type = etype
+                    if etype == "TABLE DATA" and self.scratch and not self._unlogged:
+                        emit(data[last : m.start()])
+                        emit(SCRATCH_UNLOGGED)
+                        last = m.start()
+                        self._unlogged = True
                     if etype == "TABLE DATA":
                         self.toc_data_tables.append(
                             _key(

@@ -52,6 +52,15 @@ def _id_taken_guard(n: Names, t: TableSpec) -> Guard:
                               id=sql.Identifier(t.id), held_unique=sql.SQL("false"))))  # found here, not by publish
 
 
+def _analyze(n: Names, t: TableSpec) -> sql.Composed:
+    """Statistics for what later queries join and group the pending rows on (id, natural key, references):
+    the other columns are only copied or compared, and a payload column's statistics cost the most."""
+    joined = [c for c in t.columns if c == t.id or c in t.natural_key or t.mapped(c)
+              or any(c in r.columns for r in t.references)]
+    columns = sql.SQL(" ({})").format(ident_list(joined)) if joined else sql.SQL("")
+    return sql.SQL("ANALYZE {}{}").format(n.pending(t.name), columns)
+
+
 def _merged_step(n: Names, t: TableSpec, partners: set[str]) -> Step:
     joins, aliases = parent_joins(n, t.mapped_columns)
     common = dict(pending=n.pending(t.name), public_table=n.public(t.name), staging_table=n.staging(t.name),
@@ -81,7 +90,7 @@ def _merged_step(n: Names, t: TableSpec, partners: set[str]) -> Step:
                     if t.id else []),
                   compose("merge/record_inserted.sql", merge_log=n.merge_log, table_name=sql.Literal(t.name),
                           public_table=n.public(t.name), pending=n.pending(t.name)),
-                  sql.SQL("ANALYZE {}").format(n.pending(t.name)))
+                  _analyze(n, t))
     deps = tuple(dict.fromkeys(
         ([id_map_key(t.name)] if t.has_map else [STAGING_DATA])
         + [id_map_key(f.table) for f in t.mapped_columns if f.table != t.name]

@@ -773,7 +773,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('dataset', (SELECT count(*) FROM "public"."dataset"), (SELECT count(*) FROM "pgmerge"."pending_dataset"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_dataset";
+ANALYZE "pgmerge"."pending_dataset" ("id", "name");
 
 -- step merged/finding after id_map/finding
 
@@ -794,7 +794,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('finding', (SELECT count(*) FROM "public"."finding"), (SELECT count(*) FROM "pgmerge"."pending_finding"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_finding";
+ANALYZE "pgmerge"."pending_finding" ("id", "identifier");
 
 -- step merged/finding_reporter after id_map/finding_reporter
 
@@ -815,7 +815,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('finding_reporter', (SELECT count(*) FROM "public"."finding_reporter"), (SELECT count(*) FROM "pgmerge"."pending_finding_reporter"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_finding_reporter";
+ANALYZE "pgmerge"."pending_finding_reporter" ("id", "name");
 
 -- step merged/package after id_map/package
 
@@ -836,7 +836,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('package', (SELECT count(*) FROM "public"."package"), (SELECT count(*) FROM "pgmerge"."pending_package"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_package";
+ANALYZE "pgmerge"."pending_package" ("id", "purl");
 
 -- step merged/dataset_metrics after id_map/dataset_metrics, id_map/dataset, merged/dataset
 
@@ -869,7 +869,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('dataset_metrics', (SELECT count(*) FROM "public"."dataset_metrics"), (SELECT count(*) FROM "pgmerge"."pending_dataset_metrics"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_dataset_metrics";
+ANALYZE "pgmerge"."pending_dataset_metrics" ("id", "dataset_id");
 
 -- step merged/datasource after id_map/datasource, id_map/dataset, merged/dataset
 
@@ -902,7 +902,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('datasource', (SELECT count(*) FROM "public"."datasource"), (SELECT count(*) FROM "pgmerge"."pending_datasource"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_datasource";
+ANALYZE "pgmerge"."pending_datasource" ("id", "purl", "dataset_id");
 
 -- step merged/edit after id_map/edit, id_map/dataset, merged/dataset
 
@@ -935,7 +935,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('edit', (SELECT count(*) FROM "public"."edit"), (SELECT count(*) FROM "pgmerge"."pending_edit"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_edit";
+ANALYZE "pgmerge"."pending_edit" ("id", "dataset_id");
 
 -- step merged/finding_finding_reporter after staging_data, id_map/finding, id_map/finding_reporter, merged/finding, merged/finding_reporter
 
@@ -980,7 +980,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('finding_finding_reporter', (SELECT count(*) FROM "public"."finding_finding_reporter"), (SELECT count(*) FROM "pgmerge"."pending_finding_finding_reporter"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_finding_finding_reporter";
+ANALYZE "pgmerge"."pending_finding_finding_reporter" ("finding_id", "finding_reporter_id");
 
 -- step merged/datasource_event after id_map/datasource_event, id_map/datasource, merged/datasource
 
@@ -1013,7 +1013,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('datasource_event', (SELECT count(*) FROM "public"."datasource_event"), (SELECT count(*) FROM "pgmerge"."pending_datasource_event"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_datasource_event";
+ANALYZE "pgmerge"."pending_datasource_event" ("id", "datasource_id", "kind", "occurred_at");
 
 -- step merged/datasource_metrics after id_map/datasource_metrics, id_map/datasource, merged/datasource
 
@@ -1046,7 +1046,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('datasource_metrics', (SELECT count(*) FROM "public"."datasource_metrics"), (SELECT count(*) FROM "pgmerge"."pending_datasource_metrics"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_datasource_metrics";
+ANALYZE "pgmerge"."pending_datasource_metrics" ("id", "datasource_id");
 
 -- step merged/datasource_event_finding after staging_data, id_map/datasource_event, id_map/finding, merged/datasource_event, merged/finding
 
@@ -1091,7 +1091,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('datasource_event_finding', (SELECT count(*) FROM "public"."datasource_event_finding"), (SELECT count(*) FROM "pgmerge"."pending_datasource_event_finding"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_datasource_event_finding";
+ANALYZE "pgmerge"."pending_datasource_event_finding" ("datasource_event_id", "finding_id");
 
 -- step merged/datasource_event_package after staging_data, id_map/datasource_event, id_map/package, merged/datasource_event, merged/package
 
@@ -1136,7 +1136,7 @@ INSERT INTO "pgmerge"."merge_log" AS l (table_name, rows_before, rows_pending)
 VALUES ('datasource_event_package', (SELECT count(*) FROM "public"."datasource_event_package"), (SELECT count(*) FROM "pgmerge"."pending_datasource_event_package"))
 ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_pending = excluded.rows_pending;
 
-ANALYZE "pgmerge"."pending_datasource_event_package";
+ANALYZE "pgmerge"."pending_datasource_event_package" ("datasource_event_id", "package_id");
 
 -- step repaired_arrays/dataset_metrics__package_indexes after merged/dataset_metrics, id_map/package, merged/package
 
