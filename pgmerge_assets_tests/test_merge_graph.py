@@ -216,6 +216,23 @@ def _reload_staging(dsn: str, staging_rows: str, spec_path=REFERENCE_SPEC) -> No
         prepare_merge_state(conn, StagingPlan(spec))
 
 
+def test_the_staging_fingerprint_ignores_row_order_and_sees_every_value(fresh_db):
+    """The ledger's dump #2 fingerprint: rows hashed by their columns' hash functions, summed (json, which has
+    none, takes the rows' text: test_the_proof_calls_values_equal_exactly_when_their_json_is)."""
+    def fingerprint() -> str:
+        return rows(fresh_db, "SELECT value FROM pgmerge.state WHERE key = 'staging_fingerprint'")[0][0]
+
+    setup_pair(fresh_db)
+    first = fingerprint()
+    statements = [s for s in STAGING_ROWS.strip().split(";\n") if s]
+    _reload_staging(fresh_db, ";\n".join(reversed(statements)).replace(
+        "(1, 'b', 'staging says b', '2024-01-01'), (2, 'c', NULL, '2024-01-01')",
+        "(2, 'c', NULL, '2024-01-01'), (1, 'b', 'staging says b', '2024-01-01')"))
+    assert fingerprint() == first
+    _reload_staging(fresh_db, STAGING_ROWS.replace("'staging says b'", "'staging says B'"))
+    assert fingerprint() != first
+
+
 def test_a_re_export_with_new_rows_adds_exactly_those(fresh_db, tmp_path):
     setup_pair(fresh_db)
     assert materialize(fresh_db, tmp_path, selection=MERGE_ONLY).success

@@ -113,14 +113,21 @@ def merged_counts(conn: psycopg.Connection, staging: StagingPlan) -> dict[str, i
     return dict(zip(staging.tables, row))
 
 
+def _checksum(conn: psycopg.Connection, by_columns: sql.Composed, by_text: sql.Composed) -> str:
+    try:
+        with conn.transaction():  # a savepoint: the snapshot's transaction goes on after a refusal
+            return conn.execute(by_columns).fetchone()[0]
+    except psycopg.errors.UndefinedFunction:  # a column type without a hash function (json, point, …)
+        return conn.execute(by_text).fetchone()[0]
+
+
 def prepare_merge_state(conn: psycopg.Connection, staging: StagingPlan, connect: Connect | None = None) -> None:
     """pgmerge's schema (marked as its own) and tables; this run's work starts over from the new staging,
     whose fingerprint (one checksum per table, `PARALLEL` tables at a time) the ledger will show."""
     spec = staging.spec
     with conn.transaction():
         conn.execute(load("report/read_only_snapshot.sql"))
-        parts = run_tasks(conn, [lambda c, q=q: c.execute(q).fetchone()[0] for q in staging.fingerprint_parts()],
-                          connect)
+        parts = run_tasks(conn, [lambda c, q=q: _checksum(c, *q) for q in staging.fingerprint_parts()], connect)
     fingerprint = hashlib.md5(",".join(parts).encode()).hexdigest()
     with conn.transaction():
         claim(conn, spec.map_schema, "id maps, pending rows, merge ledger", "map_schema")

@@ -8,6 +8,8 @@ from pgmerge_assets.catalog.spec import MergeSpec
 from pgmerge_assets.plan.common import Names, ident_list
 from pgmerge_assets.templates import compose
 
+ROW_HASHES = ("hash_record_extended(t, 0)", "hashtextextended(t::text, 0)")  # by column types; by the row's text
+
 
 class StagingPlan:
     def __init__(self, spec: MergeSpec):
@@ -50,9 +52,12 @@ class StagingPlan:
     def bump_version(self) -> sql.Composed:
         return compose("merge/bump_version.sql", state=self.names.state)
 
-    def fingerprint_parts(self) -> list[sql.Composed]:
-        """Each staging table's order-independent checksum; the fingerprint is the md5 of them joined by commas."""
-        return [compose("merge/staging_fingerprint.sql", staging_table=self.names.staging(t)) for t in self.tables]
+    def fingerprint_parts(self) -> list[tuple[sql.Composed, sql.Composed]]:
+        """Each staging table's order-independent checksum, the fingerprint being the md5 of them joined by
+        commas: by its columns' hash functions, and by its rows' text, for tables with a column type that has
+        none (or PostgreSQL < 14)."""
+        return [tuple(compose("merge/staging_fingerprint.sql", staging_table=self.names.staging(t),
+                              row_hash=sql.SQL(row_hash)) for row_hash in ROW_HASHES) for t in self.tables]
 
     def record_fingerprint(self, fingerprint: str) -> sql.Composed:
         return compose("merge/fingerprint_state.sql", state=self.names.state, fingerprint=sql.Literal(fingerprint))
