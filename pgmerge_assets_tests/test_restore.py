@@ -346,6 +346,31 @@ def test_stream_keeps_lines_the_server_knows(dumps):
     assert stream.dropped == []
 
 
+def test_scratch_streams_make_tables_unlogged_before_their_rows_and_restores_never(dumps, fresh_db, admin_dsn):
+    """Dump #2 restored into scratch needs no WAL: its tables turn UNLOGGED after the definitions and before
+    the first rows (once); a restore into the target (no scratch) keeps every table as the dump made it."""
+    def persistence(dsn: str) -> set[str]:
+        with psycopg.connect(dsn) as conn:
+            return {r[0] for r in conn.execute("SELECT DISTINCT relpersistence FROM pg_class c JOIN pg_namespace n "
+                                               "ON n.oid = c.relnamespace WHERE nspname = 'public' AND relkind = 'r'")}
+
+    stream = DumpStream(server_major=18, scratch=True)
+    with open(dumps["plain"], "rb") as fh:
+        out = b"".join(stream.filter(fh))
+    assert out.count(b"SET UNLOGGED") == 1
+    assert out.index(b"SET UNLOGGED") < out.index(b"\nCOPY ") and out.index(b"CREATE TABLE") < out.index(b"SET UNLOGGED")
+    name = f"pgmerge_test_scratch_{uuid.uuid4().hex[:8]}"
+    ensure_database(admin_dsn, name)
+    try:
+        run_psql(find_tool("psql"), with_dbname(admin_dsn, name), iter([out]))
+        assert persistence(with_dbname(admin_dsn, name)) == {"u"}
+        assert existing_tables(with_dbname(admin_dsn, name), PUBLIC_TABLES) == PUBLIC_TABLES
+    finally:
+        drop_database(admin_dsn, name)
+    restore_dump(fresh_db, dumps["plain"])
+    assert persistence(fresh_db) == {"p"}
+
+
 def _older_pg_restore_bin() -> Path | None:
     """A bin folder whose pg_restore is older than the embedded pg_dump (the embedded 16)."""
     newest = find_tool("pg_dump").major
