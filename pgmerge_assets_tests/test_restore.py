@@ -354,7 +354,9 @@ def test_scratch_streams_make_tables_unlogged_before_their_rows_and_restores_nev
             return {r[0] for r in conn.execute("SELECT DISTINCT relpersistence FROM pg_class c JOIN pg_namespace n "
                                                "ON n.oid = c.relnamespace WHERE nspname = 'public' AND relkind = 'r'")}
 
-    stream = DumpStream(server_major=18, scratch=True)
+    from pgmerge_assets_tests.conftest import server_major
+
+    stream = DumpStream(server_major=server_major(admin_dsn), scratch=True)
     with open(dumps["plain"], "rb") as fh:
         out = b"".join(stream.filter(fh))
     assert out.count(b"SET UNLOGGED") == 1
