@@ -31,6 +31,8 @@ def test_history_is_kept_in_the_servers_dagster_database(tmp_path, admin_dsn, mo
 
     with workdir_instance(tmp_path, admin_dsn) as instance:
         run_id = dg.materialize([answer], instance=instance).run_id
+        # the event log remembers its tables instead of asking the catalog for them at every event
+        assert ("table", "asset_event_tags") in instance.event_log_storage._known
     with workdir_instance(tmp_path, admin_dsn) as instance:  # a new process would see the same
         assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
     with psycopg.connect(admin_dsn) as conn:
@@ -39,9 +41,15 @@ def test_history_is_kept_in_the_servers_dagster_database(tmp_path, admin_dsn, mo
 
 
 def test_dagster_yaml_reaches_sockets_and_never_holds_a_password():
-    socket = storage_config("postgresql://postgres:@/postgres?host=/w/pgdata")["storage"]["postgres"]["postgres_db"]
+    def postgres_db(dsn: str) -> dict:
+        storages = storage_config(dsn)
+        dbs = [storages[s]["config"]["postgres_db"] for s in ("run_storage", "event_log_storage", "schedule_storage")]
+        assert dbs[0] == dbs[1] == dbs[2]
+        return dbs[0]
+
+    socket = postgres_db("postgresql://postgres:@/postgres?host=/w/pgdata")
     assert socket["hostname"] == "" and socket["params"]["host"] == "/w/pgdata" and socket["db_name"] == DAGSTER_DB
-    tcp = storage_config("postgresql://me:s3cret@db.example:6543/app?sslmode=require")["storage"]["postgres"]["postgres_db"]
+    tcp = postgres_db("postgresql://me:s3cret@db.example:6543/app?sslmode=require")
     assert tcp["password"] == {"env": PASSWORD_ENV} and "s3cret" not in repr(tcp)
     assert (tcp["hostname"], tcp["port"], tcp["params"]["sslmode"]) == ("db.example", 6543, "require")
 
