@@ -154,6 +154,8 @@ def test_blocking_checks_fail_and_stop_downstream(fresh_db, tmp_path, corruption
 AFTERMATH = [
     pytest.param("INSERT INTO staging.dataset VALUES (3, 'late', NULL, '2024-01-01')", "id_map/dataset", "map_complete",
                  id="unmapped-staging-row"),
+    pytest.param("DELETE FROM staging.dataset WHERE name = 'c'", "id_map/dataset", "map_complete",
+                 id="map-row-without-staging-row"),
     pytest.param("UPDATE pgmerge.map_package SET public_id = 1", "id_map/package", "map_complete", id="map-not-injective"),
     pytest.param("DELETE FROM public.dataset_metrics WHERE id = 2", "merged/dataset_metrics", "rows_conserved",
                  id="row-lost"),

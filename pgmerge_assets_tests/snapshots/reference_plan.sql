@@ -1277,14 +1277,14 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
-SELECT 'staging row missing from map' AS problem, st."id"::text AS id
-FROM "staging"."dataset" st
-WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.staging_id = st."id")
-UNION ALL
-SELECT 'map row without staging row', m.staging_id::text
-FROM "pgmerge"."map_dataset" m
-WHERE NOT EXISTS (SELECT 1 FROM "staging"."dataset" st WHERE st."id" = m.staging_id)
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key). Rows missing
+-- on either side are found by one full join (`present` tells a row from the join's NULLs).
+SELECT CASE WHEN m.present IS NULL THEN 'staging row missing from map' ELSE 'map row without staging row' END
+           AS problem,
+       CASE WHEN m.present IS NULL THEN st.id::text ELSE m.staging_id::text END AS id
+FROM (SELECT "id" AS id, true AS present FROM "staging"."dataset") st
+FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_dataset") m ON m.staging_id = st.id
+WHERE m.present IS NULL OR st.present IS NULL
 UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_dataset" m
@@ -1412,14 +1412,14 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
-SELECT 'staging row missing from map' AS problem, st."id"::text AS id
-FROM "staging"."finding" st
-WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.staging_id = st."id")
-UNION ALL
-SELECT 'map row without staging row', m.staging_id::text
-FROM "pgmerge"."map_finding" m
-WHERE NOT EXISTS (SELECT 1 FROM "staging"."finding" st WHERE st."id" = m.staging_id)
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key). Rows missing
+-- on either side are found by one full join (`present` tells a row from the join's NULLs).
+SELECT CASE WHEN m.present IS NULL THEN 'staging row missing from map' ELSE 'map row without staging row' END
+           AS problem,
+       CASE WHEN m.present IS NULL THEN st.id::text ELSE m.staging_id::text END AS id
+FROM (SELECT "id" AS id, true AS present FROM "staging"."finding") st
+FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_finding") m ON m.staging_id = st.id
+WHERE m.present IS NULL OR st.present IS NULL
 UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_finding" m
@@ -1547,14 +1547,14 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
-SELECT 'staging row missing from map' AS problem, st."id"::text AS id
-FROM "staging"."finding_reporter" st
-WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.staging_id = st."id")
-UNION ALL
-SELECT 'map row without staging row', m.staging_id::text
-FROM "pgmerge"."map_finding_reporter" m
-WHERE NOT EXISTS (SELECT 1 FROM "staging"."finding_reporter" st WHERE st."id" = m.staging_id)
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key). Rows missing
+-- on either side are found by one full join (`present` tells a row from the join's NULLs).
+SELECT CASE WHEN m.present IS NULL THEN 'staging row missing from map' ELSE 'map row without staging row' END
+           AS problem,
+       CASE WHEN m.present IS NULL THEN st.id::text ELSE m.staging_id::text END AS id
+FROM (SELECT "id" AS id, true AS present FROM "staging"."finding_reporter") st
+FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_finding_reporter") m ON m.staging_id = st.id
+WHERE m.present IS NULL OR st.present IS NULL
 UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_finding_reporter" m
@@ -1682,14 +1682,14 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
-SELECT 'staging row missing from map' AS problem, st."id"::text AS id
-FROM "staging"."package" st
-WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.staging_id = st."id")
-UNION ALL
-SELECT 'map row without staging row', m.staging_id::text
-FROM "pgmerge"."map_package" m
-WHERE NOT EXISTS (SELECT 1 FROM "staging"."package" st WHERE st."id" = m.staging_id)
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key). Rows missing
+-- on either side are found by one full join (`present` tells a row from the join's NULLs).
+SELECT CASE WHEN m.present IS NULL THEN 'staging row missing from map' ELSE 'map row without staging row' END
+           AS problem,
+       CASE WHEN m.present IS NULL THEN st.id::text ELSE m.staging_id::text END AS id
+FROM (SELECT "id" AS id, true AS present FROM "staging"."package") st
+FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_package") m ON m.staging_id = st.id
+WHERE m.present IS NULL OR st.present IS NULL
 UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_package" m
@@ -1817,14 +1817,14 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
-SELECT 'staging row missing from map' AS problem, st."id"::text AS id
-FROM "staging"."dataset_metrics" st
-WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset_metrics" m WHERE m.staging_id = st."id")
-UNION ALL
-SELECT 'map row without staging row', m.staging_id::text
-FROM "pgmerge"."map_dataset_metrics" m
-WHERE NOT EXISTS (SELECT 1 FROM "staging"."dataset_metrics" st WHERE st."id" = m.staging_id)
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key). Rows missing
+-- on either side are found by one full join (`present` tells a row from the join's NULLs).
+SELECT CASE WHEN m.present IS NULL THEN 'staging row missing from map' ELSE 'map row without staging row' END
+           AS problem,
+       CASE WHEN m.present IS NULL THEN st.id::text ELSE m.staging_id::text END AS id
+FROM (SELECT "id" AS id, true AS present FROM "staging"."dataset_metrics") st
+FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_dataset_metrics") m ON m.staging_id = st.id
+WHERE m.present IS NULL OR st.present IS NULL
 UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_dataset_metrics" m
@@ -1882,14 +1882,14 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
-SELECT 'staging row missing from map' AS problem, st."id"::text AS id
-FROM "staging"."datasource" st
-WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.staging_id = st."id")
-UNION ALL
-SELECT 'map row without staging row', m.staging_id::text
-FROM "pgmerge"."map_datasource" m
-WHERE NOT EXISTS (SELECT 1 FROM "staging"."datasource" st WHERE st."id" = m.staging_id)
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key). Rows missing
+-- on either side are found by one full join (`present` tells a row from the join's NULLs).
+SELECT CASE WHEN m.present IS NULL THEN 'staging row missing from map' ELSE 'map row without staging row' END
+           AS problem,
+       CASE WHEN m.present IS NULL THEN st.id::text ELSE m.staging_id::text END AS id
+FROM (SELECT "id" AS id, true AS present FROM "staging"."datasource") st
+FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_datasource") m ON m.staging_id = st.id
+WHERE m.present IS NULL OR st.present IS NULL
 UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_datasource" m
@@ -2044,14 +2044,14 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
-SELECT 'staging row missing from map' AS problem, st."id"::text AS id
-FROM "staging"."edit" st
-WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_edit" m WHERE m.staging_id = st."id")
-UNION ALL
-SELECT 'map row without staging row', m.staging_id::text
-FROM "pgmerge"."map_edit" m
-WHERE NOT EXISTS (SELECT 1 FROM "staging"."edit" st WHERE st."id" = m.staging_id)
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key). Rows missing
+-- on either side are found by one full join (`present` tells a row from the join's NULLs).
+SELECT CASE WHEN m.present IS NULL THEN 'staging row missing from map' ELSE 'map row without staging row' END
+           AS problem,
+       CASE WHEN m.present IS NULL THEN st.id::text ELSE m.staging_id::text END AS id
+FROM (SELECT "id" AS id, true AS present FROM "staging"."edit") st
+FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_edit") m ON m.staging_id = st.id
+WHERE m.present IS NULL OR st.present IS NULL
 UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_edit" m
@@ -2181,14 +2181,14 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
-SELECT 'staging row missing from map' AS problem, st."id"::text AS id
-FROM "staging"."datasource_event" st
-WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.staging_id = st."id")
-UNION ALL
-SELECT 'map row without staging row', m.staging_id::text
-FROM "pgmerge"."map_datasource_event" m
-WHERE NOT EXISTS (SELECT 1 FROM "staging"."datasource_event" st WHERE st."id" = m.staging_id)
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key). Rows missing
+-- on either side are found by one full join (`present` tells a row from the join's NULLs).
+SELECT CASE WHEN m.present IS NULL THEN 'staging row missing from map' ELSE 'map row without staging row' END
+           AS problem,
+       CASE WHEN m.present IS NULL THEN st.id::text ELSE m.staging_id::text END AS id
+FROM (SELECT "id" AS id, true AS present FROM "staging"."datasource_event") st
+FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_datasource_event") m ON m.staging_id = st.id
+WHERE m.present IS NULL OR st.present IS NULL
 UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_datasource_event" m
@@ -2328,14 +2328,14 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
 -- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
-SELECT 'staging row missing from map' AS problem, st."id"::text AS id
-FROM "staging"."datasource_metrics" st
-WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_metrics" m WHERE m.staging_id = st."id")
-UNION ALL
-SELECT 'map row without staging row', m.staging_id::text
-FROM "pgmerge"."map_datasource_metrics" m
-WHERE NOT EXISTS (SELECT 1 FROM "staging"."datasource_metrics" st WHERE st."id" = m.staging_id)
+-- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key). Rows missing
+-- on either side are found by one full join (`present` tells a row from the join's NULLs).
+SELECT CASE WHEN m.present IS NULL THEN 'staging row missing from map' ELSE 'map row without staging row' END
+           AS problem,
+       CASE WHEN m.present IS NULL THEN st.id::text ELSE m.staging_id::text END AS id
+FROM (SELECT "id" AS id, true AS present FROM "staging"."datasource_metrics") st
+FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_datasource_metrics") m ON m.staging_id = st.id
+WHERE m.present IS NULL OR st.present IS NULL
 UNION ALL
 SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
 FROM "pgmerge"."map_datasource_metrics" m
