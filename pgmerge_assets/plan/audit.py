@@ -55,6 +55,8 @@ def _checks(n: Names, t: TableSpec, partners: set[str]) -> list[Check]:
                             "references nothing), constraint or not.",
                             wrap(sql.SQL("\nUNION ALL\n").join(orphan_reference(n.merged, t, r) for r in references_now))))
     if t.strategy == "natural_key":
+        # With nulls_in_key: equal, keys match by IS NOT DISTINCT FROM, which no hash join can do: such tables
+        # always group every key, index or not.
         merge_inserted = (sql.SQL("EXISTS (SELECT 1 FROM {} m WHERE m.public_id = ANY (r.ids) AND m.inserted)").format(
             n.map(t.name)) if t.has_map else sql.SQL("true"))
         checks.append(Check("natural_key_unique", merged_key(t.name),
