@@ -1,12 +1,14 @@
 """Benchmark: the whole merge against its floor, a bare pg_restore of dump #2, on generated data.
 
-    uv run python bench/merge_bench.py --scales 5,100,500,1000 [--admin-dsn DSN] [--workdir DIR]
+    uv run python bench/merge_bench.py --scales 5,100,500,1000 [--admin-dsn DSN] [--workdir DIR] [--threads N]
 
 Per scale: the floor (dump #2's custom dump restored into an empty database), each phase of one merge run
 (restore of dump #1 and load of dump #2, id maps, pending rows, the checks of those steps, the integrity report
 with the lossless proof, publish, and what Dagster and the process add around the steps), the total, the ratios
 total ÷ floor and data path ÷ floor (load, maps, pending, publish: the steps' writes without their checks), and this
 process's peak memory: the data must stay inside PostgreSQL, so Python's memory must not grow with the scale.
+Steps run several at a time, so a phase is the wall time during which any of its steps was under way: phases
+overlap, and add up to more than the total.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import sys
 import time
 from pathlib import Path
 
+from pgmerge_assets.assets.executor import DEFAULT_THREADS
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.paths import REFERENCE_SPEC
 from pgmerge_assets.pg.embedded import drop_database, embedded_server_uri, ensure_database, with_dbname
 from pgmerge_assets.pg.restore import restore_dump
 from pgmerge_assets.instance import workdir_instance
-from pgmerge_assets.run import check_seconds, run_graph
+from pgmerge_assets.run import run_graph, step_times
 
 PHASES = ("load", "maps", "pending", "checks", "report", "publish", "around steps")
 DATA_PATH = ("load", "maps", "pending", "publish")
@@ -45,6 +48,16 @@ def phase_of(step: str) -> str:
     return "publish"
 
 
+def covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds during which at least one of the spans was under way (steps of a phase run at once)."""
+    total, reached = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reached:
+            total += end - max(start, reached)
+            reached = end
+    return total
+
+
 def timed(fn):
     started = time.monotonic()
     value = fn()
@@ -62,7 +75,7 @@ def generate(workdir: Path, scale: int, admin_dsn: str | None) -> tuple[int, int
     return rows1, rows2
 
 
-def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False) -> dict:
+def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False, threads: int | None = None) -> dict:
     workdir = root / f"scale{scale}"
     workdir.mkdir(parents=True, exist_ok=True)
     admin = admin_dsn or embedded_server_uri(root)
@@ -82,21 +95,25 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False) ->
     ensure_database(admin, "bench_merge")
     target = TargetDatabase(dsn=with_dbname(admin, "bench_merge"), workdir=str(workdir))
     inputs = MergeInputs(dump1=str(workdir / "dump1.dump"), dump2=str(workdir / "dump2.dump"), scratch_dsn=admin_dsn)
-    outcome, total = timed(lambda: run_graph(target, inputs, REFERENCE_SPEC))
+    outcome, total = timed(lambda: run_graph(target, inputs, REFERENCE_SPEC, threads=threads))
     with workdir_instance(target.workdir, target.resolved_dsn()) as instance:
-        checked = check_seconds(instance, outcome.run_id)
+        times = step_times(instance, outcome.run_id)
     drop_database(admin, "bench_merge")
     assert outcome.success, outcome.failures
 
-    phases = dict.fromkeys(PHASES, 0.0)
-    for step, seconds in outcome.step_seconds.items():
-        checks = checked.get(step, 0.0) if phase_of(step) in DATA_PATH else 0.0
-        phases[phase_of(step)] += seconds - checks
-        phases["checks"] += checks
-    phases["around steps"] = total - sum(outcome.step_seconds.values())
+    spans: dict[str, list[tuple[float, float]]] = {phase: [] for phase in PHASES}
+    for asset, t in times.items():
+        phase = phase_of(asset)
+        if phase in DATA_PATH:  # its checks, run in the same step after its write, are counted apart
+            spans[phase].append((t.start, t.written))
+            spans["checks"].append((t.written, t.end))
+        else:
+            spans[phase].append((t.start, t.end))
+    phases = {phase: covered(spans[phase]) for phase in PHASES}
+    phases["around steps"] = total - covered([s for phase in PHASES for s in spans[phase]])
     slowest = sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1])
     return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, phases=phases, total=total,
-                data=sum(phases[p] for p in DATA_PATH), slowest=slowest,
+                data=covered([s for p in DATA_PATH for s in spans[p]]), slowest=slowest, threads=threads,
                 proven=outcome.report["lossless"]["proven"], peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
@@ -107,12 +124,14 @@ def main() -> None:
     parser.add_argument("--admin-dsn", help="server to run on (needs CREATE DATABASE); default: embedded")
     parser.add_argument("--reuse", action="store_true", help="merge the dumps an earlier run generated, if there")
     parser.add_argument("--steps", action="store_true", help="print every step's seconds, not the five slowest")
+    parser.add_argument("--threads", type=int, help="steps at a time (default: the executor's, cores up to 4)")
     args = parser.parse_args()
     results = []
     for scale in (int(s) for s in args.scales.split(",")):
-        r = bench(scale, Path(args.workdir), args.admin_dsn, args.reuse)
+        r = bench(scale, Path(args.workdir), args.admin_dsn, args.reuse, args.threads)
         results.append(r)
         print(f"scale {scale}: dump #1 {r['rows1']:,} rows, dump #2 {r['rows2']:,} rows; "
+              f"{r['threads'] or DEFAULT_THREADS} steps at a time; "
               f"proven {r['proven']:,}; slowest steps: "
               + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in r["slowest"][:None if args.steps else 5]),
               flush=True)

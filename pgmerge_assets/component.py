@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pgmerge_assets.assets.executor import threaded_executor
 from pgmerge_assets.assets.factories import Prefix, build_graph
 from pgmerge_assets.assets.resources import DEFAULT_WORKDIR, MergeInputs, TargetDatabase
 from pgmerge_assets.assets.sensor import dump_sensor
@@ -117,7 +118,7 @@ class PgMergeComponent(dg.Component, dg.Resolvable):
         sensor = dump_sensor(p.name("new_dump2"), p.name("merge"),
                              Path(self.watch_dir or Path(self.target.workdir) / "incoming"),
                              lambda dump2: self.inputs.run_config(p.name("inputs"), dump2=dump2))
-        # in process: the steps are SQL statements that wait on the server, one at a time; a process per step
-        # would only add start-up time (and the merge lock is held by the run's own process)
+        # steps in threads of the run's process (see executor.py): a process per step would only add start-up
+        # time, and the merge lock is held by the run's own process
         return dg.Definitions(assets=assets, jobs=jobs, resources={p.name(k): r for k, r in resources.items()},
-                              sensors=[sensor], executor=dg.in_process_executor)
+                              sensors=[sensor], executor=threaded_executor)

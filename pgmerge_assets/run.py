@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.job_base import InMemoryJob
+from dagster._core.execution.execute_in_process import core_execute_in_process
 
+from pgmerge_assets.assets.executor import threaded_executor
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.definitions import build_definitions
 from pgmerge_assets.instance import workdir_instance
@@ -48,20 +51,29 @@ def _interrupted(error) -> bool:
 
 
 def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path,
-              selection: dg.AssetSelection | None = None, log_level: str = "CRITICAL") -> RunOutcome:
+              selection: dg.AssetSelection | None = None, log_level: str = "CRITICAL",
+              threads: int | None = None) -> RunOutcome:
+    """The job `merge` (or the `selection` of its assets and checks), run in this process, its steps in threads
+    as the UI's runs are (`threads` at a time; default: the executor's); `dg.materialize` would run every step
+    one after another."""
     defs = build_definitions(spec_path, {"target": target, "inputs": inputs})
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    name = "merge" if selection is None else "merge_subset"
+    job = dg.define_asset_job(name, selection=selection or dg.AssetSelection.all(), executor_def=threaded_executor)
+    job_def = dg.Definitions(assets=defs.assets, jobs=[job], resources=defs.resources).resolve_job_def(name)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}},
+                  **({"execution": {"config": {"threads": threads}}} if threads else {})}
     try:
         with workdir_instance(target.workdir, target.resolved_dsn()) as instance:  # runs then show in the UI
-            result = dg.materialize(defs.assets, selection=selection, resources=defs.resources,
-                                    instance=instance, raise_on_error=False, run_config=run_config)
+            result = core_execute_in_process(run_config=run_config, job=InMemoryJob(job_def), instance=instance,
+                                             output_capturing_enabled=False, raise_on_error=False)
     finally:
         merge_lock.release_all()
     assets = {k.to_python_identifier(): k.to_user_string() for a in defs.assets for k in a.keys}
     failures = []
     for event in result.all_events:
-        if event.event_type == dg.DagsterEventType.STEP_FAILURE and _interrupted(event.step_failure_data.error):
-            raise KeyboardInterrupt  # Ctrl-C (or a kill signal) inside a step: the caller says what was published
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE and _interrupted(event.step_failure_data.error) or \
+                event.event_type == dg.DagsterEventType.RUN_FAILURE and _interrupted(event.event_specific_data.error):
+            raise KeyboardInterrupt  # Ctrl-C (or a kill signal) in the run: the caller says what was published
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             failures.append(f"{assets.get(event.step_key, event.step_key)}: {root_message(event.step_failure_data.error)}")
     for evaluation in result.get_asset_check_evaluations():
@@ -80,18 +92,32 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
                       _step_seconds(result.all_events, assets), result.run_id)
 
 
-def check_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
-    """Per asset of a run, from its materialization to its last check's result: the time its checks took
-    inside its step (the benchmark counts it apart from the step's write)."""
-    written, checked = {}, {}
-    for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION,
-                                                    dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
-        event = entry.dagster_event
-        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-            written[event.asset_key.to_user_string()] = entry.timestamp
-        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            checked[event.event_specific_data.asset_key.to_user_string()] = entry.timestamp
-    return {asset: checked[asset] - at for asset, at in written.items() if asset in checked}
+@dataclass(frozen=True)
+class StepTimes:
+    """When a step started, wrote its asset (its checks run after, in the same step) and ended (epoch s)."""
+
+    start: float
+    written: float
+    end: float
+
+
+def step_times(instance: dg.DagsterInstance, run_id: str) -> dict[str, StepTimes]:
+    """Per asset of a run's successful steps, from the run's event log: the benchmark's phases are the spans
+    of these (steps run at once, so their durations no longer add up to the run's)."""
+    wanted = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_SUCCESS}
+    seen: dict[str, dict] = {}
+    for entry in instance.all_logs(run_id, of_type=wanted):
+        times = seen.setdefault(entry.step_key, {})
+        kind = entry.dagster_event.event_type
+        if kind == dg.DagsterEventType.STEP_START:
+            times["start"] = entry.timestamp
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            times["asset"] = entry.dagster_event.asset_key.to_user_string()
+            times["written"] = entry.timestamp
+        else:
+            times["end"] = entry.timestamp
+    return {t["asset"]: StepTimes(t["start"], t["written"], t["end"]) for t in seen.values()
+            if {"asset", "start", "end"} <= t.keys()}
 
 
 def _step_seconds(events, assets: dict[str, str]) -> dict[str, float]:

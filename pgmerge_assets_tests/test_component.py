@@ -48,7 +48,7 @@ def test_two_prefixed_merges_live_in_one_code_location(monkeypatch, tmp_path):
     east_merge = definitions.resolve_job_def("east_merge")
     assert {k.path[0] for k in east_merge.asset_layer.selected_asset_keys} == {"east"}, "a merge runs its own graph"
     assert all(name.startswith("east__") for name in east_merge.graph.node_dict)
-    assert east_merge.executor_def.name == "in_process"
+    assert east_merge.executor_def.name == "pgmerge_threads"
     assert list(definitions.resolve_job_def("west_undo").graph.node_dict) == ["west_undo_merge"]
     assert {s.name: s.job_name for s in definitions.sensors} == {"east_new_dump2": "east_merge",
                                                                  "west_new_dump2": "west_merge"}

@@ -48,12 +48,12 @@ def test_checks_sit_under_their_assets_and_block(monkeypatch):
         assert specs[key].blocking, key
 
 
-def test_publish_comes_last_and_jobs_run_in_process(monkeypatch):
+def test_publish_comes_last_and_jobs_run_in_the_runs_own_process(monkeypatch):
     definitions = load(monkeypatch)
     graph = definitions.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get(dg.AssetKey("published")).parent_keys} == {"integrity_report"}
     assert {"merge", "undo"} <= {job.name for job in definitions.jobs}
-    assert definitions.resolve_job_def("merge").executor_def.name == "in_process"
+    assert definitions.resolve_job_def("merge").executor_def.name == "pgmerge_threads"
 
 
 def test_the_report_waits_for_the_last_steps_only_and_tables_carry_owners_and_tags(monkeypatch, tmp_path):

@@ -126,6 +126,6 @@ def test_materialize_all_in_the_ui(workdir, tmp_path, monkeypatch):
         runs = run_seconds(workdir, target)
     finally:
         subprocess.run([*PGMERGE, "stop", "--workdir", str(workdir)], capture_output=True)
-    print(f"\npgmerge demo (generate, dump, merge): {cli_wall:.1f} s wall, its run {runs['__ephemeral_asset_job__']:.1f} s;"
+    print(f"\npgmerge demo (generate, dump, merge): {cli_wall:.1f} s wall, its run {runs['merge']:.1f} s;"
           f" UI Materialize all: {ui_wall:.1f} s from the click to Success, its run {runs['__ASSET_JOB']:.1f} s;"
           f" screenshots in {shots}")

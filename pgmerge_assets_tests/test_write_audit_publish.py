@@ -17,6 +17,7 @@ from pgmerge_assets.paths import REFERENCE_SPEC
 from pgmerge_assets.pg.publish import PublishError, publish
 from pgmerge_assets.demo.generate import generate_demo
 from pgmerge_assets.pg.restore import restore_dump
+from pgmerge_assets.plan.planner import build_plan
 from pgmerge_assets_tests.merge_helpers import checksums
 
 PGMERGE = [sys.executable, "-m", "pgmerge_assets.cli"]
@@ -266,6 +267,31 @@ def test_ctrl_c_exits_130_saying_the_target_is_unchanged(target, demo, scratch_a
     assert state(target) == before
 
 
+def test_ctrl_c_cancels_the_statements_steps_are_waiting_on(target, demo, scratch_admin_dsn, tmp_path):
+    """Steps run in threads, which hear of Ctrl-C only between statements: the statements themselves must be
+    cancelled, or the run would sit out the lock timeout (60 s) before it stopped."""
+    before = state(target)
+    proc, log = _spawn(merge_args(target, demo, scratch_admin_dsn, tmp_path / "w"), tmp_path, "int")
+    try:
+        _wait_for(target, "SELECT to_regclass('staging.dataset') IS NOT NULL")
+        with psycopg.connect(target) as blocker:  # the maps of dataset and its children wait for it
+            blocker.execute("LOCK TABLE public.dataset IN ACCESS EXCLUSIVE MODE")
+            _wait_for(target, "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                              "AND query LIKE '%dataset%' AND pid <> pg_backend_pid()")
+            interrupted = time.monotonic()
+            os.killpg(proc.pid, signal.SIGINT)
+            code = proc.wait(timeout=120)
+            stopped = time.monotonic() - interrupted
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    out = (tmp_path / "int.log").read_text()
+    assert code == 130, out
+    assert stopped < 30, f"{stopped:.1f} s from Ctrl-C to exit: the waiting statement was not cancelled"
+    assert "interrupted; nothing was published; the target is unchanged" in out
+    assert state(target) == before
+
+
 def test_the_ui_jobs_merge_and_undo(target, demo, scratch_admin_dsn, tmp_path):
     """What the UI launches: the `merge` job (every asset, checks gating `published`), then `undo`."""
     import dagster as dg
@@ -314,6 +340,32 @@ def _audited(target, demo, scratch_admin_dsn, tmp_path) -> None:
                         MergeInputs(dump2=str(demo.dump2_sql), scratch_dsn=scratch_admin_dsn), REFERENCE_SPEC,
                         selection=dg.AssetSelection.all() - dg.AssetSelection.assets("published"))
     assert outcome.success, outcome.failures
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_independent_steps_run_at_once_and_dependent_ones_in_order(target, demo, scratch_admin_dsn, tmp_path,
+                                                                    threads):
+    from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
+    from pgmerge_assets.instance import workdir_instance
+    from pgmerge_assets.run import run_graph, step_times
+
+    before = state(target)
+    outcome = run_graph(TargetDatabase(dsn=target, workdir=str(tmp_path)),
+                        MergeInputs(dump2=str(demo.dump2_sql), scratch_dsn=scratch_admin_dsn), REFERENCE_SPEC,
+                        threads=threads)
+    assert outcome.success, outcome.failures
+    assert outcome.published.startswith("published as merge 1")
+    assert state(target) != before
+    with workdir_instance(tmp_path, target) as instance:
+        steps = {asset: (t.start, t.end) for asset, t in step_times(instance, outcome.run_id).items()}
+    plan = build_plan(load_spec(REFERENCE_SPEC))
+    assert len(steps) == len(plan.steps) + 5  # the load's three, the report and publish besides the plan's
+    for step in plan.steps:  # a step starts once every step it reads from has ended
+        start = steps["/".join(step.key)][0]
+        assert all(start >= steps["/".join(dep)][1] for dep in step.deps), step.key
+    overlapping = [(a, b) for a in steps for b in steps
+                   if a < b and steps[a][0] < steps[b][1] and steps[b][0] < steps[a][1]]
+    assert bool(overlapping) == (threads > 1), overlapping
 
 
 def test_pending_rows_a_crash_emptied_after_the_audit_are_never_published_as_nothing_new(target, demo,

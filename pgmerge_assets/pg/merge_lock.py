@@ -5,6 +5,7 @@ connection and so the lock; a second merge fails at once, naming who holds it.""
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import datetime, timezone
 
 import psycopg
@@ -14,6 +15,7 @@ from pgmerge_assets.templates import load
 DEFAULT_LOCK_TIMEOUT = 60.0  # seconds a statement waits for a table lock before it fails, naming who holds it
 
 _held: dict[tuple[str, int], psycopg.Connection] = {}
+_taking = threading.Lock()  # steps run in threads: two of them must not both try to take the lock
 
 
 class MergeRunningError(RuntimeError):
@@ -27,6 +29,11 @@ def lock_key(map_schema: str) -> int:
 
 def hold(dsn: str, map_schema: str, what: str = "merge") -> None:
     """Take the lock for this process, or find that it already holds it."""
+    with _taking:
+        _hold(dsn, map_schema, what)
+
+
+def _hold(dsn: str, map_schema: str, what: str) -> None:
     key = lock_key(map_schema)
     conn = _held.get((dsn, key))
     if conn is not None and not conn.closed:

@@ -37,6 +37,7 @@ import psycopg
 from psycopg import sql
 
 from pgmerge_assets.templates import compose, load
+from pgmerge_assets.pg import sessions
 from pgmerge_assets.pg.ownership import check_ours, mark
 from pgmerge_assets.pg.embedded import (
     create_clean_database,
@@ -391,7 +392,7 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
     """Compare the source's tables with public's, then stream every table into staging. Rows of tables
     the spec skips on purpose (`skipped`) are left behind without complaint."""
     t0 = time.monotonic()
-    with psycopg.connect(source_dsn, client_encoding="UTF8") as src:
+    with sessions.connect(source_dsn, client_encoding="UTF8") as src:
         src.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         src.read_only = True
         source = read_tables(src, None)
@@ -440,7 +441,7 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         counts: dict[str, int] = {}
         snapshot = src.execute(load("report/snapshot_export.sql")).fetchone()[0]
         copy_out = _CopyOut(find_tool("psql", pg_bin), source_dsn, snapshot)
-        with psycopg.connect(target_dsn, client_encoding="UTF8") as dst:
+        with sessions.connect(target_dsn, client_encoding="UTF8") as dst:
             dst.execute(compose("staging/truncate.sql",
                                 tables=sql.SQL(", ").join(sql.Identifier(staging, t.clone) for t in names)))
             try:
