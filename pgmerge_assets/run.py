@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.definitions.job_base import InMemoryJob
-from dagster._core.execution.execute_in_process import core_execute_in_process
 
-from pgmerge_assets.assets.executor import threaded_executor
+from pgmerge_assets.assets.executor import run_in_process, threaded_executor
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.definitions import build_definitions
 from pgmerge_assets.instance import workdir_instance
@@ -64,8 +62,7 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
                   **({"execution": {"config": {"threads": threads}}} if threads else {})}
     try:
         with workdir_instance(target.workdir, target.resolved_dsn()) as instance:  # runs then show in the UI
-            result = core_execute_in_process(run_config=run_config, job=InMemoryJob(job_def), instance=instance,
-                                             output_capturing_enabled=False, raise_on_error=False)
+            result = run_in_process(job_def, instance, run_config)
     finally:
         merge_lock.release_all()
     assets = {k.to_python_identifier(): k.to_user_string() for a in defs.assets for k in a.keys}

@@ -4,6 +4,8 @@ The steps are SQL statements that wait on the server, so independent tables' ste
 parents, the pending rows of siblings) can run at once and use the server's cores. Dagster's multiprocess
 executor would start a Python process per step (seconds each), and the merge lock is held by a connection
 of the run's process. Built like that executor, on Dagster's ActiveExecution, with threads for processes.
+Where the instance captures compute logs (Dagster's default outside pgmerge), or with `threads: 1`, the
+steps run one after another, as Dagster's in-process executor runs them.
 
 Interrupted (Ctrl-C, a terminated run): every step still running gets DagsterExecutionInterruptedError, as
 the in-process executor would raise it, and every statement pgmerge has running is cancelled (a thread
@@ -18,18 +20,37 @@ import sys
 import threading
 
 import dagster as dg
+from dagster._core.definitions.job_base import InMemoryJob
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import create_execution_plan, execute_plan_iterator
+from dagster._core.execution.execute_in_process import core_execute_in_process
 from dagster._core.execution.plan.active import ActiveExecution
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.retries import RetryMode
+from dagster._core.executor.in_process import InProcessExecutor
+from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 from dagster._utils.error import serializable_error_info_from_exc_info
 
 from pgmerge_assets.pg import sessions
 
+CAPTURED = ("steps run one after another: this instance captures each step's stdout and stderr (compute logs) "
+            "by redirecting the process's file descriptors, which steps in threads would undo for each other; "
+            "compute_logs: NoOpComputeLogManager in dagster.yaml (as pgmerge's own instance has) runs them at once")
 # measured on 2 cores, scale 1000: the whole merge 18.5–19.5 s with one step at a time, 15.2–15.9 s with two
-DEFAULT_THREADS = max(1, min(4, os.cpu_count() or 1))
+THREADS_ENV = "PGMERGE_THREADS"
+
+
+def default_threads() -> int:
+    value = os.environ.get(THREADS_ENV)
+    if not value:
+        return max(1, min(4, os.cpu_count() or 1))
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{THREADS_ENV} must be a whole number of steps to run at once (1 or more), not {value!r}")
+    return int(value)
+
+
+DEFAULT_THREADS = default_threads()
 _ENDED = object()
 
 
@@ -42,6 +63,11 @@ class ThreadedExecutor(dg.Executor):
         return RetryMode.DISABLED
 
     def execute(self, plan_context, execution_plan):
+        if self.threads == 1 or not isinstance(plan_context.instance.compute_log_manager, NoOpComputeLogManager):
+            if self.threads > 1:
+                yield DagsterEvent.engine_event(plan_context, CAPTURED, EngineEventData())
+            yield from InProcessExecutor(self.retries).execute(plan_context, execution_plan)
+            return
         yield DagsterEvent.engine_event(
             plan_context, f"Executing steps in threads, {self.threads} at a time (pid: {os.getpid()})",
             EngineEventData.in_process(os.getpid(), execution_plan.step_keys_to_execute))
@@ -119,6 +145,14 @@ def _interrupt(threads) -> None:
 
 @dg.executor(name="pgmerge_threads", config_schema={"threads": dg.Field(
     int, is_required=False, default_value=DEFAULT_THREADS,
-    description="Steps at a time (default: the machine's cores, at most 4). 1: one after another.")})
+    description="Steps at a time (default: PGMERGE_THREADS, else the machine's cores, at most 4). "
+                "1: one after another.")})
 def threaded_executor(init_context) -> ThreadedExecutor:
     return ThreadedExecutor(init_context.executor_config["threads"])
+
+
+def run_in_process(job: dg.JobDefinition, instance: dg.DagsterInstance, run_config: dict) -> dg.ExecuteInProcessResult:
+    """A run of `job` in this process under the job's own executor (`execute_in_process` would impose Dagster's
+    in-process one), recorded in `instance` like any run."""
+    return core_execute_in_process(run_config=run_config, job=InMemoryJob(job), instance=instance,
+                                   output_capturing_enabled=False, raise_on_error=False)
