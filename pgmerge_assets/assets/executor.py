@@ -3,9 +3,8 @@
 The steps are SQL statements that wait on the server, so independent tables' steps (the maps of unrelated
 parents, the pending rows of siblings) can run at once and use the server's cores. Dagster's multiprocess
 executor would start a Python process per step (seconds each), and the merge lock is held by a connection
-of the run's process. Built like that executor, on Dagster's ActiveExecution, with threads for processes.
-Where the instance captures compute logs (Dagster's default outside pgmerge), or with `threads: 1`, the
-steps run one after another, as Dagster's in-process executor runs them.
+of the run's process. This is Dagster's in-process execution (one context, resources made once, the
+process's output captured once) with the loop over ready steps handing each to a thread.
 
 Interrupted (Ctrl-C, a terminated run): every step still running gets DagsterExecutionInterruptedError, as
 the in-process executor would raise it, and every statement pgmerge has running is cancelled (a thread
@@ -18,26 +17,24 @@ import os
 import queue
 import sys
 import threading
+from contextlib import ExitStack
+from functools import partial
 
 import dagster as dg
 from dagster._core.definitions.job_base import InMemoryJob
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.events import DagsterEvent, EngineEventData
-from dagster._core.execution.api import create_execution_plan, execute_plan_iterator
+from dagster._core.execution.api import ExecuteRunWithPlanIterable
+from dagster._core.execution.compute_logs import create_compute_log_file_key
+from dagster._core.execution.context_creation_job import PlanExecutionContextManager
 from dagster._core.execution.execute_in_process import core_execute_in_process
-from dagster._core.execution.plan.active import ActiveExecution
+from dagster._core.execution.plan.execute_plan import dagster_event_sequence_for_step
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.retries import RetryMode
-from dagster._core.executor.in_process import InProcessExecutor
-from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 from dagster._utils.error import serializable_error_info_from_exc_info
 
 from pgmerge_assets.pg import sessions
 
-CAPTURED = ("steps run one after another: this instance captures each step's stdout and stderr (compute logs) "
-            "by redirecting the process's file descriptors, which steps in threads would undo for each other; "
-            "compute_logs: NoOpComputeLogManager in dagster.yaml (as pgmerge's own instance has) runs them at once")
-# measured on 2 cores, scale 1000: the whole merge 18.5–19.5 s with one step at a time, 15.2–15.9 s with two
 THREADS_ENV = "PGMERGE_THREADS"
 
 
@@ -50,6 +47,8 @@ def default_threads() -> int:
     return int(value)
 
 
+# measured on 2 cores, scale 1000: the whole merge 18.5–19.5 s with one step at a time, 14.7–15.9 s with two
+# (3 or 4 at a time: no faster); at scale 5, where Python's own work is most of a step, ≈ 0.3 s slower
 DEFAULT_THREADS = default_threads()
 _ENDED = object()
 
@@ -63,76 +62,83 @@ class ThreadedExecutor(dg.Executor):
         return RetryMode.DISABLED
 
     def execute(self, plan_context, execution_plan):
-        if self.threads == 1 or not isinstance(plan_context.instance.compute_log_manager, NoOpComputeLogManager):
-            if self.threads > 1:
-                yield DagsterEvent.engine_event(plan_context, CAPTURED, EngineEventData())
-            yield from InProcessExecutor(self.retries).execute(plan_context, execution_plan)
-            return
         yield DagsterEvent.engine_event(
             plan_context, f"Executing steps in threads, {self.threads} at a time (pid: {os.getpid()})",
             EngineEventData.in_process(os.getpid(), execution_plan.step_keys_to_execute))
-        events: queue.Queue = queue.Queue()
-        running: dict[str, threading.Thread] = {}
-        errors = []
-        stopping = False
-        with InstanceConcurrencyContext(plan_context.instance, plan_context.dagster_run) as concurrency, \
-                ActiveExecution(execution_plan, retry_mode=self.retries, max_concurrent=self.threads,
-                                instance_concurrency_context=concurrency) as active:
-            try:
-                while (not stopping and not active.is_complete) or running:
-                    if not stopping and active.check_for_interrupts():
-                        stopping = True
-                        active.mark_interrupted()
-                        _interrupt(running.values())
-                    while not stopping:
-                        steps = active.get_steps_to_execute(limit=self.threads - len(running))
-                        yield from active.concurrency_event_iterator(plan_context)
-                        if not steps:
-                            break
-                        for step in steps:
-                            running[step.key] = threading.Thread(
-                                target=_run_step, name=f"pgmerge {step.key}", daemon=True,
-                                args=(plan_context, execution_plan, step.key, active.get_known_state(), events))
-                            running[step.key].start()
-                    try:
-                        key, event = events.get(timeout=0.05)
-                    except queue.Empty:
-                        continue
-                    if event is _ENDED:
-                        running.pop(key).join()
-                        active.verify_complete(plan_context, key)
-                    elif isinstance(event, DagsterEvent):
-                        yield event
-                        active.handle_event(event)
-                    elif not stopping:
-                        errors.append(event)
-                    yield from active.plan_events_iterator(plan_context)
-            except BaseException:
-                _interrupt(running.values())  # never leave steps running behind a failed orchestrator
-                for thread in running.values():
-                    thread.join()
-                raise
-        if stopping:
-            raise DagsterExecutionInterruptedError()
-        if errors:
-            raise dg.DagsterError("a step's thread failed outside the step: " + "; ".join(e.to_string() for e in errors))
+        yield from ExecuteRunWithPlanIterable(
+            execution_plan=plan_context.execution_plan,
+            iterator=partial(_steps_in_threads, threads=self.threads),
+            execution_context_manager=PlanExecutionContextManager(
+                job=plan_context.job, retry_mode=self.retries, execution_plan=plan_context.execution_plan,
+                run_config=plan_context.run_config, dagster_run=plan_context.dagster_run,
+                instance=plan_context.instance, raise_on_error=plan_context.raise_on_error,
+                output_capture=plan_context.output_capture))
 
 
-def _run_step(plan_context, execution_plan, step_key: str, known_state, events: queue.Queue) -> None:
-    """One step, as the multiprocess executor runs one in a child process: its own plan and context."""
+def _steps_in_threads(job_context, execution_plan, threads: int):
+    """Dagster's inner_plan_execution_iterator, each ready step handed to a thread of its own."""
+    events: queue.Queue = queue.Queue()
+    running: dict[str, threading.Thread] = {}
+    errors, stopping = [], False
+    with InstanceConcurrencyContext(job_context.instance, job_context.dagster_run) as concurrency, \
+            execution_plan.start(retry_mode=job_context.retry_mode, max_concurrent=threads,
+                                 instance_concurrency_context=concurrency,
+                                 step_dependency_config=job_context.step_dependency_config) as active, \
+            ExitStack() as capture:
+        logs = job_context.instance.compute_log_manager
+        log_key = logs.build_log_key_for_run(job_context.run_id, create_compute_log_file_key())
+        yield DagsterEvent.capture_logs(job_context, list(execution_plan.step_keys_to_execute), log_key,
+                                        capture.enter_context(logs.capture_logs(log_key)))
+        try:
+            while (not stopping and not active.is_complete) or running:
+                if not stopping and active.check_for_interrupts():
+                    stopping = True
+                    active.mark_interrupted()
+                    _interrupt(running.values())
+                while not stopping:
+                    steps = active.get_steps_to_execute(limit=threads - len(running))
+                    yield from active.concurrency_event_iterator(job_context)
+                    if not steps:
+                        break
+                    for step in steps:
+                        step_context = job_context.for_step(step, active.get_known_state())
+                        running[step.key] = threading.Thread(target=_run_step, args=(step_context, events),
+                                                             name=f"pgmerge {step.key}", daemon=True)
+                        running[step.key].start()
+                try:
+                    key, event = events.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if event is _ENDED:
+                    running.pop(key).join()
+                    active.verify_complete(job_context, key)
+                elif isinstance(event, DagsterEvent):
+                    yield event
+                    active.handle_event(event)
+                elif not stopping:
+                    errors.append(event)
+                yield from active.plan_events_iterator(job_context)
+        except BaseException:
+            _interrupt(running.values())  # never leave steps running behind a failed orchestrator
+            for thread in running.values():
+                thread.join()
+            raise
+    if stopping:
+        raise DagsterExecutionInterruptedError()
+    if errors:
+        raise dg.DagsterError("a step's thread failed outside the step: " + "; ".join(e.to_string() for e in errors))
+
+
+def _run_step(step_context, events: queue.Queue) -> None:
     try:
-        plan = create_execution_plan(plan_context.job, run_config=plan_context.run_config,
-                                     step_keys_to_execute=[step_key], known_state=known_state,
-                                     repository_load_data=execution_plan.repository_load_data)
-        for event in execute_plan_iterator(plan, plan_context.job, plan_context.dagster_run, plan_context.instance,
-                                           run_config=plan_context.run_config):
-            events.put((step_key, event))
+        for event in dagster_event_sequence_for_step(step_context):
+            events.put((step_context.step.key, event))
     except DagsterExecutionInterruptedError:
         pass  # the step said so in its failure event
     except BaseException:
-        events.put((step_key, serializable_error_info_from_exc_info(sys.exc_info())))
+        events.put((step_context.step.key, serializable_error_info_from_exc_info(sys.exc_info())))
     finally:
-        events.put((step_key, _ENDED))
+        events.put((step_context.step.key, _ENDED))
 
 
 def _interrupt(threads) -> None:
