@@ -14,7 +14,7 @@ from pgmerge_assets.run import step_times
 WAIT = 0.6
 
 
-def _job(fail: str | None = None) -> dg.JobDefinition:
+def _job(fail: str | None = None, hooks=frozenset()) -> dg.JobDefinition:
     """left and right are independent; both feeds bottom."""
 
     def waiting(name, deps=()):
@@ -29,7 +29,7 @@ def _job(fail: str | None = None) -> dg.JobDefinition:
 
     left, right = waiting("left"), waiting("right")
     bottom = waiting("bottom", deps=[left, right])
-    job = dg.define_asset_job("waits", executor_def=threaded_executor)
+    job = dg.define_asset_job("waits", executor_def=threaded_executor, hooks=set(hooks))
     return dg.Definitions(assets=[left, right, bottom], jobs=[job]).resolve_job_def("waits")
 
 
@@ -60,6 +60,22 @@ def test_a_failing_step_stops_what_depends_on_it_and_not_what_runs_beside_it():
     assert outcome == {"left": dg.DagsterEventType.STEP_FAILURE, "right": dg.DagsterEventType.STEP_SUCCESS}
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert "left failed on purpose" in str(failure.step_failure_data.error.cause)
+
+
+def test_the_jobs_hooks_hear_of_each_step():
+    heard = []
+
+    @dg.success_hook
+    def succeeded(context):
+        heard.append(("success", context.op.name))
+
+    @dg.failure_hook
+    def failed(context):
+        heard.append(("failure", context.op.name))
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        run_in_process(_job(fail="right", hooks={succeeded, failed}), instance, {})
+    assert sorted(heard) == [("failure", "right"), ("success", "left")]
 
 
 def test_steps_at_once_under_an_instance_that_captures_their_output(tmp_path, capfd):

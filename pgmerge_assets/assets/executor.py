@@ -28,7 +28,7 @@ from dagster._core.execution.api import ExecuteRunWithPlanIterable
 from dagster._core.execution.compute_logs import create_compute_log_file_key
 from dagster._core.execution.context_creation_job import PlanExecutionContextManager
 from dagster._core.execution.execute_in_process import core_execute_in_process
-from dagster._core.execution.plan.execute_plan import dagster_event_sequence_for_step
+from dagster._core.execution.plan.execute_plan import _trigger_hook, dagster_event_sequence_for_step
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.retries import RetryMode
 from dagster._utils.error import serializable_error_info_from_exc_info
@@ -131,7 +131,11 @@ def _steps_in_threads(job_context, execution_plan, threads: int):
 
 def _run_step(step_context, events: queue.Queue) -> None:
     try:
+        step_events = []
         for event in dagster_event_sequence_for_step(step_context):
+            step_events.append(event)
+            events.put((step_context.step.key, event))
+        for event in _trigger_hook(step_context, step_events):  # the job's hooks, as in process
             events.put((step_context.step.key, event))
     except DagsterExecutionInterruptedError:
         pass  # the step said so in its failure event
