@@ -48,7 +48,7 @@ def _finish(outcome, workdir: Path) -> int:
     return 1
 
 
-def _run(target, inputs, spec_path, verbose: bool):
+def _run(target, inputs, spec_path, verbose: bool, threads: int | None = None):
     """The graph in process; Ctrl-C stops it, and says whether anything reached the target."""
     from pgmerge_assets.catalog.spec import load_spec
     from pgmerge_assets.pg.publish import history
@@ -65,7 +65,7 @@ def _run(target, inputs, spec_path, verbose: bool):
 
     before = ledger_size()
     try:
-        return run_graph(target, inputs, spec_path, log_level="INFO" if verbose else "CRITICAL")
+        return run_graph(target, inputs, spec_path, log_level="INFO" if verbose else "CRITICAL", threads=threads)
     except KeyboardInterrupt:
         after = ledger_size()
         print("pgmerge: interrupted; " + (f"the merge was published (see pgmerge history)" if after > before >= 0
@@ -121,7 +121,8 @@ def cmd_merge(args) -> int:
     try:
         outcome = _run(TargetDatabase(dsn=args.target_dsn, workdir=str(workdir), lock_timeout=args.lock_timeout),
                        MergeInputs(dump1=args.dump1, dump2=args.dump2, source_dsn=args.source_dsn,
-                                   scratch_dsn=args.scratch_dsn, pg_bin=args.pg_bin), args.spec, args.verbose)
+                                   scratch_dsn=args.scratch_dsn, pg_bin=args.pg_bin), args.spec, args.verbose,
+                       args.threads)
     finally:
         if own_scratch_server and _server_running(workdir):
             _stop_server(workdir)
@@ -309,6 +310,12 @@ def cmd_stop(args) -> int:
     return code
 
 
+def _steps_at_once(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of steps, 1 or more, not {value!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pgmerge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -333,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--pg-bin", help="folder with pg_restore/psql/pg_dump to use")
     merge.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT,
                        help="seconds to wait for a table lock before giving up (default %(default)g)")
+    merge.add_argument("--threads", type=_steps_at_once, help="steps run at once (default: $PGMERGE_THREADS, else "
+                                                               "this machine's cores, at most 4; 1: one at a time)")
     merge.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     merge.set_defaults(func=cmd_merge)
 

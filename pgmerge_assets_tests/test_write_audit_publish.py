@@ -344,20 +344,17 @@ def _audited(target, demo, scratch_admin_dsn, tmp_path) -> None:
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_independent_steps_run_at_once_and_dependent_ones_in_order(target, demo, scratch_admin_dsn, tmp_path,
-                                                                    threads):
-    from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
+                                                                    threads, capsys):
     from pgmerge_assets.instance import workdir_instance
-    from pgmerge_assets.run import run_graph, step_times
+    from pgmerge_assets.run import step_times
 
     before = state(target)
-    outcome = run_graph(TargetDatabase(dsn=target, workdir=str(tmp_path)),
-                        MergeInputs(dump2=str(demo.dump2_sql), scratch_dsn=scratch_admin_dsn), REFERENCE_SPEC,
-                        threads=threads)
-    assert outcome.success, outcome.failures
-    assert outcome.published.startswith("published as merge 1")
+    assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path, "--threads", str(threads))) == 0
+    assert "published as merge 1" in capsys.readouterr().out
     assert state(target) != before
     with workdir_instance(tmp_path, target) as instance:
-        steps = {asset: (t.start, t.end) for asset, t in step_times(instance, outcome.run_id).items()}
+        run_id = instance.get_runs(limit=1)[0].run_id
+        steps = {asset: (t.start, t.end) for asset, t in step_times(instance, run_id).items()}
     plan = build_plan(load_spec(REFERENCE_SPEC))
     assert len(steps) == len(plan.steps) + 5  # the load's three, the report and publish besides the plan's
     for step in plan.steps:  # a step starts once every step it reads from has ended
