@@ -47,8 +47,8 @@ def default_threads() -> int:
     return int(value)
 
 
-# measured on 2 cores, scale 1000: the whole merge 18.5–19.5 s with one step at a time, 14.7–15.9 s with two
-# (3 or 4 at a time: no faster); at scale 5, where Python's own work is most of a step, ≈ 0.3 s slower
+# measured on 2 cores, scale 1000: the whole merge 18.6–19.9 s one step at a time, 14.7–16.0 s two at a time
+# (3 or 4 at a time: no faster); at scale 5, where Python's own work is most of a step, no slower
 DEFAULT_THREADS = default_threads()
 _ENDED = object()
 
