@@ -21,8 +21,8 @@ def connect(dsn: str, **kwargs) -> psycopg.Connection:
     return conn
 
 
-def cancel_all() -> int:
-    """Cancel the statement running on each open connection (idle ones are unaffected); how many were asked."""
+def cancel_all() -> None:
+    """Cancel the statement running on each open connection (idle ones are unaffected)."""
     with _lock:
         conns = [c for c in _open if not c.closed]
     for conn in conns:
@@ -30,4 +30,3 @@ def cancel_all() -> int:
             conn.cancel_safe()
         except psycopg.Error:
             pass  # the connection just ended: nothing runs on it to cancel
-    return len(conns)
