@@ -22,7 +22,6 @@ class RunOutcome:
     report: dict | None = None
     report_path: Path | None = None
     published: str | None = None  # what publish said, when it ran
-    step_seconds: dict[str, float] = field(default_factory=dict)  # wall time of each step (asset or check)
     run_id: str = ""
 
 
@@ -86,7 +85,7 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
                    (e.event_specific_data.materialization for e in result.get_asset_materialization_events()))
     report = json.loads(report_path.read_text()) if reported else None  # this run's, never an older file
     return RunOutcome(result.success and not failures, failures, report, report_path if report else None, published,
-                      _step_seconds(result.all_events, assets), result.run_id)
+                      result.run_id)
 
 
 @dataclass(frozen=True)
@@ -115,8 +114,3 @@ def step_times(instance: dg.DagsterInstance, run_id: str) -> dict[str, StepTimes
             times["end"] = entry.timestamp
     return {t["asset"]: StepTimes(t["start"], t["written"], t["end"]) for t in seen.values()
             if {"asset", "start", "end"} <= t.keys()}
-
-
-def _step_seconds(events, assets: dict[str, str]) -> dict[str, float]:
-    return {assets.get(e.step_key, e.step_key): e.step_success_data.duration_ms / 1000 for e in events
-            if e.event_type == dg.DagsterEventType.STEP_SUCCESS}
