@@ -37,7 +37,7 @@ def phase_of(step: str) -> str:
     """The phase of a step, by its asset key (its checks, run in the same step after its write, are counted
     apart as `checks`)."""
     head = step.split("/")[0]
-    if head in ("public_restored", "staging_schema", "staging_data"):
+    if head in ("public_restored", "dump2_restored", "staging_schema", "staging_data"):
         return "load"
     if head == "id_map":
         return "maps"
@@ -112,7 +112,9 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False, th
     phases = {phase: covered(spans[phase]) for phase in PHASES}
     phases["around steps"] = total - covered([s for phase in PHASES for s in spans[phase]])
     slowest = sorted(((asset, t.end - t.start) for asset, t in times.items()), key=lambda kv: -kv[1])
-    return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, phases=phases, total=total,
+    zero = min(t.start for t in times.values())
+    timeline = sorted((t.start - zero, t.written - zero, t.end - zero, asset) for asset, t in times.items())
+    return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, phases=phases, total=total, timeline=timeline,
                 data=covered([s for p in DATA_PATH for s in spans[p]]), slowest=slowest, threads=threads,
                 proven=outcome.report["lossless"]["proven"], peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
@@ -124,6 +126,7 @@ def main() -> None:
     parser.add_argument("--admin-dsn", help="server to run on (needs CREATE DATABASE); default: embedded")
     parser.add_argument("--reuse", action="store_true", help="merge the dumps an earlier run generated, if there")
     parser.add_argument("--steps", action="store_true", help="print every step's seconds, not the five slowest")
+    parser.add_argument("--timeline", action="store_true", help="print when each step started, wrote and ended")
     parser.add_argument("--threads", type=int, help="steps at a time (default: the executor's, cores up to 4)")
     args = parser.parse_args()
     results = []
@@ -135,6 +138,9 @@ def main() -> None:
               f"proven {r['proven']:,}; slowest steps: "
               + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in r["slowest"][:None if args.steps else 5]),
               flush=True)
+        if args.timeline:
+            for start, written, end, asset in r["timeline"]:
+                print(f"  {start:6.2f} {written:6.2f} {end:6.2f}  {asset}")
     head = ["scale", "rows #2", "floor s", *PHASES, "total s", "total/floor", "data/floor", "peak MiB"]
     print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for r in results:

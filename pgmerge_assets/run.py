@@ -13,6 +13,7 @@ from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.definitions import build_definitions
 from pgmerge_assets.instance import workdir_instance
 from pgmerge_assets.pg import merge_lock
+from pgmerge_assets.pg.staging_load import drop_left_scratch
 
 
 @dataclass
@@ -64,6 +65,7 @@ def run_graph(target: TargetDatabase, inputs: MergeInputs, spec_path: str | Path
             result = run_in_process(job_def, instance, run_config)
     finally:
         merge_lock.release_all()
+        drop_left_scratch()
     assets = {k.to_python_identifier(): k.to_user_string() for a in defs.assets for k in a.keys}
     failures = []
     for event in result.all_events:

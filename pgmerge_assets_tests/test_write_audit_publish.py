@@ -14,6 +14,7 @@ import pytest
 from pgmerge_assets.catalog.spec import load_spec
 from pgmerge_assets.cli import main
 from pgmerge_assets.paths import REFERENCE_SPEC
+from pgmerge_assets.pg import staging_load
 from pgmerge_assets.pg.publish import PublishError, publish
 from pgmerge_assets.demo.generate import generate_demo
 from pgmerge_assets.pg.restore import restore_dump
@@ -52,7 +53,11 @@ def total_rows(dsn) -> int:
             "WHERE nspname = 'public' AND relkind = 'r'").fetchall())
 
 
-def test_a_users_schema_named_staging_is_never_dropped(target, demo, scratch_admin_dsn, tmp_path, capsys):
+def test_a_users_schema_named_staging_is_never_dropped(target, demo, scratch_admin_dsn, tmp_path, capsys,
+                                                       monkeypatch):
+    """(Dump #2 was restored into a scratch database meanwhile, for a load that never came: it is dropped.)"""
+    prefix = f"pgm_scr_{os.getpid()}_"
+    monkeypatch.setattr(staging_load, "SCRATCH_PREFIX", prefix)
     with psycopg.connect(target) as conn:
         conn.execute("CREATE SCHEMA staging; CREATE TABLE staging.customer_import AS "
                      "SELECT g AS id FROM generate_series(1, 500) g")
@@ -67,6 +72,8 @@ def test_a_users_schema_named_staging_is_never_dropped(target, demo, scratch_adm
     with psycopg.connect(target) as conn:
         assert conn.execute("SELECT count(*) FROM staging.customer_import").fetchone()[0] == 500
     assert state(target) == before
+    with psycopg.connect(scratch_admin_dsn) as conn:
+        assert conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"]).fetchall() == []
 
 
 def _bad_dump2(demo, tmp_path, replace: tuple[str, str], source=None):
@@ -356,13 +363,17 @@ def test_independent_steps_run_at_once_and_dependent_ones_in_order(target, demo,
         run_id = instance.get_runs(limit=1)[0].run_id
         steps = {asset: (t.start, t.end) for asset, t in step_times(instance, run_id).items()}
     plan = build_plan(load_spec(REFERENCE_SPEC))
-    assert len(steps) == len(plan.steps) + 5  # the load's three, the report and publish besides the plan's
+    assert len(steps) == len(plan.steps) + 6  # the load's four, the report and publish besides the plan's
     for step in plan.steps:  # a step starts once every step it reads from has ended
         start = steps["/".join(step.key)][0]
         assert all(start >= steps["/".join(dep)][1] for dep in step.deps), step.key
     overlapping = [(a, b) for a in steps for b in steps
                    if a < b and steps[a][0] < steps[b][1] and steps[b][0] < steps[a][1]]
     assert bool(overlapping) == (threads > 1), overlapping
+    # dump #2 goes into its scratch database while dump #1 goes into the target; staging waits for both
+    (dump2_start, dump2_end), (dump1_start, dump1_end) = steps["dump2_restored"], steps["public_restored"]
+    assert (dump2_start < dump1_end and dump1_start < dump2_end) == (threads > 1)
+    assert steps["staging_data"][0] >= max(steps["dump2_restored"][1], steps["staging_schema"][1])
 
 
 def test_pending_rows_a_crash_emptied_after_the_audit_are_never_published_as_nothing_new(target, demo,

@@ -33,7 +33,14 @@ from pgmerge_assets.pg.embedded import embedded_server_uri
 from pgmerge_assets.pg.ownership import check_ours
 from pgmerge_assets.pg.publish import publish, undo
 from pgmerge_assets.pg.restore import existing_tables, restore_dump
-from pgmerge_assets.pg.staging_load import StagedTable, create_staging_schema, load_staging
+from pgmerge_assets.pg.staging_load import (
+    Scratch,
+    StagedTable,
+    create_staging_schema,
+    dump_kind,
+    load_staging,
+    restore_scratch,
+)
 from pgmerge_assets.plan.common import STAGING_DATA, Check, Names, Plan, Step
 from pgmerge_assets.plan.planner import build_plan
 from pgmerge_assets.plan.staging import StagingPlan
@@ -109,9 +116,49 @@ def load_parts(spec) -> tuple[list[StagedTable], list[StagedTable], StagingPlan]
             StagingPlan(spec))
 
 
+def scratch_admin(target: TargetDatabase, inputs: MergeInputs) -> str:
+    """The server dump #2's scratch database goes to: PGMERGE_SCRATCH_DSN's, else the embedded one."""
+    return inputs.scratch_dsn or embedded_server_uri(Path(target.workdir))
+
+
+def restored_in_this_run(context: AssetExecutionContext, key: dg.AssetKey, admin: str) -> Scratch | None:
+    """The scratch database dump2_restored left for this run (none when it did not restore, or ran in
+    another run: its database is gone by now)."""
+    event = context.instance.get_latest_materialization_event(key)
+    if event is None or event.run_id != context.run_id:
+        return None
+    metadata = event.asset_materialization.metadata
+    if "scratch_database" not in metadata:
+        return None
+    return Scratch(admin, metadata["scratch_database"].value, metadata["source_format"].value, False,
+                   metadata["inserts"].value, metadata["seconds"].value)
+
+
 def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
-    """public_restored → staging_schema → staging_data: the two dumps, side by side in one database."""
+    """public_restored → staging_schema → staging_data ← dump2_restored: the two dumps, side by side in one
+    database; dump #2 is restored (into a scratch database) while dump #1 is."""
     both = {p.name("target"), p.name("inputs")}
+
+    @dg.asset(name="dump2_restored", key_prefix=p.prefix, group_name="load", kinds=KINDS, required_resource_keys=both,
+              description="Dump #2 restored into a scratch database (never the target), at the same time as dump #1 "
+                          "into the target; staging_data copies it into staging and drops it. A data-only dump "
+                          "(it needs the target's table definitions) or a live source is read by staging_data.")
+    def dump2_restored(context: AssetExecutionContext):
+        target, inputs = p.target(context), p.inputs(context)
+        spec = run_plan(context, graph, p).spec
+        check_dump2(inputs)
+        merge_lock.hold(target.resolved_dsn(), spec.map_schema)  # a second merge waits, restoring nothing
+        if not inputs.dump2:
+            return dg.MaterializeResult(metadata={"skipped": "dump #2 is a live database: staging_data reads it"})
+        fmt, data_only = dump_kind(Path(inputs.dump2), inputs.pg_bin)
+        if data_only:
+            return dg.MaterializeResult(metadata={
+                "skipped": "data-only dump: staging_data restores it with the target's table definitions",
+                "source_format": fmt})
+        scratch = restore_scratch(Path(inputs.dump2), scratch_admin(target, inputs), public=spec.target_schema,
+                                  staging=spec.staging_schema, pg_bin=inputs.pg_bin)
+        return dg.MaterializeResult(metadata={"scratch_database": scratch.name, "source_format": scratch.format,
+                                              "inserts": scratch.inserts, "seconds": scratch.seconds})
 
     @dg.asset(name="public_restored", key_prefix=p.prefix, group_name="load", kinds=KINDS, required_resource_keys=both,
               description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
@@ -160,20 +207,22 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
             conn.commit()
         return dg.MaterializeResult(metadata={"tables": len(tables), "schema": spec.staging_schema})
 
-    @dg.asset(name=STAGING_DATA[0], key_prefix=p.prefix, deps=[staging_schema], group_name="load", kinds=KINDS,
+    @dg.asset(name=STAGING_DATA[0], key_prefix=p.prefix, deps=[staging_schema, dump2_restored], group_name="load",
+              kinds=KINDS,
               required_resource_keys=both,
-              description="Dump #2's rows in the staging schema, by way of a scratch database, so none of its "
-                          "statements ever reach the target schema.")
+              description="Dump #2's rows in the staging schema, copied from its scratch database (dump2_restored's), "
+                          "so none of its statements ever reach the target schema.")
     def staging_data(context: AssetExecutionContext):
         target, inputs = p.target(context), p.inputs(context)
         spec = run_plan(context, graph, p).spec
         tables, skipped, staging = load_parts(spec)
         check_dump2(inputs)
         merge_lock.hold(target.resolved_dsn(), spec.map_schema)
-        result = load_staging(target.resolved_dsn(), tables, dump_path=Path(inputs.dump2) if inputs.dump2 else None,
-                              source_dsn=inputs.source_dsn,
-                              scratch_admin_dsn=inputs.scratch_dsn or embedded_server_uri(Path(target.workdir)),
-                              public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin,
+        admin = scratch_admin(target, inputs)
+        scratch = restored_in_this_run(context, p.key("dump2_restored"), admin)
+        result = load_staging(target.resolved_dsn(), tables, scratch=scratch,
+                              dump_path=Path(inputs.dump2) if inputs.dump2 and not scratch else None,
+                              source_dsn=inputs.source_dsn, scratch_admin_dsn=admin, public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin,
                               skipped=skipped)
         with target.connect() as conn, cancel_on_interrupt(conn):
             prepare_merge_state(conn, staging, target.connect)
@@ -183,7 +232,7 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
             "row_counts": dg.MetadataValue.md(counts_markdown(result.row_counts)),
             "seconds": dg.MetadataValue.json({k: round(v, 3) for k, v in result.seconds.items()})})
 
-    return [public_restored, staging_schema, staging_data]
+    return [dump2_restored, public_restored, staging_schema, staging_data]
 
 
 def preflight(conn, spec, inputs: MergeInputs) -> None:

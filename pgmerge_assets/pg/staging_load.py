@@ -28,6 +28,7 @@ import hashlib
 import os
 import re
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ SCRATCH_PREFIX = "pgmerge_scratch_"
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]  # scratch names say which machine made them
 FLUSH_BYTES = 1 << 20  # COPY data is read from the source and written to the target in blocks of this size
 BUILTIN_OID_LIMIT = 10000  # types below this oid are built in: their binary COPY format is stable
+_scratch_left: set[tuple[str, str]] = set()  # (admin DSN, name) of the scratch databases restored, not yet dropped
+_scratch_lock = threading.Lock()
 
 
 class StagingError(RuntimeError):
@@ -170,12 +173,89 @@ def create_staging_schema(
 # loading
 
 
+@dataclass(frozen=True)
+class Scratch:
+    """Dump #2 restored into a scratch database of `admin`'s server, waiting to be copied into staging (which
+    drops it)."""
+
+    admin: str
+    name: str
+    format: str
+    data_only: bool
+    inserts: bool  # INSERT-style plain dump
+    seconds: float
+
+    @property
+    def dsn(self) -> str:
+        return with_dbname(self.admin, self.name)
+
+
+def restore_scratch(dump_path: Path, scratch_admin: str, *, target_dsn: str | None = None,
+                    public: str = "public", staging: str = "staging", pg_bin: str | None = None) -> Scratch:
+    """Restore dump #2 into a new scratch database (dropped again if that fails). A data-only dump needs the
+    target's table definitions (`target_dsn`, its tables already there); a full one needs nothing of it, so it
+    can be restored while dump #1 is."""
+    dump_path = Path(dump_path)
+    fmt, data_only = dump_kind(dump_path, pg_bin)
+    if data_only and target_dsn is None:
+        raise ValueError("a data-only dump is restored against the target's table definitions: give target_dsn")
+    target_all = {}
+    if data_only:
+        with psycopg.connect(target_dsn, autocommit=True) as conn:
+            target_all = read_tables(conn, None, exclude=[staging])
+    drop_abandoned_scratch(scratch_admin)
+    name = f"{SCRATCH_PREFIX}{_HOST}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    create_clean_database(scratch_admin, name)
+    with _scratch_lock:
+        _scratch_left.add((scratch_admin, name))
+    scratch_dsn = with_dbname(scratch_admin, name)
+    try:
+        inserts = _restore_into_scratch(dump_path, fmt, data_only, scratch_dsn, target_dsn, target_all, public,
+                                        staging, pg_bin)
+    except BaseException as exc:
+        _drop_scratch(scratch_admin, name, exc)
+        raise
+    return Scratch(scratch_admin, name, fmt, data_only, inserts, round(time.monotonic() - started, 3))
+
+
+def drop_left_scratch() -> None:
+    """Drop the scratch databases this process restored and no load took (the run failed in between); a killed
+    process's are dropped by the next load (`drop_abandoned_scratch`)."""
+    with _scratch_lock:
+        left = sorted(_scratch_left)
+    for admin, name in left:
+        _drop_scratch(admin, name)
+
+
+def dump_kind(dump_path: Path, pg_bin: str | None = None) -> tuple[str, bool]:
+    """A dump's format, and whether it is data-only (carries no table definitions)."""
+    fmt = detect_format(dump_path)
+    if fmt == "plain":
+        return fmt, plain_is_data_only(dump_path)
+    return fmt, archive_info(dump_path, fmt, pg_bin).data_only  # ArchiveVersionError on skew
+
+
+def _drop_scratch(scratch_admin: str, name: str, exc: BaseException | None = None) -> None:
+    """Drop a scratch database; when that fails while `exc` is being raised, keep `exc` and say what is left."""
+    try:
+        drop_database(scratch_admin, name)
+        with _scratch_lock:
+            _scratch_left.discard((scratch_admin, name))
+    except psycopg.Error as drop_exc:
+        if exc is None:
+            raise
+        exc.add_note(f"also, scratch database {redact(with_dbname(scratch_admin, name))} could not be dropped: "
+                     f"{scrub(str(drop_exc), scratch_admin)}")
+
+
 def load_staging(
     target_dsn: str,
     tables: list[str | StagedTable],
     *,
     dump_path: Path | None = None,
     source_dsn: str | None = None,
+    scratch: Scratch | None = None,
     scratch_admin_dsn: str | None = None,
     public: str = "public",
     staging: str = "staging",
@@ -183,11 +263,12 @@ def load_staging(
     skipped: list[str | StagedTable] = (),
 ) -> StagingLoadResult:
     """Fill the staging clone of each table of `tables` (bare names: of `public`) from dump #2 (any pg_dump format, full or
-    data-only) or from a live `source_dsn`. Idempotent: staging tables are truncated first, in the
-    same transaction as the copy. `public` is only ever read. Raises DumpError when dump #2 does not
-    fit `public` (naming table, column and row count), StagingError when staging is not ready."""
-    if (dump_path is None) == (source_dsn is None):
-        raise ValueError("give exactly one of dump_path and source_dsn")
+    data-only; or already restored into `scratch`, which is dropped afterwards) or from a live `source_dsn`.
+    Idempotent: staging tables are truncated first, in the same transaction as the copy. `public` is only ever
+    read. Raises DumpError when dump #2 does not fit `public` (naming table, column and row count), StagingError
+    when staging is not ready."""
+    if sum(x is not None for x in (dump_path, source_dsn, scratch)) != 1:
+        raise ValueError("give exactly one of dump_path, source_dsn and scratch")
     started = time.monotonic()
     seconds: dict[str, float] = {}
     names = staged_tables(tables, public)
@@ -197,7 +278,12 @@ def load_staging(
     with psycopg.connect(target_dsn, autocommit=True) as conn:
         target_all = read_tables(conn, None, exclude=[staging])
         staged = read_tables(conn, [staging])
-    _check_staging_ready(names, target_all, staged, staging)
+    try:
+        _check_staging_ready(names, target_all, staged, staging)
+    except BaseException as exc:
+        if scratch is not None:
+            _drop_scratch(scratch.admin, scratch.name, exc)
+        raise
 
     if source_dsn is not None:
         counts, check_s, copy_s = _check_and_copy(
@@ -206,40 +292,22 @@ def load_staging(
         seconds.update(restore=0.0, check=check_s, copy=copy_s, total=round(time.monotonic() - started, 3))
         return StagingLoadResult("live", None, counts, seconds, redact(source_dsn))
 
-    dump_path = Path(dump_path)
-    fmt = detect_format(dump_path)
-    if fmt == "plain":
-        data_only = plain_is_data_only(dump_path)
-    else:
-        data_only = archive_info(dump_path, fmt, pg_bin).data_only  # ArchiveVersionError on skew
-    scratch_admin = scratch_admin_dsn or embedded_server_uri(Path(".pgmerge"))
-    drop_abandoned_scratch(scratch_admin)
-    scratch_name = f"{SCRATCH_PREFIX}{_HOST}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    scratch_dsn = with_dbname(scratch_admin, scratch_name)
-    create_clean_database(scratch_admin, scratch_name)
+    if scratch is None:
+        scratch = restore_scratch(Path(dump_path), scratch_admin_dsn or embedded_server_uri(Path(".pgmerge")),
+                                  target_dsn=target_dsn, public=public, staging=staging, pg_bin=pg_bin)
+    seconds["restore"] = scratch.seconds
     try:
-        t0 = time.monotonic()
-        inserts = _restore_into_scratch(
-            dump_path, fmt, data_only, scratch_dsn, target_dsn, target_all, public, staging, pg_bin
-        )
-        seconds["restore"] = round(time.monotonic() - t0, 3)
         counts, check_s, copy_s = _check_and_copy(
-            scratch_dsn, target_dsn, names, target_all, public, staging, label="dump #2", skipped=skipped, pg_bin=pg_bin
+            scratch.dsn, target_dsn, names, target_all, public, staging, label="dump #2", skipped=skipped, pg_bin=pg_bin
         )
         seconds.update(check=check_s, copy=copy_s)
     except BaseException as exc:
-        try:
-            drop_database(scratch_admin, scratch_name)
-        except psycopg.Error as drop_exc:  # keep the original error; say what is left behind
-            exc.add_note(
-                f"also, scratch database {redact(scratch_dsn)} could not be dropped: "
-                f"{scrub(str(drop_exc), scratch_admin)}"
-            )
+        _drop_scratch(scratch.admin, scratch.name, exc)
         raise
-    drop_database(scratch_admin, scratch_name)
+    _drop_scratch(scratch.admin, scratch.name)
     seconds["total"] = round(time.monotonic() - started, 3)
-    source_format = "plain-inserts" if fmt == "plain" and inserts else fmt
-    return StagingLoadResult(source_format, data_only, counts, seconds, redact(scratch_dsn))
+    source_format = "plain-inserts" if scratch.format == "plain" and scratch.inserts else scratch.format
+    return StagingLoadResult(source_format, scratch.data_only, counts, seconds, redact(scratch.dsn))
 
 
 def drop_abandoned_scratch(scratch_admin: str) -> list[str]:

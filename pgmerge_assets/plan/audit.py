@@ -26,10 +26,17 @@ from pgmerge_assets.templates import compose
 
 
 def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
+    """Foreign-key values of target ∪ pending naming no row of the parent's target ∪ pending; the target's rows
+    are read only where no constraint of its own holds them."""
+    def held(fk) -> sql.Composed:
+        parent = n.spec.tables[fk.table]
+        return compose("checks/held_foreign_key.sql", table_name=sql.Literal(n.public(t.name).as_string()),
+                       parent_name=sql.Literal(n.public(parent.name).as_string()), column=sql.Literal(fk.column),
+                       parent_id=sql.Literal(parent.id))
     return sql.SQL("\nUNION ALL\n").join(
         compose("checks/orphan_foreign_key.sql", column_name=sql.Literal(fk.column), column=sql.Identifier(fk.column),
-                public_table=n.merged(t.name), parent_table=n.merged(fk.table),
-                parent_id=sql.Identifier(n.spec.tables[fk.table].id))
+                pending=n.pending(t.name), public_table=n.public(t.name), held=held(fk),
+                parent_table=n.merged(fk.table), parent_id=sql.Identifier(n.spec.tables[fk.table].id))
         for fk in fks)
 
 
@@ -41,7 +48,8 @@ def _checks(n: Names, t: TableSpec, partners: set[str]) -> list[Check]:
         checks.append(Check("map_complete", id_map_key(t.name),
                             "Every staging row is mapped once; no target row is shared by different natural keys.",
                             wrap(compose("checks/map_incomplete.sql", id=sql.Identifier(t.id), map=n.map(t.name),
-                                         staging_table=n.staging(t.name), staging_key=staging_key))))
+                                         staging_table=n.staging(t.name), staging_key=staging_key,
+                                         held=held_unique(n.map(t.name), ["staging_id"])))))
     later = within_cycle(t, partners)  # judged by their cycle_fk step, once the other table's pending rows exist
     checked_now = [f for f in t.mapped_columns if ((f.column,), f.table) not in later]
     if checked_now:

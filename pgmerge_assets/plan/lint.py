@@ -12,6 +12,7 @@ from pgmerge_assets.plan.common import Check, Guard, Names, id_map_key, ident_li
 from pgmerge_assets.templates import compose
 
 LEAST_MATCHES = 5  # fewer matched rows say nothing of a key
+MATCHES_JUDGED = 10000  # a key that pairs unrelated rows shows in any 10,000 of its matches: no need to read all
 
 
 def plain_columns(t: TableSpec) -> list[str]:
@@ -58,11 +59,13 @@ def _lint(n: Names, t: TableSpec) -> list[Check]:
     if t.strategy == "natural_key" and t.has_map and compared:
         checks.append(Check("matches_mostly_differ", step,
                             f"Most rows matched by the natural key ({', '.join(t.natural_key)}) differ from the "
-                            f"target's (a warning): a key that pairs unrelated rows, not real conflicts.",
+                            f"target's (a warning): a key that pairs unrelated rows, not real conflicts. "
+                            f"Judged on {MATCHES_JUDGED:,} matches at most.",
                             wrap(compose("lint/matches_differ.sql", map=n.map(t.name), id=sql.Identifier(t.id),
                                          staging_table=n.staging(t.name), public_table=n.public(t.name),
                                          staging_content=ident_list(compared, "st"),
-                                         public_content=ident_list(compared, "p"), least=sql.Literal(LEAST_MATCHES))),
+                                         public_content=ident_list(compared, "p"), least=sql.Literal(LEAST_MATCHES),
+                                         judged=sql.Literal(MATCHES_JUDGED))),
                             blocking=False))
     return checks
 

@@ -97,10 +97,11 @@ def _merged_step(n: Names, t: TableSpec, partners: set[str]) -> Step:
         + [merged_key(p) for p in t.parents if p not in partners]))
     matched = (sql.SQL("(SELECT count(*) FROM {} WHERE NOT inserted)").format(n.map(t.name)) if t.has_map
                else sql.SQL("(SELECT count(*) FROM {}) - l.rows_pending").format(n.staging(t.name)))
-    stats = sql.SQL("SELECT (SELECT count(*) FROM {}) AS row_count, (SELECT count(*) FROM {}) AS staging_rows, "
+    # rows once published: the merge log's counts (rows_conserved counts target ∪ pending to check them)
+    stats = sql.SQL("SELECT l.rows_before + l.rows_pending AS row_count, (SELECT count(*) FROM {}) AS staging_rows, "
                     "l.rows_before, l.rows_pending AS rows_inserted, {} AS rows_matched "
                     "FROM {} l WHERE l.table_name = {}").format(
-        n.merged(t.name), n.staging(t.name), matched, n.merge_log, sql.Literal(t.name))
+        n.staging(t.name), matched, n.merge_log, sql.Literal(t.name))
     fks = ", ".join(f"{f.column}→{f.table}" for f in t.mapped_columns) or "none"
     guards = (*(unmapped_fk_guard(n, t, fk) for fk in t.mapped_columns),
               *(_unmapped_reference_guard(n, t, ref) for ref in t.references))
