@@ -192,6 +192,22 @@ def test_a_pending_row_repeating_a_key_the_targets_unique_index_holds_fails_the_
     assert failed["natural_key_unique"].metadata["sample"].value == [{"name": "a", "rows": 2}]
 
 
+def test_a_pending_row_naming_no_parent_fails_the_check_though_the_target_has_the_constraint(fresh_db, tmp_path):
+    """With datasource_event's foreign key in place, foreign_keys_resolve reads only the pending rows: an
+    orphan among them (as a wrong map would make) is still found, before publish."""
+    setup_pair(fresh_db)
+    before_report = MERGE_ONLY - dg.AssetSelection.assets("integrity_report", "published")
+    assert materialize(fresh_db, tmp_path, selection=before_report).success
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'datasource_event_datasource_id_fkey'"
+                            " AND convalidated").fetchone() == (1,)
+        assert conn.execute("UPDATE pgmerge.pending_datasource_event SET datasource_id = 999999").rowcount >= 1
+    result = materialize(fresh_db, tmp_path, selection=dg.AssetSelection.checks_for_assets(
+        dg.AssetKey(["merged", "datasource_event"])))
+    failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
+    assert failed["foreign_keys_resolve"].metadata["sample"].value[0]["value"] == "999999"
+
+
 def test_keys_repeated_before_the_merge_warn_without_blocking(fresh_db, tmp_path):
     """Public already repeating a natural key (no unique constraint) is reported, and staging's row with that
     key maps deterministically to the lowest public id."""

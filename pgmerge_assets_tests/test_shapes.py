@@ -601,6 +601,30 @@ HELD_UNIQUE = [  # (columns, nulls_counted, held): what the checks may skip beca
 ]
 
 
+def test_which_foreign_keys_a_check_may_trust(fresh_db):
+    """The catalog test behind foreign_keys_resolve reading only the pending rows: the target's own foreign
+    key must hold the column, validated, to the parent's id, and be enforced."""
+    from psycopg import sql
+
+    from pgmerge_assets.plan.common import held_foreign_key
+
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("CREATE TABLE p (id int PRIMARY KEY, code int UNIQUE, UNIQUE (id, code));"
+                     "CREATE TABLE c (id int PRIMARY KEY, held int REFERENCES p (id), not_valid int,"
+                     " to_code int REFERENCES p (code), plain int, pair_id int, pair_code int,"
+                     " FOREIGN KEY (pair_id, pair_code) REFERENCES p (id, code));"
+                     "ALTER TABLE c ADD FOREIGN KEY (not_valid) REFERENCES p (id) NOT VALID;"
+                     "CREATE TABLE off (id int PRIMARY KEY, held int REFERENCES p (id));"
+                     "ALTER TABLE off DISABLE TRIGGER ALL")
+        def held(table: str, column: str) -> bool:
+            return conn.execute(sql.SQL("SELECT {}").format(held_foreign_key(
+                sql.Identifier("public", table), column, sql.Identifier("public", "p"), "id"))).fetchone()[0]
+        found = {(table, column): held(table, column) for table, column in [
+            ("c", "held"), ("c", "not_valid"), ("c", "to_code"), ("c", "plain"), ("c", "pair_id"), ("off", "held")]}
+    assert found == {("c", "held"): True, ("c", "not_valid"): False, ("c", "to_code"): False, ("c", "plain"): False,
+                     ("c", "pair_id"): False, ("off", "held"): False}
+
+
 def test_which_unique_indexes_a_check_may_trust(fresh_db):
     """The catalog test behind the checks that skip a scan when the target's own unique index already holds
     the columns unique (natural_key_unique, natural_keys_repeated, publish's guards)."""

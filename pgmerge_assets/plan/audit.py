@@ -11,6 +11,7 @@ from pgmerge_assets.plan.common import (
     Check,
     Names,
     cycle_key,
+    held_foreign_key,
     held_unique,
     id_map_key,
     ident_list,
@@ -28,14 +29,10 @@ from pgmerge_assets.templates import compose
 def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
     """Foreign-key values of target ∪ pending naming no row of the parent's target ∪ pending; the target's rows
     are read only where no constraint of its own holds them."""
-    def held(fk) -> sql.Composed:
-        parent = n.spec.tables[fk.table]
-        return compose("checks/held_foreign_key.sql", table_name=sql.Literal(n.public(t.name).as_string()),
-                       parent_name=sql.Literal(n.public(parent.name).as_string()), column=sql.Literal(fk.column),
-                       parent_id=sql.Literal(parent.id))
     return sql.SQL("\nUNION ALL\n").join(
         compose("checks/orphan_foreign_key.sql", column_name=sql.Literal(fk.column), column=sql.Identifier(fk.column),
-                pending=n.pending(t.name), public_table=n.public(t.name), held=held(fk),
+                pending=n.pending(t.name), public_table=n.public(t.name),
+                held=held_foreign_key(n.public(t.name), fk.column, n.public(fk.table), n.spec.tables[fk.table].id),
                 parent_table=n.merged(fk.table), parent_id=sql.Identifier(n.spec.tables[fk.table].id))
         for fk in fks)
 

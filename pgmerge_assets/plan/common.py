@@ -202,3 +202,12 @@ def held_unique(table: sql.Identifier, columns, *, nulls_counted: bool = False) 
     `nulls_counted`): then a check for repeats has nothing to find, and skips its scan."""
     return compose("checks/held_unique.sql", table_name=sql.Literal(table.as_string()),
                    columns=sql.Literal(list(columns)), nulls_counted=sql.Literal(nulls_counted))
+
+
+def held_foreign_key(table: sql.Identifier, column: str, parent: sql.Identifier, parent_id: str) -> sql.Composed:
+    """True when `table`'s own foreign key holds `column` to existing `parent` rows (validated, from exactly
+    that column to exactly `parent_id`, none of its triggers disabled): then a check for orphans needs to read
+    only the pending rows."""
+    return compose("checks/held_foreign_key.sql", table_name=sql.Literal(table.as_string()),
+                   parent_name=sql.Literal(parent.as_string()), column=sql.Literal(column),
+                   parent_id=sql.Literal(parent_id))
