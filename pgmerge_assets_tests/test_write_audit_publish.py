@@ -41,6 +41,11 @@ def merge_args(dsn, demo, scratch, workdir, *more, dump2=None):
             "--workdir", str(workdir), *more]
 
 
+def scratch_databases(admin_dsn, prefix: str) -> list[str]:
+    with psycopg.connect(admin_dsn) as conn:
+        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])]
+
+
 def state(dsn) -> dict[str, str]:
     with psycopg.connect(dsn) as conn:
         return checksums(conn)
@@ -72,8 +77,7 @@ def test_a_users_schema_named_staging_is_never_dropped(target, demo, scratch_adm
     with psycopg.connect(target) as conn:
         assert conn.execute("SELECT count(*) FROM staging.customer_import").fetchone()[0] == 500
     assert state(target) == before
-    with psycopg.connect(scratch_admin_dsn) as conn:
-        assert conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"]).fetchall() == []
+    assert scratch_databases(scratch_admin_dsn, prefix) == []
 
 
 def _bad_dump2(demo, tmp_path, replace: tuple[str, str], source=None):
@@ -351,13 +355,16 @@ def _audited(target, demo, scratch_admin_dsn, tmp_path) -> None:
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_independent_steps_run_at_once_and_dependent_ones_in_order(target, demo, scratch_admin_dsn, tmp_path,
-                                                                    threads, capsys):
+                                                                    threads, capsys, monkeypatch):
     from pgmerge_assets.instance import workdir_instance
     from pgmerge_assets.run import step_times
 
+    prefix = f"pgm_scr_{os.getpid()}_"
+    monkeypatch.setattr(staging_load, "SCRATCH_PREFIX", prefix)
     before = state(target)
     assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path, "--threads", str(threads))) == 0
     assert "published as merge 1" in capsys.readouterr().out
+    assert scratch_databases(scratch_admin_dsn, prefix) == []  # dropped while the merge went on, by its end
     assert state(target) != before
     with workdir_instance(tmp_path, target) as instance:
         run_id = instance.get_runs(limit=1)[0].run_id

@@ -223,7 +223,7 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
         result = load_staging(target.resolved_dsn(), tables, scratch=scratch,
                               dump_path=Path(inputs.dump2) if inputs.dump2 and not scratch else None,
                               source_dsn=inputs.source_dsn, scratch_admin_dsn=admin, public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin,
-                              skipped=skipped)
+                              skipped=skipped, drop_meanwhile=True)
         with target.connect() as conn, cancel_on_interrupt(conn):
             prepare_merge_state(conn, staging, target.connect)
         return dg.MaterializeResult(metadata={

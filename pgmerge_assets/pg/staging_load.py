@@ -59,6 +59,7 @@ FLUSH_BYTES = 1 << 20  # COPY data is read from the source and written to the ta
 BUILTIN_OID_LIMIT = 10000  # types below this oid are built in: their binary COPY format is stable
 _scratch_left: set[tuple[str, str]] = set()  # (admin DSN, name) of the scratch databases restored, not yet dropped
 _scratch_lock = threading.Lock()
+_dropping: list[threading.Thread] = []  # scratch databases being dropped while the merge goes on
 
 
 class StagingError(RuntimeError):
@@ -220,12 +221,23 @@ def restore_scratch(dump_path: Path, scratch_admin: str, *, target_dsn: str | No
 
 
 def drop_left_scratch() -> None:
-    """Drop the scratch databases this process restored and no load took (the run failed in between); a killed
-    process's are dropped by the next load (`drop_abandoned_scratch`)."""
+    """Wait for the scratch databases being dropped, and drop those this process restored and no load took (the
+    run failed in between, or a drop failed); a killed process's are dropped by the next load
+    (`drop_abandoned_scratch`)."""
+    while _dropping:
+        _dropping.pop().join()
     with _scratch_lock:
         left = sorted(_scratch_left)
     for admin, name in left:
         _drop_scratch(admin, name)
+
+
+def _drop_quietly(scratch_admin: str, name: str) -> None:
+    """In a thread of its own: a database that could not be dropped stays listed, for drop_left_scratch."""
+    try:
+        _drop_scratch(scratch_admin, name)
+    except psycopg.Error:
+        pass
 
 
 def dump_kind(dump_path: Path, pg_bin: str | None = None) -> tuple[str, bool]:
@@ -261,12 +273,14 @@ def load_staging(
     staging: str = "staging",
     pg_bin: str | None = None,
     skipped: list[str | StagedTable] = (),
+    drop_meanwhile: bool = False,
 ) -> StagingLoadResult:
     """Fill the staging clone of each table of `tables` (bare names: of `public`) from dump #2 (any pg_dump format, full or
     data-only; or already restored into `scratch`, which is dropped afterwards) or from a live `source_dsn`.
     Idempotent: staging tables are truncated first, in the same transaction as the copy. `public` is only ever
     read. Raises DumpError when dump #2 does not fit `public` (naming table, column and row count), StagingError
-    when staging is not ready."""
+    when staging is not ready. `drop_meanwhile`: the scratch database is dropped in a thread of its own once
+    loaded (DROP DATABASE waits for a checkpoint: the merge need not), and `drop_left_scratch` waits for it."""
     if sum(x is not None for x in (dump_path, source_dsn, scratch)) != 1:
         raise ValueError("give exactly one of dump_path, source_dsn and scratch")
     started = time.monotonic()
@@ -304,7 +318,13 @@ def load_staging(
     except BaseException as exc:
         _drop_scratch(scratch.admin, scratch.name, exc)
         raise
-    _drop_scratch(scratch.admin, scratch.name)
+    if drop_meanwhile:
+        dropping = threading.Thread(target=_drop_quietly, args=(scratch.admin, scratch.name),
+                                    name=f"drop {scratch.name}")
+        dropping.start()
+        _dropping.append(dropping)
+    else:
+        _drop_scratch(scratch.admin, scratch.name)
     seconds["total"] = round(time.monotonic() - started, 3)
     source_format = "plain-inserts" if scratch.format == "plain" and scratch.inserts else scratch.format
     return StagingLoadResult(source_format, scratch.data_only, counts, seconds, redact(scratch.dsn))
