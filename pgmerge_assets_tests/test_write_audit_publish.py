@@ -432,11 +432,15 @@ def test_an_id_or_key_the_target_took_after_the_audit_is_refused_naming_it(targe
     assert state(target) == before
 
 
+@pytest.mark.parametrize("meanwhile", [False, True], ids=["after-the-inserts", "on-a-second-connection"])
 def test_publish_checks_foreign_keys_for_all_rows_at_once_and_still_refuses_an_orphan(target, demo,
-                                                                                      scratch_admin_dsn, tmp_path):
+                                                                                      scratch_admin_dsn, tmp_path,
+                                                                                      meanwhile):
     """Publish holds back PostgreSQL's per-row foreign-key triggers (they cost as much as the insert) and checks
     the inserted rows' keys itself, under its locks, before committing: a referenced row deleted after the
-    audit is still refused, naming table, columns, constraint and count."""
+    audit is still refused, naming table, columns, constraint and count. Given a way to connect (as the
+    published asset is), it judges them on a second connection, in its snapshot from before the inserts,
+    while the rows go in."""
     _audited(target, demo, scratch_admin_dsn, tmp_path)
     with psycopg.connect(target, autocommit=True) as conn:
         # a finding that only pending rows reference (deleting one public rows reference fails), gone after the audit
@@ -452,8 +456,9 @@ def test_publish_checks_foreign_keys_for_all_rows_at_once_and_still_refuses_an_o
                                "WHERE finding_id IN (SELECT id FROM gone)").fetchone()[0]
         assert deleted > 0
     before = state(target)
+    connect = (lambda: psycopg.connect(target)) if meanwhile else None
     with psycopg.connect(target) as conn, pytest.raises(PublishError) as refused:
-        publish(conn, load_spec(REFERENCE_SPEC), lock_timeout=5)
+        publish(conn, load_spec(REFERENCE_SPEC), lock_timeout=5, connect=connect)
     message = str(refused.value)
     assert "public.datasource_event_finding.(finding_id): published rows reference no row of public.finding " \
            "(constraint datasource_event_finding_finding_id_fkey)" in message

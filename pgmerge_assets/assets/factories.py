@@ -424,7 +424,7 @@ def publish_asset(graph: Plan, p: Prefix) -> dg.AssetsDefinition:
         merge_lock.hold(dsn, plan.spec.map_schema)
         try:
             with target.connect() as conn, cancel_on_interrupt(conn):
-                result = publish(conn, plan.spec, target.lock_timeout)
+                result = publish(conn, plan.spec, target.lock_timeout, connect=target.connect)
         finally:
             merge_lock.release(dsn, plan.spec.map_schema)
         context.log.info(result.message)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
@@ -16,6 +19,9 @@ from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, orphan_g
                                          sequence_set, taken_since_audit)
 from pgmerge_assets.plan.undo import plan_undo
 from pgmerge_assets.templates import compose, load
+
+
+Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
 
 
 class PublishError(RuntimeError):
@@ -53,10 +59,12 @@ def _positions(conn: psycopg.Connection, moves) -> dict[str, list]:
     return {m.sequence: list(conn.execute(m.position).fetchone()) for m in moves}
 
 
-def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> Published:
-    """Insert the audited pending rows into the target, move its sequences, record the merge in the ledger."""
+def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float,
+            connect: Connect | None = None) -> Published:
+    """Insert the audited pending rows into the target, move its sequences, record the merge in the ledger.
+    With `connect`, the inserted rows' foreign keys are judged on a second connection while the rows go in."""
     try:
-        return _publish(conn, spec, lock_timeout)
+        return _publish(conn, spec, lock_timeout, connect)
     except errors.UniqueViolation as exc:  # rolled back by now
         raise _unique_collision(conn, spec, exc) from None
 
@@ -86,7 +94,44 @@ def _unique_collision(conn: psycopg.Connection, spec: MergeSpec, exc: errors.Uni
         f"columns in the spec so such rows match the target's; nothing was published")
 
 
-def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> Published:
+@contextmanager
+def _judged_meanwhile(connect: Connect, snapshot: str, guards: list) -> Iterator[Callable[[], list]]:
+    """Run `guards` on a connection of their own, in `snapshot`, while the caller goes on; yields a function that
+    waits for their (count, sample) rows. Left early, the guards' query is cancelled."""
+    results: list = []
+    failed: list[BaseException] = []
+    opened: list[psycopg.Connection] = []
+
+    def judge() -> None:
+        try:
+            with connect() as c:
+                opened.append(c)
+                c.isolation_level, c.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+                c.execute(compose("report/snapshot_import.sql", snapshot=sql.Literal(snapshot)))
+                results.extend(c.execute(guard.query).fetchone() for guard in guards)
+                c.rollback()
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=judge, name="publish: foreign keys")
+    thread.start()
+
+    def outcome() -> list:
+        thread.join()
+        if failed:
+            raise failed[0]
+        return results
+
+    try:
+        yield outcome
+    finally:
+        if thread.is_alive():
+            for c in opened:
+                c.cancel_safe()
+            thread.join()
+
+
+def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float, connect: Connect | None) -> Published:
     n, plan = Names(spec), plan_publish(spec)
     with conn.transaction():
         state = _state(conn, n)
@@ -119,15 +164,26 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float) -> 
         checked = f"{len(foreign_keys)} foreign keys of {len(set_based)} tables checked by publish for all rows at once"
         if by_trigger:
             checked += f"; PostgreSQL's triggers row by row for {', '.join(by_trigger)}"
-        for group in plan.groups:
-            replica = all(t in set_based for t in group.tables)
-            if replica:
-                conn.execute(replication_role("replica"))
-            rows.update(zip(group.tables, conn.execute(group.statement).fetchone()))
-            if replica:
-                conn.execute(replication_role("origin"))
-        for guard in (orphan_guard(spec, fk) for fk in foreign_keys):
-            count, sample = conn.execute(guard.query).fetchone()
+        # The keys' parents are tables publish holds locked; where none of them has triggers that could change
+        # the rows it inserts, its rows once published are its rows now and its pending rows: the keys can be
+        # judged in this transaction's snapshot from before the inserts, on another connection, meanwhile.
+        parents = {(t.schema, t.relname) for t in spec.merged_tables if t.name in set_based}
+        meanwhile = connect is not None and bool(foreign_keys) and all(
+            (fk.parent_schema, fk.parent) in parents for fk in foreign_keys)
+        guards = [orphan_guard(spec, fk, before_insert=meanwhile) for fk in foreign_keys]
+        with ExitStack() as judging:
+            if meanwhile:
+                snapshot = conn.execute(load("report/snapshot_export.sql")).fetchone()[0]
+                judged = judging.enter_context(_judged_meanwhile(connect, snapshot, guards))
+            for group in plan.groups:
+                replica = all(t in set_based for t in group.tables)
+                if replica:
+                    conn.execute(replication_role("replica"))
+                rows.update(zip(group.tables, conn.execute(group.statement).fetchone()))
+                if replica:
+                    conn.execute(replication_role("origin"))
+            found = judged() if meanwhile else [conn.execute(guard.query).fetchone() for guard in guards]
+        for guard, (count, sample) in zip(guards, found):
             if count:
                 raise PublishError(f"{guard.problem}: {count} rows (sample {sample[:5]}); were referenced rows "
                                    f"deleted since the audit? Merge again. Nothing was published")

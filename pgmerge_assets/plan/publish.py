@@ -72,9 +72,10 @@ class TargetForeignKey:
     match_full: bool
 
 
-def orphan_guard(spec: MergeSpec, fk: TargetForeignKey) -> Guard:
+def orphan_guard(spec: MergeSpec, fk: TargetForeignKey, before_insert: bool = False) -> Guard:
     """The published rows of fk's table whose key names no row of its parent (the pending table holds exactly
-    the rows publish inserted)."""
+    the rows publish inserted). `before_insert`: judged in publish's snapshot from before its inserts, where the
+    parent's rows once published are its target rows and its pending rows."""
     t = next(t for t in spec.merged_tables if (t.schema, t.relname) == (fk.schema, fk.table))
     columns = [sql.SQL("c.{}").format(sql.Identifier(c)) for c in fk.columns]
     complete = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(c) for c in columns)
@@ -88,7 +89,12 @@ def orphan_guard(spec: MergeSpec, fk: TargetForeignKey) -> Guard:
                  wrap(compose("publish/orphan_rows.sql", columns=sql.SQL(", ").join(columns),
                               pending=Names(spec).pending(t.name), complete=complete,
                               parent=sql.Identifier(fk.parent_schema, fk.parent), match=match,
-                              partly_null=partly_null)))
+                              partly_null=partly_null,
+                              also_pending=compose("publish/orphan_pending_parent.sql", match=match,
+                                                   parent_pending=Names(spec).pending(next(
+                                                       p.name for p in spec.merged_tables
+                                                       if (p.schema, p.relname) == (fk.parent_schema, fk.parent))))
+                              if before_insert else sql.SQL("true"))))
 
 
 def replication_role(role: str) -> sql.Composed:
