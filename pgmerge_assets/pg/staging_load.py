@@ -5,10 +5,13 @@ throw-away SCRATCH database (on `scratch_admin_dsn`'s server, or the embedded se
 `./.pgmerge`), where its `SET search_path`, `CREATE`, `ALTER` and `setval('public.…')` lines do
 whatever they like. Then, after comparing dump #2's tables and columns with the target's `public`,
 each table is streamed with COPY from the scratch database into the target's `staging.<table>`
-(binary COPY when every column type is built in, text otherwise), inside one target transaction
-that first truncates the staging tables. The source side is read by `psql` (COPY TO STDOUT, in the
-snapshot the source connection exported), so rows pass through Python in 1 MiB blocks, never one by
-one; each clone's indexes are dropped before its COPY and built again after it, in that transaction.
+(binary COPY when every column type is built in, text otherwise), in two streams of tables of about equal
+size on two target connections (one on a one-core machine), each a transaction that first truncates its
+staging tables; the first failure cancels the other stream, both roll back, and both commit only once both
+have loaded (only a failing COMMIT could leave one stream's tables loaded: a load is started over anyway).
+The source side is read by `psql` (COPY TO STDOUT, in the snapshot the source connection exported), so
+rows pass through Python in 1 MiB blocks, never one by one; each clone's indexes are dropped before its
+COPY and built again after it, in that transaction.
 The scratch database is dropped afterwards, also on failure. A live `source_dsn` is read the same
 way, in one REPEATABLE READ snapshot, without scratch.
 
@@ -31,6 +34,7 @@ import socket
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,7 +281,7 @@ def load_staging(
 ) -> StagingLoadResult:
     """Fill the staging clone of each table of `tables` (bare names: of `public`) from dump #2 (any pg_dump format, full or
     data-only; or already restored into `scratch`, which is dropped afterwards) or from a live `source_dsn`.
-    Idempotent: staging tables are truncated first, in the same transaction as the copy. `public` is only ever
+    Idempotent: staging tables are truncated first, in the same transactions as the copy. `public` is only ever
     read. Raises DumpError when dump #2 does not fit `public` (naming table, column and row count), StagingError
     when staging is not ready. `drop_meanwhile`: the scratch database is dropped in a thread of its own once
     loaded (DROP DATABASE waits for a checkpoint: the merge need not), and `drop_left_scratch` waits for it."""
@@ -526,33 +530,76 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         check_s = round(time.monotonic() - t0, 3)
 
         t1 = time.monotonic()
-        counts: dict[str, int] = {}
         snapshot = src.execute(load("report/snapshot_export.sql")).fetchone()[0]
         copy_out = _CopyOut(find_tool("psql", pg_bin), source_dsn, snapshot)
-        with sessions.connect(target_dsn, client_encoding="UTF8") as dst:
-            dst.execute(compose("staging/truncate.sql",
-                                tables=sql.SQL(", ").join(sql.Identifier(staging, t.clone) for t in names)))
+        counts = {t.clone: 0 for t in names if t not in plans}  # absent from the source: 0 rows
+        streams = _streams(src, [t for t in names if t in plans], plans)
+        with ExitStack() as stack:
+            targets = [stack.enter_context(sessions.connect(target_dsn, client_encoding="UTF8")) for _ in streams]
+            for dst, tables in zip(targets, streams):
+                dst.execute(compose("staging/truncate.sql",
+                                    tables=sql.SQL(", ").join(sql.Identifier(staging, t.clone) for t in tables)))
+            failed: list[BaseException] = []
+
+            def stream(dst: psycopg.Connection, tables: list[StagedTable]) -> None:
+                try:
+                    for t in tables:
+                        if failed:
+                            return
+                        theirs, ours = plans[t]
+                        counts[t.clone] = _copy_table(copy_out, dst, theirs, ours, staging, t.clone, label)
+                except BaseException as exc:  # handed to the loading thread, which stops the other streams
+                    failed.append(exc)
+                    for conn in targets:
+                        if conn is not dst:
+                            conn.cancel_safe()
+
+            threads = [threading.Thread(target=stream, args=(dst, tables), name=f"copy into {staging} {i}")
+                       for i, (dst, tables) in enumerate(zip(targets, streams))]
             try:
-                for t in names:
-                    if t not in plans:
-                        counts[t.clone] = 0
-                        continue
-                    theirs, ours = plans[t]
-                    counts[t.clone] = _copy_table(copy_out, dst, theirs, ours, staging, t.clone, label)
-            except (KeyboardInterrupt, SystemExit, Exception):
-                raise
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    while thread.is_alive():
+                        thread.join(0.1)  # short waits: an interruption (Dagster's terminate) is heard in between
             except BaseException:
                 # e.g. Dagster's DagsterExecutionInterruptedError: psycopg only cancels running
                 # statements on KeyboardInterrupt/SystemExit, so cancel the COPYs ourselves
-                for conn in (src, dst):
+                failed.append(None)  # the streams stop before their next table
+                for conn in (src, *targets):
                     try:
                         conn.cancel_safe()
                     except psycopg.Error:
                         pass  # the interruption is re-raised below; a failed cancel changes nothing
+                for thread in threads:
+                    thread.join()
                 raise
-            dst.commit()
+            if failed:  # the first stream's error; the others were cancelled because of it
+                for dst in targets:
+                    dst.rollback()
+                raise failed[0]
+            for dst in targets:  # every stream loaded: all are committed (one could only fail to commit)
+                dst.commit()
+        counts = {t.clone: counts[t.clone] for t in names}
         src.rollback()
     return counts, check_s, round(time.monotonic() - t1, 3)
+
+
+def _streams(src: psycopg.Connection, tables: list[StagedTable],
+             plans: dict[StagedTable, tuple[Table, Table]]) -> list[list[StagedTable]]:
+    """The tables split into two streams of about equal size (one where the machine has one core), biggest
+    first: one target connection copies and indexes a table while the other does the next."""
+    count = min(2, os.cpu_count() or 1)
+    sizes = {t: src.execute(load("staging/table_size.sql"),
+                            {"table": sql.Identifier(plans[t][0].schema, plans[t][0].name).as_string(src)}).fetchone()[0]
+             for t in tables} if count > 1 else {}
+    streams: list[list[StagedTable]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for t in sorted(tables, key=lambda t: -sizes.get(t, 0)):
+        i = loads.index(min(loads))
+        streams[i].append(t)
+        loads[i] += sizes.get(t, 0)
+    return [s for s in streams if s] or [[]]
 
 
 def _column_diffs(theirs: Table, ours: Table, label: str, public: str) -> list[str]:
