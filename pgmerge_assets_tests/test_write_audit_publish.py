@@ -156,6 +156,12 @@ def test_history_undo_and_refusal(target, demo, scratch_admin_dsn, tmp_path, cap
     assert main(["history", "--target-dsn", target]) == 0
     out = capsys.readouterr().out
     assert "    1  " in out and "published" in out
+    with psycopg.connect(target) as conn:  # the rows kept for undo, under the merge's number, as many as it inserted
+        kept = {name: conn.execute(f"SELECT count(*) FROM pgmerge.{name}").fetchone()[0] for name, in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'pgmerge' AND tablename ~ '^merge[0-9]+_'")}
+        rows = dict(conn.execute("SELECT key, value::bigint FROM pgmerge.merges, jsonb_each_text(rows_inserted) "
+                                 "WHERE merge_id = 1").fetchall())
+    assert kept == {f"merge1_{table}": count for table, count in rows.items()} and sum(kept.values()) > 0
 
     with psycopg.connect(target) as conn:  # a row written since, referencing a merged row
         conn.execute("INSERT INTO datasource_event (datasource_id, kind, occurred_at) "
