@@ -247,11 +247,16 @@ def test_a_failed_read_of_the_source_is_psqls_error_and_loads_nothing(target, so
     assert "psql" in str(failed.value) and "snapshot" in str(failed.value), failed.value
 
 
-def test_table_absent_from_dump_loads_zero_rows(target, source_db, scratch_admin_dsn, tmp_path):
+def test_table_absent_from_dump_loads_zero_rows(target, dumps, source_db, scratch_admin_dsn, tmp_path):
+    """Also over an earlier load: the tables dump #2 lacks are emptied, not left with the earlier rows."""
+    load_staging(target, TABLES, dump_path=dumps["custom"], scratch_admin_dsn=scratch_admin_dsn)
     path = pg_dump(source_db, tmp_path / "two.dump", ["-Fc", "-t", "public.dataset", "-t", "public.package"])
     result = load_staging(target, TABLES, dump_path=path, scratch_admin_dsn=scratch_admin_dsn)
     counts = row_counts(source_db)
-    assert result.row_counts == {t: (counts[t] if t in ("dataset", "package") else 0) for t in TABLES}
+    expected = {t: (counts[t] if t in ("dataset", "package") else 0) for t in TABLES}
+    assert result.row_counts == expected
+    with psycopg.connect(target) as conn:
+        assert {t: conn.execute(f"SELECT count(*) FROM staging.{t}").fetchone()[0] for t in TABLES} == expected
 
 
 def test_subset_of_tables(target, dumps, source_db, scratch_admin_dsn):

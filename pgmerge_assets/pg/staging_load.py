@@ -536,13 +536,13 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         streams = _streams(src, [t for t in names if t in plans], plans)
         with ExitStack() as stack:
             targets = [stack.enter_context(sessions.connect(target_dsn, client_encoding="UTF8")) for _ in streams]
-            for dst, tables in zip(targets, streams):
-                dst.execute(compose("staging/truncate.sql",
-                                    tables=sql.SQL(", ").join(sql.Identifier(staging, t.clone) for t in tables)))
             failed: list[BaseException] = []
 
-            def stream(dst: psycopg.Connection, tables: list[StagedTable]) -> None:
+            def stream(dst: psycopg.Connection, tables: list[StagedTable], emptied: list[StagedTable]) -> None:
                 try:
+                    if emptied:
+                        dst.execute(compose("staging/truncate.sql", tables=sql.SQL(", ").join(
+                            sql.Identifier(staging, t.clone) for t in emptied)))
                     for t in tables:
                         if failed:
                             return
@@ -554,7 +554,9 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
                         if conn is not dst:
                             conn.cancel_safe()
 
-            threads = [threading.Thread(target=stream, args=(dst, tables), name=f"copy into {staging} {i}")
+            absent = [t for t in names if t not in plans]  # emptied by the first stream
+            threads = [threading.Thread(target=stream, args=(dst, tables, tables + (absent if i == 0 else [])),
+                                        name=f"copy into {staging} {i}")
                        for i, (dst, tables) in enumerate(zip(targets, streams))]
             try:
                 for thread in threads:
