@@ -130,7 +130,7 @@ def restored_in_this_run(context: AssetExecutionContext, key: dg.AssetKey, admin
     metadata = event.asset_materialization.metadata
     if "scratch_database" not in metadata:
         return None
-    return Scratch(admin, metadata["scratch_database"].value, metadata["source_format"].value, False,
+    return Scratch(admin, metadata["scratch_database"].value, metadata["source_format"].value, False,  # full dumps only
                    metadata["inserts"].value, metadata["seconds"].value)
 
 
@@ -222,8 +222,8 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
         scratch = restored_in_this_run(context, p.key("dump2_restored"), admin)
         result = load_staging(target.resolved_dsn(), tables, scratch=scratch,
                               dump_path=Path(inputs.dump2) if inputs.dump2 and not scratch else None,
-                              source_dsn=inputs.source_dsn, scratch_admin_dsn=admin, public=spec.target_schema, staging=spec.staging_schema, pg_bin=inputs.pg_bin,
-                              skipped=skipped, drop_meanwhile=True)
+                              source_dsn=inputs.source_dsn, scratch_admin_dsn=admin, public=spec.target_schema,
+                              staging=spec.staging_schema, pg_bin=inputs.pg_bin, skipped=skipped, drop_meanwhile=True)
         with target.connect() as conn, cancel_on_interrupt(conn):
             prepare_merge_state(conn, staging, target.connect)
         return dg.MaterializeResult(metadata={

@@ -7,17 +7,17 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from typing import Any, Callable
 
 import psycopg
 from psycopg import sql
 
+from pgmerge_assets.pg.sessions import Connect
 from pgmerge_assets.templates import compose, load
 
 # measured on 2 cores: the report 1.7x faster with 2 connections than with 1
 PARALLEL = max(1, min(4, os.cpu_count() or 1))
-Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
 Task = Callable[[psycopg.Connection], Any]
 
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
@@ -17,11 +17,9 @@ from pgmerge_assets.catalog.spec import MergeSpec, parse_spec
 from pgmerge_assets.plan.common import Names
 from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, orphan_guard, plan_publish, replication_role,
                                          sequence_set, taken_since_audit)
+from pgmerge_assets.pg.sessions import Connect
 from pgmerge_assets.plan.undo import plan_undo
 from pgmerge_assets.templates import compose, load
-
-
-Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
 
 
 class PublishError(RuntimeError):

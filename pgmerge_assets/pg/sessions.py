@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import psycopg
+
+Connect = Callable[[], AbstractContextManager[psycopg.Connection]]  # a new connection, as TargetDatabase.connect gives
 
 _open: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
 _lock = threading.Lock()
