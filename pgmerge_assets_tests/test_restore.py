@@ -92,9 +92,14 @@ FILL_SQL = """
 # shared helpers
 
 
-def new_db(admin_dsn: str) -> str:
+def new_db(admin_dsn: str, encoding: str | None = None) -> str:
     name = f"pgmerge_test_{uuid.uuid4().hex[:10]}"
-    ensure_database(admin_dsn, name)
+    if encoding is None:
+        ensure_database(admin_dsn, name)
+    else:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING {} LOCALE 'C'").format(
+                sql.Identifier(name), sql.Literal(encoding)))
     return with_dbname(admin_dsn, name)
 
 

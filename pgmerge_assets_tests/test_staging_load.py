@@ -196,9 +196,40 @@ def test_load_each_format(target, dumps, source_db, admin_dsn, scratch_admin_dsn
     assert result.source_format == EXPECTED_FORMAT[name]
     assert result.data_only is data_only
     assert set(result.seconds) >= {"restore", "copy", "total"}
+    assert "rows_into_scratch" not in result.seconds  # no format needed the way round through scratch
     assert public_fingerprint(target) == before
     assert scratch_left(admin_dsn, scratch_prefix) == []
     assert result.scratch.split("/")[-1].startswith(scratch_prefix)
+
+
+def test_a_full_archive_streams_its_rows_straight_into_staging(target, dumps, source_db, scratch_admin_dsn):
+    """The scratch database gets the archive's tables, never its rows: those reach staging from the archive."""
+    scratch = staging_load.restore_scratch(dumps["custom"], scratch_admin_dsn)
+    assert scratch.rows_in_archive
+    assert row_counts(scratch.dsn) == {t: 0 for t in row_counts(source_db)}
+    result = load_staging(target, TABLES, scratch=scratch)
+    assert "rows_into_scratch" not in result.seconds
+    assert table_checksums(target, "staging", TABLES) == table_checksums(source_db, "public", TABLES)
+
+
+def test_an_archive_in_another_encoding_goes_through_scratch(target, admin_dsn, scratch_admin_dsn, tmp_path):
+    """Rows of a LATIN1 database are LATIN1 bytes in its archive: they are converted by a restore into the
+    scratch database, not streamed as they are into a UTF8 target."""
+    src = new_db(admin_dsn, encoding="LATIN1")
+    try:
+        load_reference_schema(src)
+        fill(src, scale=1, prefix="latin")
+        with psycopg.connect(src) as conn:
+            conn.execute("UPDATE dataset SET description = 'Müller, café, naïve' WHERE id = 1")
+            expected = conn.execute("SELECT id, name, description FROM dataset ORDER BY id").fetchall()
+        path = pg_dump(src, tmp_path / "latin1.dump", ["-Fc"])
+    finally:
+        drop_database(admin_dsn, dbname(src))
+    result = load_staging(target, TABLES, dump_path=path, scratch_admin_dsn=scratch_admin_dsn)
+    assert "rows_into_scratch" in result.seconds
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT id, name, description FROM staging.dataset ORDER BY id").fetchall() == expected
+    assert expected[0][2] == "Müller, café, naïve"
 
 
 def test_seed_workflow_dump_loads(target, source_db, scratch_admin_dsn, tmp_path):

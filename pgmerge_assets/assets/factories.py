@@ -121,9 +121,9 @@ def scratch_admin(target: TargetDatabase, inputs: MergeInputs) -> str:
     return inputs.scratch_dsn or embedded_server_uri(Path(target.workdir))
 
 
-def restored_in_this_run(context: AssetExecutionContext, key: dg.AssetKey, admin: str) -> Scratch | None:
-    """The scratch database dump2_restored left for this run (none when it did not restore, or ran in
-    another run: its database is gone by now)."""
+def restored_in_this_run(context: AssetExecutionContext, key: dg.AssetKey, admin: str, dump2: str) -> Scratch | None:
+    """The scratch database dump2_restored left for this run, of dump #2 at `dump2` (none when it did not
+    restore, or ran in another run: its database is gone by now)."""
     event = context.instance.get_latest_materialization_event(key)
     if event is None or event.run_id != context.run_id:
         return None
@@ -131,7 +131,7 @@ def restored_in_this_run(context: AssetExecutionContext, key: dg.AssetKey, admin
     if "scratch_database" not in metadata:
         return None
     return Scratch(admin, metadata["scratch_database"].value, metadata["source_format"].value, False,  # full dumps only
-                   metadata["inserts"].value, metadata["seconds"].value)
+                   metadata["inserts"].value, metadata["seconds"].value, dump2)
 
 
 def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
@@ -141,8 +141,10 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
 
     @dg.asset(name="dump2_restored", key_prefix=p.prefix, group_name="load", kinds=KINDS, required_resource_keys=both,
               description="Dump #2 restored into a scratch database (never the target), at the same time as dump #1 "
-                          "into the target; staging_data copies it into staging and drops it. A data-only dump "
-                          "(it needs the target's table definitions) or a live source is read by staging_data.")
+                          "into the target: an archive's tables (staging_data compares them with the target's, then "
+                          "streams the archive's rows straight into staging), a plain dump's tables and rows "
+                          "(staging_data copies them); staging_data drops it. A data-only dump (it needs the "
+                          "target's table definitions) or a live source is read by staging_data.")
     def dump2_restored(context: AssetExecutionContext):
         target, inputs = p.target(context), p.inputs(context)
         spec = run_plan(context, graph, p).spec
@@ -158,7 +160,8 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
         scratch = restore_scratch(Path(inputs.dump2), scratch_admin(target, inputs), public=spec.target_schema,
                                   staging=spec.staging_schema, pg_bin=inputs.pg_bin)
         return dg.MaterializeResult(metadata={"scratch_database": scratch.name, "source_format": scratch.format,
-                                              "inserts": scratch.inserts, "seconds": scratch.seconds})
+                                              "inserts": scratch.inserts, "seconds": scratch.seconds,
+                                              "rows": "in the archive" if scratch.rows_in_archive else "in scratch"})
 
     @dg.asset(name="public_restored", key_prefix=p.prefix, group_name="load", kinds=KINDS, required_resource_keys=both,
               description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
@@ -210,8 +213,9 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
     @dg.asset(name=STAGING_DATA[0], key_prefix=p.prefix, deps=[staging_schema, dump2_restored], group_name="load",
               kinds=KINDS,
               required_resource_keys=both,
-              description="Dump #2's rows in the staging schema, copied from its scratch database (dump2_restored's), "
-                          "so none of its statements ever reach the target schema.")
+              description="Dump #2's rows in the staging schema, streamed from its archive or copied from its scratch "
+                          "database (dump2_restored's): only its rows reach the target, as the data of pgmerge's COPY; "
+                          "none of its statements do.")
     def staging_data(context: AssetExecutionContext):
         target, inputs = p.target(context), p.inputs(context)
         spec = run_plan(context, graph, p).spec
@@ -219,7 +223,7 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
         check_dump2(inputs)
         merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         admin = scratch_admin(target, inputs)
-        scratch = restored_in_this_run(context, p.key("dump2_restored"), admin)
+        scratch = restored_in_this_run(context, p.key("dump2_restored"), admin, inputs.dump2) if inputs.dump2 else None
         result = load_staging(target.resolved_dsn(), tables, scratch=scratch,
                               dump_path=Path(inputs.dump2) if inputs.dump2 and not scratch else None,
                               source_dsn=inputs.source_dsn, scratch_admin_dsn=admin, public=spec.target_schema,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pgmerge_assets.pg.dump_format import DATA_ENTRY_TYPES, DumpError, DumpInfo, read_head, version_only
@@ -94,29 +96,48 @@ _TOC_DESCS = sorted(
 )
 
 
+@dataclass(frozen=True)
+class DataEntry:
+    """A TABLE DATA entry of an archive: whose rows, and its line of `pg_restore -l` (for a `-L` list)."""
+
+    schema: str
+    table: str
+    line: str
+
+
+def _entries(toc: str) -> Iterator[tuple[str, str, str]]:
+    """(type, what follows the type, the whole line) of each entry of a `pg_restore -l` listing."""
+    for line in toc.splitlines():
+        m = _TOC_LINE.match(line)
+        if m:
+            rest = m.group(4)
+            desc = next((d for d in _TOC_DESCS if rest.startswith(d + " ")), rest.split(" ", 1)[0])
+            yield desc, rest[len(desc) + 1:], line
+
+
+def _data_entries(toc: str) -> list[DataEntry]:
+    """The TABLE DATA entries; a name with a space in it reads ambiguously and is taken at the first spaces."""
+    out = []
+    for desc, rest, line in _entries(toc):
+        parts = rest.split(" ")
+        if desc == "TABLE DATA" and len(parts) >= 2:
+            out.append(DataEntry(parts[0], parts[1], line))
+    return out
+
+
+def data_entries(path: Path, pg_bin: str | None) -> list[DataEntry]:
+    """The TABLE DATA entries of an archive, in its order."""
+    return _data_entries(_archive_toc(Path(path), "", find_tool("pg_restore", pg_bin)))
+
+
 def archive_info(path: Path, fmt: str, pg_bin: str | None) -> DumpInfo:
     """What an archive holds, from `pg_restore -l` (ArchiveVersionError when pg_restore is too old)."""
     pg_restore = find_tool("pg_restore", pg_bin)
     toc = _archive_toc(path, fmt, pg_restore)
-    header: dict[str, str] = {}
-    types: list[str] = []
-    tables: list[str] = []
-    for line in toc.splitlines():
-        if line.startswith(";"):
-            m = re.match(r";\s+([^:]+):\s*(.*)$", line)
-            if m:
-                header[m.group(1).strip()] = m.group(2).strip()
-            continue
-        m = _TOC_LINE.match(line)
-        if not m:
-            continue
-        rest = m.group(4)
-        desc = next((d for d in _TOC_DESCS if rest.startswith(d + " ")), rest.split(" ", 1)[0])
-        types.append(desc)
-        if desc == "TABLE DATA":
-            parts = rest[len(desc) + 1 :].split(" ")
-            if len(parts) >= 2:
-                tables.append(f"{parts[0]}.{parts[1]}")
+    header = {m.group(1).strip(): m.group(2).strip()
+              for m in (re.match(r";\s+([^:]+):\s*(.*)$", line) for line in toc.splitlines()) if m}
+    types = [desc for desc, _, _ in _entries(toc)]
+    tables = [f"{e.schema}.{e.table}" for e in _data_entries(toc)]
     archive_version = header.get("Dump Version", "").split("-")[0] or archive_header_version(path, fmt)
     return DumpInfo(
         format=fmt,
@@ -131,6 +152,8 @@ def archive_info(path: Path, fmt: str, pg_bin: str | None) -> DumpInfo:
 
 __all__ = [
     "ArchiveVersionError",
+    "DataEntry",
     "archive_header_version",
     "archive_info",
+    "data_entries",
 ]

@@ -81,6 +81,10 @@ _SCAN = re.compile(
     re.MULTILINE,
 )
 _SET_LINE = re.compile(rb"^SET\s+(\w+)\s*=")
+# a COPY header line of pg_dump's, with its line end: table (`copy_t`) and column list (`copy_c`, if any)
+COPY_HEADER = re.compile(
+    rb"^COPY (?P<copy_t>" + _QNAME + rb") ?(?:" + _COLS.replace(b"{g}", b"copy_c") + rb")? ?FROM stdin;\r?\n",
+    re.MULTILINE)
 
 
 def split_idents(text: str) -> list[str]:
@@ -537,6 +541,7 @@ def pg_dump_stream(pg_dump: PgTool, dsn: str, args: list[str], stream: DumpStrea
 
 __all__ = [
     "BLOCK",
+    "COPY_HEADER",
     "HEADER_MAX_LINES",
     "SET_MIN_SERVER",
     "DumpStream",

@@ -4,7 +4,12 @@ Design (why it is safe): dump #2 is never replayed against the target. It is res
 throw-away SCRATCH database (on `scratch_admin_dsn`'s server, or the embedded server under
 `./.pgmerge`), where its `SET search_path`, `CREATE`, `ALTER` and `setval('public.…')` lines do
 whatever they like. Then, after comparing dump #2's tables and columns with the target's `public`,
-each table is streamed with COPY from the scratch database into the target's `staging.<table>`
+each table is streamed with COPY into the target's `staging.<table>`. A full archive's scratch database
+gets its tables only: its rows go from `pg_restore --data-only -f -` straight into staging, of which only
+the rows of each COPY block are used, as the data of pgmerge's own COPY (`copy_blocks`); where they do not
+fit as they are (a bad row, another encoding, rows of a table not being loaded), they are restored into
+scratch after all and copied from there, where the checks count and name what is wrong. Other dumps' rows
+are copied from the scratch database into the target's `staging.<table>`
 (binary COPY when every column type is built in, text otherwise), in two streams of tables of about equal
 size on two target connections (one on a one-core machine), each a transaction that first truncates its
 staging tables; the first failure cancels the other stream, both roll back, and both commit only once both
@@ -27,16 +32,20 @@ ties their values to columns.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from contextlib import ExitStack
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import psycopg
 from psycopg import sql
@@ -51,11 +60,12 @@ from pgmerge_assets.pg.embedded import (
     redact,
     with_dbname,
 )
-from pgmerge_assets.pg.archive_toc import archive_info
+from pgmerge_assets.pg.archive_toc import DataEntry, archive_info, data_entries
+from pgmerge_assets.pg.copy_blocks import CopyBlocks
 from pgmerge_assets.pg.dump_format import DumpError, detect_format
 from pgmerge_assets.pg.plain_stream import DumpStream, Producer, pg_dump_stream, plain_is_data_only, sql_stream
 from pgmerge_assets.pg.restore import PsqlFailure, describe_failure, run_psql, server_version, tools_line
-from pgmerge_assets.pg.tools import PgTool, find_tool, psql_knows_restrict, scrub, tool_conninfo
+from pgmerge_assets.pg.tools import PgTool, find_tool, psql_knows_restrict, scrub, tool_conninfo, tool_version
 
 SCRATCH_PREFIX = "pgmerge_scratch_"
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]  # scratch names say which machine made them
@@ -189,17 +199,25 @@ class Scratch:
     data_only: bool
     inserts: bool  # INSERT-style plain dump
     seconds: float
+    path: str
 
     @property
     def dsn(self) -> str:
         return with_dbname(self.admin, self.name)
 
+    @property
+    def rows_in_archive(self) -> bool:
+        """A full archive's scratch database holds its tables, not its rows: those go from the archive straight
+        into staging (`pg_restore` reads an archive's tables in any order, a plain file only front to back)."""
+        return self.format != "plain" and not self.data_only
+
 
 def restore_scratch(dump_path: Path, scratch_admin: str, *, target_dsn: str | None = None,
                     public: str = "public", staging: str = "staging", pg_bin: str | None = None) -> Scratch:
-    """Restore dump #2 into a new scratch database (dropped again if that fails). A data-only dump needs the
-    target's table definitions (`target_dsn`, its tables already there); a full one needs nothing of it, so it
-    can be restored while dump #1 is."""
+    """Restore dump #2 into a new scratch database (dropped again if that fails): a full archive's tables only
+    (its rows stream into staging later), a plain or data-only dump whole. A data-only dump needs the target's
+    table definitions (`target_dsn`, its tables already there); a full one needs nothing of it, so it can be
+    restored while dump #1 is."""
     dump_path = Path(dump_path)
     fmt, data_only = dump_kind(dump_path, pg_bin)
     if data_only and target_dsn is None:
@@ -215,13 +233,15 @@ def restore_scratch(dump_path: Path, scratch_admin: str, *, target_dsn: str | No
     with _scratch_lock:
         _scratch_left.add((scratch_admin, name))
     scratch_dsn = with_dbname(scratch_admin, name)
+    scratch = Scratch(scratch_admin, name, fmt, data_only, False, 0.0, str(dump_path))
     try:
+        sections = ["--section=pre-data"] if scratch.rows_in_archive else None
         inserts = _restore_into_scratch(dump_path, fmt, data_only, scratch_dsn, target_dsn, target_all, public,
-                                        staging, pg_bin)
+                                        staging, pg_bin, sections)
     except BaseException as exc:
         _drop_scratch(scratch_admin, name, exc)
         raise
-    return Scratch(scratch_admin, name, fmt, data_only, inserts, round(time.monotonic() - started, 3))
+    return dataclasses.replace(scratch, inserts=inserts, seconds=round(time.monotonic() - started, 3))
 
 
 def drop_left_scratch() -> None:
@@ -316,9 +336,21 @@ def load_staging(
                                   target_dsn=target_dsn, public=public, staging=staging, pg_bin=pg_bin)
     seconds["restore"] = scratch.seconds
     try:
-        counts, check_s, copy_s = _check_and_copy(
-            scratch.dsn, target_dsn, names, target_all, public, staging, label="dump #2", skipped=skipped, pg_bin=pg_bin
-        )
+        loaded = None
+        if scratch.rows_in_archive:
+            try:
+                loaded = _check_and_copy(scratch.dsn, target_dsn, names, target_all, public, staging,
+                                         label="dump #2", skipped=skipped, pg_bin=pg_bin,
+                                         archive=Path(scratch.path))
+            except _Refit:  # the rows go through scratch after all, where what does not fit is counted and named
+                t0 = time.monotonic()
+                _restore_into_scratch(Path(scratch.path), scratch.format, False, scratch.dsn, None, {}, public,
+                                      staging, pg_bin, ["--section=data"])
+                seconds["rows_into_scratch"] = round(time.monotonic() - t0, 3)
+        if loaded is None:
+            loaded = _check_and_copy(scratch.dsn, target_dsn, names, target_all, public, staging,
+                                     label="dump #2", skipped=skipped, pg_bin=pg_bin)
+        counts, check_s, copy_s = loaded
         seconds.update(check=check_s, copy=copy_s)
     except BaseException as exc:
         _drop_scratch(scratch.admin, scratch.name, exc)
@@ -377,8 +409,10 @@ def _check_staging_ready(names, target_all, staged, staging) -> None:
             )
 
 
-def _restore_into_scratch(path, fmt, data_only, scratch_dsn, target_dsn, target_all, public, staging, pg_bin) -> bool:
-    """Restore dump #2 into the scratch database; return whether it is INSERT-style."""
+def _restore_into_scratch(path, fmt, data_only, scratch_dsn, target_dsn, target_all, public, staging, pg_bin,
+                          sections: list[str] | None = None) -> bool:
+    """Restore dump #2 into the scratch database (an archive's `sections`: by default tables and rows); return
+    whether it is INSERT-style."""
     major, full = server_version(scratch_dsn)
     psql = find_tool("psql", pg_bin)
     strip = not psql_knows_restrict(str(psql.path))
@@ -448,7 +482,7 @@ def _restore_into_scratch(path, fmt, data_only, scratch_dsn, target_dsn, target_
         pg_restore = find_tool("pg_restore", pg_bin)
         tools = [pg_restore, psql]
     # full archives: tables and data only; indexes, constraints and triggers are of no use in scratch
-    args = [] if data_only else ["--section=pre-data", "--section=data"]
+    args = [] if data_only else sections or ["--section=pre-data", "--section=data"]
     try:
         run_psql(psql, scratch_dsn, sql_stream(path, fmt, stream, pg_restore=pg_restore, restore_args=args))
     except PsqlFailure as failure:
@@ -481,10 +515,18 @@ def _scratch_failure(err, path, fmt, stream, scratch_dsn, server, tools, public)
     return DumpError(f"dump #2 could not be restored {where}{skew}:\n{describe_failure(err)}")
 
 
-def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, *, label, skipped=(), pg_bin=None):
-    """Compare the source's tables with public's, then stream every table into staging. Rows of tables
-    the spec skips on purpose (`skipped`) are left behind without complaint."""
+class _Refit(Exception):
+    """The archive's rows cannot go straight into staging (a row that does not fit, rows of a table not being
+    loaded, another encoding): they go through the scratch database, whose check names what is wrong."""
+
+
+def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, *, label, skipped=(), pg_bin=None,
+                    archive: Path | None = None):
+    """Compare the source's tables with public's, then stream every table into staging: from the source's
+    rows, or (`archive`, the source holding its tables only) from the archive's. Rows of tables the spec skips
+    on purpose (`skipped`) are left behind without complaint."""
     t0 = time.monotonic()
+    entries = {}
     with sessions.connect(source_dsn, client_encoding="UTF8") as src:
         src.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         src.read_only = True
@@ -492,6 +534,11 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         problems: list[str] = []
         # 1. rows that would be lost: tables with data that are not being loaded
         expected = {t.key for t in names} | set(skipped)
+        if archive is not None:
+            entries = {(e.schema, e.table): e for e in data_entries(archive, pg_bin)}
+            unexpected = [f"{schema}.{table}" for schema, table in entries if (schema, table) not in expected]
+            if unexpected:
+                raise _Refit(f"{label} has rows of {', '.join(unexpected)}")
         for schema, table, root_schema, root_table in src.execute(load("staging/data_tables.sql")).fetchall():
             if (root_schema, root_table) in expected:
                 continue
@@ -522,6 +569,8 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
                 n = _count(src, t.schema, t.name, only=theirs.relkind == "r")
                 problems += [f"{label} table {_shown(t, public)} ({n} rows): {d}" for d in diffs]
             plans[t] = (theirs, ours)
+        if problems and archive is not None:
+            raise _Refit("the problems are counted on the rows in scratch")
         if problems:
             raise DumpError(
                 ("\n".join(problems))
@@ -531,24 +580,39 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
         check_s = round(time.monotonic() - t0, 3)
 
         t1 = time.monotonic()
-        snapshot = src.execute(load("report/snapshot_export.sql")).fetchone()[0]
-        copy_out = _CopyOut(find_tool("psql", pg_bin), source_dsn, snapshot)
+        if archive is None:
+            snapshot = src.execute(load("report/snapshot_export.sql")).fetchone()[0]
+            copy_out = _CopyOut(find_tool("psql", pg_bin), source_dsn, snapshot)
+        else:
+            plans = {t: plan for t, plan in plans.items() if t.key in entries}  # no rows in the archive: 0 rows
         counts = {t.clone: 0 for t in names if t not in plans}  # absent from the source: 0 rows
-        streams = _streams(src, [t for t in names if t in plans], plans)
+        loading = [t for t in names if t in plans]
         with ExitStack() as stack:
-            targets = [stack.enter_context(sessions.connect(target_dsn, client_encoding="UTF8")) for _ in streams]
+            targets = [stack.enter_context(sessions.connect(target_dsn, client_encoding="UTF8"))]
+            streams = _streams(src if archive is None else targets[0], loading,
+                               {t: plans[t][0 if archive is None else 1] for t in loading})
+            targets += [stack.enter_context(sessions.connect(target_dsn, client_encoding="UTF8")) for _ in streams[1:]]
             failed: list[BaseException] = []
+
+            def fill(dst: psycopg.Connection, tables: list[StagedTable]) -> None:
+                if archive is not None:
+                    order = list(entries)  # the archive's: a tar archive is read front to back only
+                    listed = sorted((entries[t.key] for t in tables), key=lambda e: order.index((e.schema, e.table)))
+                    counts.update(_copy_archive(archive, listed, dst, plans, staging, pg_bin,
+                                                stopped=lambda: bool(failed)))
+                    return
+                for t in tables:
+                    if failed:
+                        return
+                    theirs, ours = plans[t]
+                    counts[t.clone] = _copy_table(copy_out, dst, theirs, ours, staging, t.clone, label)
 
             def stream(dst: psycopg.Connection, tables: list[StagedTable], emptied: list[StagedTable]) -> None:
                 try:
                     if emptied:
                         dst.execute(compose("staging/truncate.sql", tables=sql.SQL(", ").join(
                             sql.Identifier(staging, t.clone) for t in emptied)))
-                    for t in tables:
-                        if failed:
-                            return
-                        theirs, ours = plans[t]
-                        counts[t.clone] = _copy_table(copy_out, dst, theirs, ours, staging, t.clone, label)
+                    fill(dst, tables)
                 except BaseException as exc:  # handed to the loading thread, which stops the other streams
                     failed.append(exc)
                     for conn in targets:
@@ -588,13 +652,14 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
     return counts, check_s, round(time.monotonic() - t1, 3)
 
 
-def _streams(src: psycopg.Connection, tables: list[StagedTable],
-             plans: dict[StagedTable, tuple[Table, Table]]) -> list[list[StagedTable]]:
+def _streams(conn: psycopg.Connection, tables: list[StagedTable], sized: dict[StagedTable, Table]) -> list[list[StagedTable]]:
     """The tables split into two streams of about equal size (one where the machine has one core), biggest
-    first: one target connection copies and indexes a table while the other does the next."""
+    first: one target connection copies and indexes a table while the other does the next. A table's size is
+    that of its `sized` table, read on `conn` (the source's own, or the target's where the source has no rows
+    yet: a table of dump #1 is about as big as dump #2's)."""
     count = min(2, os.cpu_count() or 1)
-    sizes = {t: src.execute(load("staging/table_size.sql"),
-                            {"table": sql.Identifier(plans[t][0].schema, plans[t][0].name).as_string(src)}).fetchone()[0]
+    sizes = {t: conn.execute(load("staging/table_size.sql"),
+                             {"table": sql.Identifier(sized[t].schema, sized[t].name).as_string(conn)}).fetchone()[0]
              for t in tables} if count > 1 else {}
     streams: list[list[StagedTable]] = [[] for _ in range(count)]
     loads = [0] * count
@@ -678,6 +743,68 @@ class _CopyOut:
                         what=f"psql {self.psql.path} reading {redact(self.dsn)}", env=env, dsn=self.dsn)
 
 
+def _fill_clone(dst: psycopg.Connection, staging: str, clone: str, columns: list[str], fmt: sql.SQL,
+                rows: Callable[[], BinaryIO], read_all: Callable[[], None] = lambda: None) -> int:
+    """COPY `rows` (raw COPY data of `columns` in `fmt`, opened once the clone is ready) into the clone, its
+    indexes dropped before and built again after: one index build takes half the time of index rows added one
+    by one. In the caller's transaction; `read_all` runs before COPY ends (the producer's own failure first)."""
+    target = sql.Identifier(staging, clone)
+    indexes = dst.execute(load("staging/clone_indexes.sql"), {"clone": target.as_string(dst)}).fetchall()
+    for index, constraint, _ in indexes:
+        dst.execute(compose("staging/drop_constraint.sql", clone=target, constraint=sql.Identifier(constraint))
+                    if constraint else compose("staging/drop_index.sql", index=sql.Identifier(staging, index)))
+    copy_in = compose("staging/copy_in.sql", schema=sql.Identifier(staging), table=sql.Identifier(clone),
+                      columns=sql.SQL(", ").join(map(sql.Identifier, columns)), format=fmt)
+    with dst.cursor() as cur:
+        with cur.copy(copy_in) as sink:
+            source = rows()
+            while block := source.read(FLUSH_BYTES):  # raw COPY data, never parsed into rows
+                sink.write(block)
+            read_all()
+        count = cur.rowcount
+    for _, constraint, definition in indexes:
+        dst.execute(compose("staging/add_constraint.sql", clone=target, constraint=sql.Identifier(constraint),
+                            definition=sql.SQL(definition)) if constraint else sql.SQL(definition))
+    return count
+
+
+def _copy_archive(archive: Path, entries: list[DataEntry], dst: psycopg.Connection,
+                  plans: dict[StagedTable, tuple[Table, Table]], staging: str, pg_bin: str | None,
+                  stopped: Callable[[], bool]) -> dict[str, int]:
+    """The rows of the archive's `entries`, in that order, from `pg_restore --data-only -f -` into their staging
+    clones, as text COPY: only the rows of the stream are used. Rows per clone."""
+    pg_restore = find_tool("pg_restore", pg_bin)
+    by_key = {t.key: t for t in plans}
+    counts: dict[str, int] = {}
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as listed:
+        listed.write("".join(e.line + "\n" for e in entries))
+        listed.flush()
+        producer = Producer([str(pg_restore.path), "-f", "-", "--data-only", "-L", listed.name, str(archive)],
+                            what=f"pg_restore {tool_version(str(pg_restore.path))} ({pg_restore.path}) of {archive}")
+        try:
+            blocks = CopyBlocks(producer.stdout)
+            for schema, table, columns, rows in blocks:
+                if stopped():
+                    return counts
+                t = by_key.get((schema, table))
+                if t is None:
+                    raise _Refit(f"rows of {schema}.{table}, which the list did not name")
+                writable = [c.name for c in plans[t][1].columns if not c.generated]
+                if sorted(columns) != sorted(writable) or blocks.encodings[-1:] not in ([], ["UTF8"]):
+                    raise _Refit(f"{schema}.{table}: columns {columns}, encoding {blocks.encodings[-1:]}")
+                try:
+                    counts[t.clone] = _fill_clone(dst, staging, t.clone, columns, sql.SQL("TEXT"), lambda: rows)
+                except psycopg.Error as exc:
+                    raise _Refit(f"{schema}.{table}: {exc}") from exc
+                except EOFError:
+                    producer.check()  # pg_restore's own error, if it stopped short
+                    raise
+            producer.check()
+        finally:
+            producer.close()
+    return counts
+
+
 def _copy_table(copy_out: _CopyOut, dst, theirs: Table, ours: Table, staging: str, clone: str, label: str) -> int:
     """Stream one table: COPY TO STDOUT on the source, blocks written into COPY FROM STDIN of the clone, whose
     indexes are built once the rows are in (same transaction: a failure leaves them as they were)."""
@@ -696,28 +823,21 @@ def _copy_table(copy_out: _CopyOut, dst, theirs: Table, ours: Table, staging: st
         table=sql.Identifier(theirs.name),
         format=fmt,
     )
-    copy_in = compose("staging/copy_in.sql", schema=sql.Identifier(staging), table=sql.Identifier(clone), columns=cols,
-                      format=fmt)
     target = sql.Identifier(staging, clone)
     try:
-        indexes = dst.execute(load("staging/clone_indexes.sql"), {"clone": target.as_string(dst)}).fetchall()
-        for index, constraint, _ in indexes:
-            dst.execute(compose("staging/drop_constraint.sql", clone=target, constraint=sql.Identifier(constraint))
-                        if constraint else compose("staging/drop_index.sql", index=sql.Identifier(staging, index)))
-        source = copy_out.open(statement, dst)
+        source = None
+
+        def rows() -> BinaryIO:
+            nonlocal source
+            source = copy_out.open(statement, dst)
+            return source.stdout
+
         try:
-            with dst.cursor() as dcur:
-                with dcur.copy(copy_in) as sink:
-                    while block := source.stdout.read(FLUSH_BYTES):  # raw COPY data, never parsed into rows
-                        sink.write(block)
-                    source.check()  # psql's own error, if it failed, not COPY's complaint of a short stream
-                rows = dcur.rowcount
+            # psql's own error, if it failed, not COPY's complaint of a short stream
+            return _fill_clone(dst, staging, clone, names, fmt, rows, lambda: source.check())
         finally:
-            source.close()
-        for _, constraint, definition in indexes:
-            dst.execute(compose("staging/add_constraint.sql", clone=target, constraint=sql.Identifier(constraint),
-                                definition=sql.SQL(definition)) if constraint else sql.SQL(definition))
-        return rows
+            if source is not None:
+                source.close()
     except psycopg.Error as exc:
         diag = exc.diag
         column = diag.column_name
