@@ -72,7 +72,9 @@ def _checks(n: Names, t: TableSpec, partners: set[str]) -> list[Check]:
                                          ids=sql.SQL("array_agg(t.{})").format(sql.Identifier(t.id)) if t.has_map
                                          else sql.SQL("NULL"),
                                          key_complete=key_complete(t, "t"), merge_inserted=merge_inserted,
-                                         pending=n.pending(t.name), key_match=key_match(t, "t", "p"),
+                                         pending=n.pending(t.name), pending_key_columns=ident_list(t.natural_key, "p"),
+                                         pending_key_complete=key_complete(t, "p"), target_table=n.public(t.name),
+                                         target_key_match=key_match(t, "g", "t"),
                                          held_unique=held_unique(n.public(t.name), t.natural_key)
                                          if t.nulls_in_key == "distinct" else sql.SQL("false")))))
         if t.has_map:

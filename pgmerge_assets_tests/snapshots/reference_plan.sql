@@ -1342,9 +1342,10 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Where the target's own unique index holds its keys unique, a key can only repeat through
--- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
--- grouped (one hash aggregate), and only repeated keys are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through a pending row:
+-- only the pending rows are grouped, each key then looked up once in the target (a hash join), the target's
+-- rows never grouped. Else every key of target ∪ pending is grouped (one hash aggregate), and only repeated
+-- keys are looked up in the map.
 SELECT "r"."name", r.rows
 FROM (
     SELECT "t"."name", count(*) AS rows, array_agg(t."id") AS ids
@@ -1369,9 +1370,10 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.public_id = ANY (r
 UNION ALL
 SELECT "r"."name", r.rows
 FROM (
-    SELECT "t"."name", count(*) AS rows
-    FROM "pgmerge"."merged_dataset" t
-    WHERE "t"."name" IS NOT NULL AND EXISTS (
+    SELECT g.*, g.pending_rows + CASE WHEN t.ctid IS NULL THEN 0 ELSE 1 END AS rows
+    FROM (SELECT "p"."name", count(*) AS pending_rows
+          FROM "pgmerge"."pending_dataset" p
+          WHERE "p"."name" IS NOT NULL AND EXISTS (
     -- Whether the table's own unique index already holds these columns' values unique, so that a query for
     -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
     -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
@@ -1383,10 +1385,11 @@ FROM (
       AND i.indpred IS NULL AND i.indexprs IS NULL
       AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_dataset" p WHERE "t"."name" = "p"."name")
-    GROUP BY "t"."name"
-    HAVING count(*) > 1
-) r) q) b;
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+          GROUP BY "p"."name") g
+    LEFT JOIN "public"."dataset" t ON "g"."name" = "t"."name"
+) r
+WHERE r.rows > 1) q) b;
 
 -- check id_map/dataset:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1519,9 +1522,10 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Where the target's own unique index holds its keys unique, a key can only repeat through
--- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
--- grouped (one hash aggregate), and only repeated keys are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through a pending row:
+-- only the pending rows are grouped, each key then looked up once in the target (a hash join), the target's
+-- rows never grouped. Else every key of target ∪ pending is grouped (one hash aggregate), and only repeated
+-- keys are looked up in the map.
 SELECT "r"."identifier", r.rows
 FROM (
     SELECT "t"."identifier", count(*) AS rows, array_agg(t."id") AS ids
@@ -1546,9 +1550,10 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.public_id = ANY (r
 UNION ALL
 SELECT "r"."identifier", r.rows
 FROM (
-    SELECT "t"."identifier", count(*) AS rows
-    FROM "pgmerge"."merged_finding" t
-    WHERE "t"."identifier" IS NOT NULL AND EXISTS (
+    SELECT g.*, g.pending_rows + CASE WHEN t.ctid IS NULL THEN 0 ELSE 1 END AS rows
+    FROM (SELECT "p"."identifier", count(*) AS pending_rows
+          FROM "pgmerge"."pending_finding" p
+          WHERE "p"."identifier" IS NOT NULL AND EXISTS (
     -- Whether the table's own unique index already holds these columns' values unique, so that a query for
     -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
     -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
@@ -1560,10 +1565,11 @@ FROM (
       AND i.indpred IS NULL AND i.indexprs IS NULL
       AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_finding" p WHERE "t"."identifier" = "p"."identifier")
-    GROUP BY "t"."identifier"
-    HAVING count(*) > 1
-) r) q) b;
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+          GROUP BY "p"."identifier") g
+    LEFT JOIN "public"."finding" t ON "g"."identifier" = "t"."identifier"
+) r
+WHERE r.rows > 1) q) b;
 
 -- check id_map/finding:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1696,9 +1702,10 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Where the target's own unique index holds its keys unique, a key can only repeat through
--- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
--- grouped (one hash aggregate), and only repeated keys are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through a pending row:
+-- only the pending rows are grouped, each key then looked up once in the target (a hash join), the target's
+-- rows never grouped. Else every key of target ∪ pending is grouped (one hash aggregate), and only repeated
+-- keys are looked up in the map.
 SELECT "r"."name", r.rows
 FROM (
     SELECT "t"."name", count(*) AS rows, array_agg(t."id") AS ids
@@ -1723,9 +1730,10 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.public_id
 UNION ALL
 SELECT "r"."name", r.rows
 FROM (
-    SELECT "t"."name", count(*) AS rows
-    FROM "pgmerge"."merged_finding_reporter" t
-    WHERE "t"."name" IS NOT NULL AND EXISTS (
+    SELECT g.*, g.pending_rows + CASE WHEN t.ctid IS NULL THEN 0 ELSE 1 END AS rows
+    FROM (SELECT "p"."name", count(*) AS pending_rows
+          FROM "pgmerge"."pending_finding_reporter" p
+          WHERE "p"."name" IS NOT NULL AND EXISTS (
     -- Whether the table's own unique index already holds these columns' values unique, so that a query for
     -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
     -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
@@ -1737,10 +1745,11 @@ FROM (
       AND i.indpred IS NULL AND i.indexprs IS NULL
       AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_finding_reporter" p WHERE "t"."name" = "p"."name")
-    GROUP BY "t"."name"
-    HAVING count(*) > 1
-) r) q) b;
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+          GROUP BY "p"."name") g
+    LEFT JOIN "public"."finding_reporter" t ON "g"."name" = "t"."name"
+) r
+WHERE r.rows > 1) q) b;
 
 -- check id_map/finding_reporter:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1873,9 +1882,10 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Where the target's own unique index holds its keys unique, a key can only repeat through
--- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
--- grouped (one hash aggregate), and only repeated keys are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through a pending row:
+-- only the pending rows are grouped, each key then looked up once in the target (a hash join), the target's
+-- rows never grouped. Else every key of target ∪ pending is grouped (one hash aggregate), and only repeated
+-- keys are looked up in the map.
 SELECT "r"."purl", r.rows
 FROM (
     SELECT "t"."purl", count(*) AS rows, array_agg(t."id") AS ids
@@ -1900,9 +1910,10 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.public_id = ANY (r
 UNION ALL
 SELECT "r"."purl", r.rows
 FROM (
-    SELECT "t"."purl", count(*) AS rows
-    FROM "pgmerge"."merged_package" t
-    WHERE "t"."purl" IS NOT NULL AND EXISTS (
+    SELECT g.*, g.pending_rows + CASE WHEN t.ctid IS NULL THEN 0 ELSE 1 END AS rows
+    FROM (SELECT "p"."purl", count(*) AS pending_rows
+          FROM "pgmerge"."pending_package" p
+          WHERE "p"."purl" IS NOT NULL AND EXISTS (
     -- Whether the table's own unique index already holds these columns' values unique, so that a query for
     -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
     -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
@@ -1914,10 +1925,11 @@ FROM (
       AND i.indpred IS NULL AND i.indexprs IS NULL
       AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_package" p WHERE "t"."purl" = "p"."purl")
-    GROUP BY "t"."purl"
-    HAVING count(*) > 1
-) r) q) b;
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+          GROUP BY "p"."purl") g
+    LEFT JOIN "public"."package" t ON "g"."purl" = "t"."purl"
+) r
+WHERE r.rows > 1) q) b;
 
 -- check id_map/package:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -2199,9 +2211,10 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Where the target's own unique index holds its keys unique, a key can only repeat through
--- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
--- grouped (one hash aggregate), and only repeated keys are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through a pending row:
+-- only the pending rows are grouped, each key then looked up once in the target (a hash join), the target's
+-- rows never grouped. Else every key of target ∪ pending is grouped (one hash aggregate), and only repeated
+-- keys are looked up in the map.
 SELECT "r"."purl", r.rows
 FROM (
     SELECT "t"."purl", count(*) AS rows, array_agg(t."id") AS ids
@@ -2226,9 +2239,10 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.public_id = ANY
 UNION ALL
 SELECT "r"."purl", r.rows
 FROM (
-    SELECT "t"."purl", count(*) AS rows
-    FROM "pgmerge"."merged_datasource" t
-    WHERE "t"."purl" IS NOT NULL AND EXISTS (
+    SELECT g.*, g.pending_rows + CASE WHEN t.ctid IS NULL THEN 0 ELSE 1 END AS rows
+    FROM (SELECT "p"."purl", count(*) AS pending_rows
+          FROM "pgmerge"."pending_datasource" p
+          WHERE "p"."purl" IS NOT NULL AND EXISTS (
     -- Whether the table's own unique index already holds these columns' values unique, so that a query for
     -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
     -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
@@ -2240,10 +2254,11 @@ FROM (
       AND i.indpred IS NULL AND i.indexprs IS NULL
       AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource" p WHERE "t"."purl" = "p"."purl")
-    GROUP BY "t"."purl"
-    HAVING count(*) > 1
-) r) q) b;
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+          GROUP BY "p"."purl") g
+    LEFT JOIN "public"."datasource" t ON "g"."purl" = "t"."purl"
+) r
+WHERE r.rows > 1) q) b;
 
 -- check id_map/datasource:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -2482,9 +2497,10 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Where the target's own unique index holds its keys unique, a key can only repeat through
--- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
--- grouped (one hash aggregate), and only repeated keys are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through a pending row:
+-- only the pending rows are grouped, each key then looked up once in the target (a hash join), the target's
+-- rows never grouped. Else every key of target ∪ pending is grouped (one hash aggregate), and only repeated
+-- keys are looked up in the map.
 SELECT "r"."finding_id", "r"."finding_reporter_id", r.rows
 FROM (
     SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows, NULL AS ids
@@ -2509,9 +2525,10 @@ WHERE true
 UNION ALL
 SELECT "r"."finding_id", "r"."finding_reporter_id", r.rows
 FROM (
-    SELECT "t"."finding_id", "t"."finding_reporter_id", count(*) AS rows
-    FROM "pgmerge"."merged_finding_finding_reporter" t
-    WHERE "t"."finding_id" IS NOT NULL AND "t"."finding_reporter_id" IS NOT NULL AND EXISTS (
+    SELECT g.*, g.pending_rows + CASE WHEN t.ctid IS NULL THEN 0 ELSE 1 END AS rows
+    FROM (SELECT "p"."finding_id", "p"."finding_reporter_id", count(*) AS pending_rows
+          FROM "pgmerge"."pending_finding_finding_reporter" p
+          WHERE "p"."finding_id" IS NOT NULL AND "p"."finding_reporter_id" IS NOT NULL AND EXISTS (
     -- Whether the table's own unique index already holds these columns' values unique, so that a query for
     -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
     -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
@@ -2523,10 +2540,11 @@ FROM (
       AND i.indpred IS NULL AND i.indexprs IS NULL
       AND (SELECT bool_and(a.attname = ANY ('{finding_id,finding_reporter_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_finding_finding_reporter" p WHERE "t"."finding_id" = "p"."finding_id" AND "t"."finding_reporter_id" = "p"."finding_reporter_id")
-    GROUP BY "t"."finding_id", "t"."finding_reporter_id"
-    HAVING count(*) > 1
-) r) q) b;
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+          GROUP BY "p"."finding_id", "p"."finding_reporter_id") g
+    LEFT JOIN "public"."finding_finding_reporter" t ON "g"."finding_id" = "t"."finding_id" AND "g"."finding_reporter_id" = "t"."finding_reporter_id"
+) r
+WHERE r.rows > 1) q) b;
 
 -- check merged/finding_finding_reporter:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -2642,9 +2660,10 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Where the target's own unique index holds its keys unique, a key can only repeat through
--- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
--- grouped (one hash aggregate), and only repeated keys are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through a pending row:
+-- only the pending rows are grouped, each key then looked up once in the target (a hash join), the target's
+-- rows never grouped. Else every key of target ∪ pending is grouped (one hash aggregate), and only repeated
+-- keys are looked up in the map.
 SELECT "r"."datasource_id", "r"."kind", "r"."occurred_at", r.rows
 FROM (
     SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows, array_agg(t."id") AS ids
@@ -2669,9 +2688,10 @@ WHERE EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.public_id
 UNION ALL
 SELECT "r"."datasource_id", "r"."kind", "r"."occurred_at", r.rows
 FROM (
-    SELECT "t"."datasource_id", "t"."kind", "t"."occurred_at", count(*) AS rows
-    FROM "pgmerge"."merged_datasource_event" t
-    WHERE "t"."datasource_id" IS NOT NULL AND "t"."kind" IS NOT NULL AND "t"."occurred_at" IS NOT NULL AND EXISTS (
+    SELECT g.*, g.pending_rows + CASE WHEN t.ctid IS NULL THEN 0 ELSE 1 END AS rows
+    FROM (SELECT "p"."datasource_id", "p"."kind", "p"."occurred_at", count(*) AS pending_rows
+          FROM "pgmerge"."pending_datasource_event" p
+          WHERE "p"."datasource_id" IS NOT NULL AND "p"."kind" IS NOT NULL AND "p"."occurred_at" IS NOT NULL AND EXISTS (
     -- Whether the table's own unique index already holds these columns' values unique, so that a query for
     -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
     -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
@@ -2683,10 +2703,11 @@ FROM (
       AND i.indpred IS NULL AND i.indexprs IS NULL
       AND (SELECT bool_and(a.attname = ANY ('{datasource_id,kind,occurred_at}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource_event" p WHERE "t"."datasource_id" = "p"."datasource_id" AND "t"."kind" = "p"."kind" AND "t"."occurred_at" = "p"."occurred_at")
-    GROUP BY "t"."datasource_id", "t"."kind", "t"."occurred_at"
-    HAVING count(*) > 1
-) r) q) b;
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+          GROUP BY "p"."datasource_id", "p"."kind", "p"."occurred_at") g
+    LEFT JOIN "public"."datasource_event" t ON "g"."datasource_id" = "t"."datasource_id" AND "g"."kind" = "t"."kind" AND "g"."occurred_at" = "t"."occurred_at"
+) r
+WHERE r.rows > 1) q) b;
 
 -- check id_map/datasource_event:natural_keys_repeated
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -2910,9 +2931,10 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Where the target's own unique index holds its keys unique, a key can only repeat through
--- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
--- grouped (one hash aggregate), and only repeated keys are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through a pending row:
+-- only the pending rows are grouped, each key then looked up once in the target (a hash join), the target's
+-- rows never grouped. Else every key of target ∪ pending is grouped (one hash aggregate), and only repeated
+-- keys are looked up in the map.
 SELECT "r"."datasource_event_id", "r"."finding_id", r.rows
 FROM (
     SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows, NULL AS ids
@@ -2937,9 +2959,10 @@ WHERE true
 UNION ALL
 SELECT "r"."datasource_event_id", "r"."finding_id", r.rows
 FROM (
-    SELECT "t"."datasource_event_id", "t"."finding_id", count(*) AS rows
-    FROM "pgmerge"."merged_datasource_event_finding" t
-    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."finding_id" IS NOT NULL AND EXISTS (
+    SELECT g.*, g.pending_rows + CASE WHEN t.ctid IS NULL THEN 0 ELSE 1 END AS rows
+    FROM (SELECT "p"."datasource_event_id", "p"."finding_id", count(*) AS pending_rows
+          FROM "pgmerge"."pending_datasource_event_finding" p
+          WHERE "p"."datasource_event_id" IS NOT NULL AND "p"."finding_id" IS NOT NULL AND EXISTS (
     -- Whether the table's own unique index already holds these columns' values unique, so that a query for
     -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
     -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
@@ -2951,10 +2974,11 @@ FROM (
       AND i.indpred IS NULL AND i.indexprs IS NULL
       AND (SELECT bool_and(a.attname = ANY ('{datasource_event_id,finding_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource_event_finding" p WHERE "t"."datasource_event_id" = "p"."datasource_event_id" AND "t"."finding_id" = "p"."finding_id")
-    GROUP BY "t"."datasource_event_id", "t"."finding_id"
-    HAVING count(*) > 1
-) r) q) b;
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+          GROUP BY "p"."datasource_event_id", "p"."finding_id") g
+    LEFT JOIN "public"."datasource_event_finding" t ON "g"."datasource_event_id" = "t"."datasource_event_id" AND "g"."finding_id" = "t"."finding_id"
+) r
+WHERE r.rows > 1) q) b;
 
 -- check merged/datasource_event_finding:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -3027,9 +3051,10 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Natural keys the merge made ambiguous: held by more than one public row, one of them inserted by the
 -- merge, on target ∪ pending. (Keys public repeated before the merge are reported by natural_keys_repeated.)
--- Where the target's own unique index holds its keys unique, a key can only repeat through
--- a pending row: only the rows sharing a key with one are grouped (a hash semi-join). Else every key is
--- grouped (one hash aggregate), and only repeated keys are looked up in the map.
+-- Where the target's own unique index holds its keys unique, a key can only repeat through a pending row:
+-- only the pending rows are grouped, each key then looked up once in the target (a hash join), the target's
+-- rows never grouped. Else every key of target ∪ pending is grouped (one hash aggregate), and only repeated
+-- keys are looked up in the map.
 SELECT "r"."datasource_event_id", "r"."package_id", r.rows
 FROM (
     SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows, NULL AS ids
@@ -3054,9 +3079,10 @@ WHERE true
 UNION ALL
 SELECT "r"."datasource_event_id", "r"."package_id", r.rows
 FROM (
-    SELECT "t"."datasource_event_id", "t"."package_id", count(*) AS rows
-    FROM "pgmerge"."merged_datasource_event_package" t
-    WHERE "t"."datasource_event_id" IS NOT NULL AND "t"."package_id" IS NOT NULL AND EXISTS (
+    SELECT g.*, g.pending_rows + CASE WHEN t.ctid IS NULL THEN 0 ELSE 1 END AS rows
+    FROM (SELECT "p"."datasource_event_id", "p"."package_id", count(*) AS pending_rows
+          FROM "pgmerge"."pending_datasource_event_package" p
+          WHERE "p"."datasource_event_id" IS NOT NULL AND "p"."package_id" IS NOT NULL AND EXISTS (
     -- Whether the table's own unique index already holds these columns' values unique, so that a query for
     -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
     -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
@@ -3068,10 +3094,11 @@ FROM (
       AND i.indpred IS NULL AND i.indexprs IS NULL
       AND (SELECT bool_and(a.attname = ANY ('{datasource_event_id,package_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (SELECT 1 FROM "pgmerge"."pending_datasource_event_package" p WHERE "t"."datasource_event_id" = "p"."datasource_event_id" AND "t"."package_id" = "p"."package_id")
-    GROUP BY "t"."datasource_event_id", "t"."package_id"
-    HAVING count(*) > 1
-) r) q) b;
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+          GROUP BY "p"."datasource_event_id", "p"."package_id") g
+    LEFT JOIN "public"."datasource_event_package" t ON "g"."datasource_event_id" = "t"."datasource_event_id" AND "g"."package_id" = "t"."package_id"
+) r
+WHERE r.rows > 1) q) b;
 
 -- check merged/datasource_event_package:rows_conserved
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
