@@ -61,7 +61,7 @@ from pgmerge_assets.pg.embedded import (
     with_dbname,
 )
 from pgmerge_assets.pg.archive_toc import DataEntry, archive_info, data_entries
-from pgmerge_assets.pg.copy_blocks import CopyBlocks
+from pgmerge_assets.pg.copy_blocks import CopyBlocks, Rows
 from pgmerge_assets.pg.dump_format import DumpError, detect_format
 from pgmerge_assets.pg.plain_stream import DumpStream, Producer, pg_dump_stream, plain_is_data_only, sql_stream
 from pgmerge_assets.pg.restore import PsqlFailure, describe_failure, run_psql, server_version, tools_line
@@ -596,8 +596,8 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
 
             def fill(dst: psycopg.Connection, tables: list[StagedTable]) -> None:
                 if archive is not None:
-                    order = list(entries)  # the archive's: a tar archive is read front to back only
-                    listed = sorted((entries[t.key] for t in tables), key=lambda e: order.index((e.schema, e.table)))
+                    keys = {t.key for t in tables}  # listed in the archive's order: a tar archive is read front to back
+                    listed = [e for key, e in entries.items() if key in keys]
                     counts.update(_copy_archive(archive, listed, dst, plans, staging, pg_bin,
                                                 stopped=lambda: bool(failed)))
                     return
@@ -744,10 +744,10 @@ class _CopyOut:
 
 
 def _fill_clone(dst: psycopg.Connection, staging: str, clone: str, columns: list[str], fmt: sql.SQL,
-                rows: Callable[[], BinaryIO], read_all: Callable[[], None] = lambda: None) -> int:
-    """COPY `rows` (raw COPY data of `columns` in `fmt`, opened once the clone is ready) into the clone, its
-    indexes dropped before and built again after: one index build takes half the time of index rows added one
-    by one. In the caller's transaction; `read_all` runs before COPY ends (the producer's own failure first)."""
+                rows: BinaryIO | Rows, read_all: Callable[[], None] = lambda: None) -> int:
+    """COPY `rows` (a reader of raw COPY data of `columns` in `fmt`) into the clone, its indexes dropped before
+    and built again after: one index build takes half the time of index rows added one by one. In the
+    caller's transaction; `read_all` runs before COPY ends (the producer's own failure first)."""
     target = sql.Identifier(staging, clone)
     indexes = dst.execute(load("staging/clone_indexes.sql"), {"clone": target.as_string(dst)}).fetchall()
     for index, constraint, _ in indexes:
@@ -757,8 +757,7 @@ def _fill_clone(dst: psycopg.Connection, staging: str, clone: str, columns: list
                       columns=sql.SQL(", ").join(map(sql.Identifier, columns)), format=fmt)
     with dst.cursor() as cur:
         with cur.copy(copy_in) as sink:
-            source = rows()
-            while block := source.read(FLUSH_BYTES):  # raw COPY data, never parsed into rows
+            while block := rows.read(FLUSH_BYTES):  # raw COPY data, never parsed into rows
                 sink.write(block)
             read_all()
         count = cur.rowcount
@@ -793,7 +792,7 @@ def _copy_archive(archive: Path, entries: list[DataEntry], dst: psycopg.Connecti
                 if sorted(columns) != sorted(writable) or blocks.encodings[-1:] not in ([], ["UTF8"]):
                     raise _Refit(f"{schema}.{table}: columns {columns}, encoding {blocks.encodings[-1:]}")
                 try:
-                    counts[t.clone] = _fill_clone(dst, staging, t.clone, columns, sql.SQL("TEXT"), lambda: rows)
+                    counts[t.clone] = _fill_clone(dst, staging, t.clone, columns, sql.SQL("TEXT"), rows)
                 except psycopg.Error as exc:
                     raise _Refit(f"{schema}.{table}: {exc}") from exc
                 except EOFError:
@@ -825,19 +824,11 @@ def _copy_table(copy_out: _CopyOut, dst, theirs: Table, ours: Table, staging: st
     )
     target = sql.Identifier(staging, clone)
     try:
-        source = None
-
-        def rows() -> BinaryIO:
-            nonlocal source
-            source = copy_out.open(statement, dst)
-            return source.stdout
-
-        try:
-            # psql's own error, if it failed, not COPY's complaint of a short stream
-            return _fill_clone(dst, staging, clone, names, fmt, rows, lambda: source.check())
+        source = copy_out.open(statement, dst)
+        try:  # psql's own error, if it failed, not COPY's complaint of a short stream
+            return _fill_clone(dst, staging, clone, names, fmt, source.stdout, source.check)
         finally:
-            if source is not None:
-                source.close()
+            source.close()
     except psycopg.Error as exc:
         diag = exc.diag
         column = diag.column_name
