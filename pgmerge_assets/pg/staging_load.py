@@ -208,7 +208,9 @@ class Scratch:
     @property
     def rows_in_archive(self) -> bool:
         """A full archive's scratch database holds its tables, not its rows: those go from the archive straight
-        into staging (`pg_restore` reads an archive's tables in any order, a plain file only front to back)."""
+        into staging (`pg_restore --data-only -L` gives each stream its own tables' rows). A plain dump is
+        restored whole (its rows may be INSERTs, which only a server reads), a data-only one needs the
+        target's table definitions first."""
         return self.format != "plain" and not self.data_only
 
 
