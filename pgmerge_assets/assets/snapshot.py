@@ -11,10 +11,9 @@ from contextlib import ExitStack
 from typing import Any, Callable
 
 import psycopg
-from psycopg import sql
 
-from pgmerge_assets.pg.sessions import Connect
-from pgmerge_assets.templates import compose, load
+from pgmerge_assets.pg.sessions import Connect, join_snapshot
+from pgmerge_assets.templates import load
 
 # measured on 2 cores: the report 1.7x faster with 2 connections than with 1
 PARALLEL = max(1, min(4, os.cpu_count() or 1))
@@ -49,8 +48,7 @@ def _in_snapshot(conn: psycopg.Connection, tasks: list[Task], connect: Connect, 
         connections = [conn]
         for _ in range(min(parallel, len(tasks)) - 1):
             c = stack.enter_context(connect())
-            c.isolation_level, c.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
-            c.execute(compose("report/snapshot_import.sql", snapshot=sql.Literal(snapshot)))
+            join_snapshot(c, snapshot)
             connections.append(c)
         with ThreadPoolExecutor(len(connections)) as pool:
             running = [pool.submit(work, c) for c in connections]

@@ -38,7 +38,7 @@ def archive_header_version(path: Path, fmt: str) -> str | None:
     return f"{head[5]}.{head[6]}"
 
 
-def _archive_toc(path: Path, fmt: str, pg_restore: PgTool) -> str:
+def _archive_toc(path: Path, pg_restore: PgTool) -> str:
     proc = subprocess.run([str(pg_restore.path), "-l", str(path)], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         err = proc.stderr.strip()
@@ -127,13 +127,13 @@ def _data_entries(toc: str) -> list[DataEntry]:
 
 def data_entries(path: Path, pg_bin: str | None) -> list[DataEntry]:
     """The TABLE DATA entries of an archive, in its order."""
-    return _data_entries(_archive_toc(Path(path), "", find_tool("pg_restore", pg_bin)))
+    return _data_entries(_archive_toc(Path(path), find_tool("pg_restore", pg_bin)))
 
 
 def archive_info(path: Path, fmt: str, pg_bin: str | None) -> DumpInfo:
     """What an archive holds, from `pg_restore -l` (ArchiveVersionError when pg_restore is too old)."""
     pg_restore = find_tool("pg_restore", pg_bin)
-    toc = _archive_toc(path, fmt, pg_restore)
+    toc = _archive_toc(path, pg_restore)
     header = {m.group(1).strip(): m.group(2).strip()
               for m in (re.match(r";\s+([^:]+):\s*(.*)$", line) for line in toc.splitlines()) if m}
     types = [desc for desc, _, _ in _entries(toc)]

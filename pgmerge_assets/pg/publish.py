@@ -15,9 +15,9 @@ from psycopg import errors, sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, parse_spec
 from pgmerge_assets.plan.common import Names
-from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, orphan_guard, plan_publish, replication_role,
-                                         sequence_set, taken_since_audit)
-from pgmerge_assets.pg.sessions import Connect
+from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, merged_table, orphan_guard, plan_publish,
+                                         replication_role, sequence_set, taken_since_audit)
+from pgmerge_assets.pg.sessions import Connect, join_snapshot
 from pgmerge_assets.plan.undo import plan_undo
 from pgmerge_assets.templates import compose, load
 
@@ -71,7 +71,7 @@ def _unique_collision(conn: psycopg.Connection, spec: MergeSpec, exc: errors.Uni
     """A unique constraint of the target refused pending rows: an id or natural key the target took since the
     audit (merge again), or a constraint the spec's natural key does not cover (which columns, how many rows)."""
     d, n = exc.diag, Names(spec)
-    t = next((t for t in spec.merged_tables if (t.schema, t.relname) == (d.schema_name, d.table_name)), None)
+    t = merged_table(spec, d.schema_name, d.table_name)
     for guard in taken_since_audit(n, t, trust_indexes=False) if t is not None else ():
         count, sample = conn.execute(guard.query).fetchone()
         if count:
@@ -104,8 +104,7 @@ def _judged_meanwhile(connect: Connect, snapshot: str, guards: list) -> Iterator
         try:
             with connect() as c:
                 opened.append(c)
-                c.isolation_level, c.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
-                c.execute(compose("report/snapshot_import.sql", snapshot=sql.Literal(snapshot)))
+                join_snapshot(c, snapshot)
                 results.extend(c.execute(guard.query).fetchone() for guard in guards)
                 c.rollback()
         except BaseException as exc:  # handed to the caller's thread

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import psycopg
+from psycopg import sql
+
+from pgmerge_assets.templates import compose
 
 Connect = Callable[[], AbstractContextManager[psycopg.Connection]]  # a new connection, as TargetDatabase.connect gives
 
@@ -34,3 +37,9 @@ def cancel_all() -> None:
             conn.cancel_safe()
         except psycopg.Error:
             pass  # the connection just ended: nothing runs on it to cancel
+
+
+def join_snapshot(conn: psycopg.Connection, snapshot: str) -> None:
+    """Make `conn` read, read-only, exactly what the transaction that exported `snapshot` sees."""
+    conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+    conn.execute(compose("report/snapshot_import.sql", snapshot=sql.Literal(snapshot)))

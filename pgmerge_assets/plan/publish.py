@@ -72,11 +72,16 @@ class TargetForeignKey:
     match_full: bool
 
 
+def merged_table(spec: MergeSpec, schema: str, relname: str) -> TableSpec | None:
+    """The spec's merged table that is the target's table `schema.relname`, if any."""
+    return next((t for t in spec.merged_tables if (t.schema, t.relname) == (schema, relname)), None)
+
+
 def orphan_guard(spec: MergeSpec, fk: TargetForeignKey, before_insert: bool = False) -> Guard:
     """The published rows of fk's table whose key names no row of its parent (the pending table holds exactly
     the rows publish inserted). `before_insert`: judged in publish's snapshot from before its inserts, where the
     parent's rows once published are its target rows and its pending rows."""
-    t = next(t for t in spec.merged_tables if (t.schema, t.relname) == (fk.schema, fk.table))
+    n, t = Names(spec), merged_table(spec, fk.schema, fk.table)
     columns = [sql.SQL("c.{}").format(sql.Identifier(c)) for c in fk.columns]
     complete = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(c) for c in columns)
     partly_null = (sql.SQL("num_nulls({}) BETWEEN 1 AND {}").format(sql.SQL(", ").join(columns),
@@ -84,17 +89,15 @@ def orphan_guard(spec: MergeSpec, fk: TargetForeignKey, before_insert: bool = Fa
                    if fk.match_full and len(columns) > 1 else sql.SQL("false"))
     match = sql.SQL(" AND ").join(sql.SQL("p.{} = {}").format(sql.Identifier(p), c)
                                   for p, c in zip(fk.parent_columns, columns))
+    also_pending = (compose("publish/orphan_pending_parent.sql", match=match,
+                            parent_pending=n.pending(merged_table(spec, fk.parent_schema, fk.parent).name))
+                    if before_insert else sql.SQL("true"))
     return Guard(f"{fk.schema}.{fk.table}.({', '.join(fk.columns)}): published rows reference no row of "
                  f"{fk.parent_schema}.{fk.parent} (constraint {fk.constraint})",
                  wrap(compose("publish/orphan_rows.sql", columns=sql.SQL(", ").join(columns),
-                              pending=Names(spec).pending(t.name), complete=complete,
+                              pending=n.pending(t.name), complete=complete,
                               parent=sql.Identifier(fk.parent_schema, fk.parent), match=match,
-                              partly_null=partly_null,
-                              also_pending=compose("publish/orphan_pending_parent.sql", match=match,
-                                                   parent_pending=Names(spec).pending(next(
-                                                       p.name for p in spec.merged_tables
-                                                       if (p.schema, p.relname) == (fk.parent_schema, fk.parent))))
-                              if before_insert else sql.SQL("true"))))
+                              partly_null=partly_null, also_pending=also_pending)))
 
 
 def replication_role(role: str) -> sql.Composed:
