@@ -12,7 +12,7 @@ from pgmerge_assets.plan.common import Check, Guard, Names, id_map_key, ident_li
 from pgmerge_assets.templates import compose
 
 LEAST_MATCHES = 5  # fewer matched rows say nothing of a key
-MATCHES_JUDGED = 10000  # a key that pairs unrelated rows shows in any 10,000 of its matches: no need to read all
+MATCHES_JUDGED = 1000  # a key that pairs unrelated rows shows in any 1,000 of its matches: no need to read all
 
 
 def plain_columns(t: TableSpec) -> list[str]:
@@ -36,6 +36,22 @@ def _plain_ids(n: Names, t: TableSpec, column: str, ref: str, staging=None) -> s
                    staging_ref=staging(ref), public_ref=n.public(ref), ref_id=sql.Identifier(n.spec.tables[ref].id))
 
 
+def _history_in_target(n: Names, t: TableSpec, step, plain: list[str]) -> Check:
+    """Most of a history table's rows in the target already: where its map matched rows by content (duplicates
+    dropped), the map's counts say so; otherwise the plain columns are compared."""
+    if t.has_map and t.duplicates == "drop":
+        return Check("history_rows_in_target", step,
+                     "Most rows of dump #2 are rows the target already holds (the id map matched them by content) "
+                     "(a warning): shared history is dropped as duplicates, but records (an entity) need a "
+                     "natural_key.", wrap(compose("lint/history_matched.sql", map=n.map(t.name))), blocking=False)
+    return Check("history_rows_in_target", step,
+                 "Most rows of dump #2 equal a target row in every plain column (a warning): shared history is "
+                 "dropped as duplicates, but records (an entity) need a natural_key.",
+                 wrap(compose("lint/history_like_public.sql", staging_table=n.staging(t.name),
+                              public_table=n.public(t.name), staging_content=ident_list(plain, "st"),
+                              public_content=ident_list(plain, "p"))), blocking=False)
+
+
 def _lint(n: Names, t: TableSpec) -> list[Check]:
     step = id_map_key(t.name) if t.has_map else merged_key(t.name)
     checks = []
@@ -48,13 +64,7 @@ def _lint(n: Names, t: TableSpec) -> list[Check]:
                             blocking=False))
     plain = plain_columns(t)
     if t.strategy == "append" and plain:
-        checks.append(Check("history_rows_in_target", step,
-                            "Most rows of dump #2 equal a target row in every plain column (a warning): shared "
-                            "history is dropped as duplicates, but records (an entity) need a natural_key.",
-                            wrap(compose("lint/history_like_public.sql", staging_table=n.staging(t.name),
-                                         public_table=n.public(t.name), staging_content=ident_list(plain, "st"),
-                                         public_content=ident_list(plain, "p"))),
-                            blocking=False))
+        checks.append(_history_in_target(n, t, step, plain))
     compared = [c for c in plain if c not in t.natural_key]
     if t.strategy == "natural_key" and t.has_map and compared:
         checks.append(Check("matches_mostly_differ", step,

@@ -3208,12 +3208,12 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
 -- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches;
--- judged on 10000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
+-- judged on 1000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
 SELECT s.matched, s.differing
 FROM (SELECT count(*) AS matched,
              count(*) FILTER (WHERE jsonb_build_array("st"."description", "st"."created_at") IS DISTINCT FROM jsonb_build_array("p"."description", "p"."created_at"))
              AS differing
-      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_dataset" WHERE NOT inserted LIMIT 10000) m
+      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_dataset" WHERE NOT inserted LIMIT 1000) m
       JOIN "staging"."dataset" st ON st."id" = m.staging_id
       JOIN "public"."dataset" p ON p."id" = m.public_id) s
 WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
@@ -3223,14 +3223,13 @@ WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A history (append) table most of whose dump #2 rows equal a target row in every plain column: the two
--- databases share these rows. Shared history is dropped as duplicates; but if the rows are records (an
--- entity), a record both hold with some other value would be added twice: name a natural_key.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A history (append) table most of whose dump #2 rows the target already holds: its id map (built by content,
+-- foreign keys translated) matched them to target rows. Shared history is dropped as duplicates; but if the
+-- rows are records (an entity), a record both hold with some other value would be added twice: name a
+-- natural_key. The map has counted them: nothing is compared again.
 SELECT s.staging_rows, s.identical_to_target
-FROM (SELECT count(*) AS staging_rows, count(p.content) AS identical_to_target
-      FROM "staging"."dataset_metrics" st
-      LEFT JOIN (SELECT DISTINCT jsonb_build_array("p"."txid", "p"."recorded_at", "p"."package_count") AS content FROM "public"."dataset_metrics" p) p
-             ON p.content = jsonb_build_array("st"."txid", "st"."recorded_at", "st"."package_count")) s
+FROM (SELECT count(*) AS staging_rows, count(*) FILTER (WHERE NOT inserted) AS identical_to_target
+      FROM "pgmerge"."map_dataset_metrics") s
 WHERE s.identical_to_target * 2 > s.staging_rows) q) b;
 
 -- check id_map/datasource:matches_mostly_differ
@@ -3240,12 +3239,12 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
 -- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches;
--- judged on 10000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
+-- judged on 1000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
 SELECT s.matched, s.differing
 FROM (SELECT count(*) AS matched,
              count(*) FILTER (WHERE jsonb_build_array("st"."url") IS DISTINCT FROM jsonb_build_array("p"."url"))
              AS differing
-      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_datasource" WHERE NOT inserted LIMIT 10000) m
+      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_datasource" WHERE NOT inserted LIMIT 1000) m
       JOIN "staging"."datasource" st ON st."id" = m.staging_id
       JOIN "public"."datasource" p ON p."id" = m.public_id) s
 WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
@@ -3257,12 +3256,12 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
 -- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches;
--- judged on 10000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
+-- judged on 1000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
 SELECT s.matched, s.differing
 FROM (SELECT count(*) AS matched,
              count(*) FILTER (WHERE jsonb_build_array("st"."payload") IS DISTINCT FROM jsonb_build_array("p"."payload"))
              AS differing
-      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_datasource_event" WHERE NOT inserted LIMIT 10000) m
+      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_datasource_event" WHERE NOT inserted LIMIT 1000) m
       JOIN "staging"."datasource_event" st ON st."id" = m.staging_id
       JOIN "public"."datasource_event" p ON p."id" = m.public_id) s
 WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
@@ -3272,14 +3271,13 @@ WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A history (append) table most of whose dump #2 rows equal a target row in every plain column: the two
--- databases share these rows. Shared history is dropped as duplicates; but if the rows are records (an
--- entity), a record both hold with some other value would be added twice: name a natural_key.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A history (append) table most of whose dump #2 rows the target already holds: its id map (built by content,
+-- foreign keys translated) matched them to target rows. Shared history is dropped as duplicates; but if the
+-- rows are records (an entity), a record both hold with some other value would be added twice: name a
+-- natural_key. The map has counted them: nothing is compared again.
 SELECT s.staging_rows, s.identical_to_target
-FROM (SELECT count(*) AS staging_rows, count(p.content) AS identical_to_target
-      FROM "staging"."datasource_metrics" st
-      LEFT JOIN (SELECT DISTINCT jsonb_build_array("p"."recorded_at", "p"."event_count") AS content FROM "public"."datasource_metrics" p) p
-             ON p.content = jsonb_build_array("st"."recorded_at", "st"."event_count")) s
+FROM (SELECT count(*) AS staging_rows, count(*) FILTER (WHERE NOT inserted) AS identical_to_target
+      FROM "pgmerge"."map_datasource_metrics") s
 WHERE s.identical_to_target * 2 > s.staging_rows) q) b;
 
 -- check id_map/edit:history_rows_in_target
@@ -3287,14 +3285,13 @@ WHERE s.identical_to_target * 2 > s.staging_rows) q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A history (append) table most of whose dump #2 rows equal a target row in every plain column: the two
--- databases share these rows. Shared history is dropped as duplicates; but if the rows are records (an
--- entity), a record both hold with some other value would be added twice: name a natural_key.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A history (append) table most of whose dump #2 rows the target already holds: its id map (built by content,
+-- foreign keys translated) matched them to target rows. Shared history is dropped as duplicates; but if the
+-- rows are records (an entity), a record both hold with some other value would be added twice: name a
+-- natural_key. The map has counted them: nothing is compared again.
 SELECT s.staging_rows, s.identical_to_target
-FROM (SELECT count(*) AS staging_rows, count(p.content) AS identical_to_target
-      FROM "staging"."edit" st
-      LEFT JOIN (SELECT DISTINCT jsonb_build_array("p"."author", "p"."edited_at", "p"."change") AS content FROM "public"."edit" p) p
-             ON p.content = jsonb_build_array("st"."author", "st"."edited_at", "st"."change")) s
+FROM (SELECT count(*) AS staging_rows, count(*) FILTER (WHERE NOT inserted) AS identical_to_target
+      FROM "pgmerge"."map_edit") s
 WHERE s.identical_to_target * 2 > s.staging_rows) q) b;
 
 -- check id_map/finding:matches_mostly_differ
@@ -3304,12 +3301,12 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
 -- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches;
--- judged on 10000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
+-- judged on 1000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
 SELECT s.matched, s.differing
 FROM (SELECT count(*) AS matched,
              count(*) FILTER (WHERE jsonb_build_array("st"."severity", "st"."summary") IS DISTINCT FROM jsonb_build_array("p"."severity", "p"."summary"))
              AS differing
-      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_finding" WHERE NOT inserted LIMIT 10000) m
+      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_finding" WHERE NOT inserted LIMIT 1000) m
       JOIN "staging"."finding" st ON st."id" = m.staging_id
       JOIN "public"."finding" p ON p."id" = m.public_id) s
 WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
@@ -3321,12 +3318,12 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
 -- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches;
--- judged on 10000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
+-- judged on 1000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
 SELECT s.matched, s.differing
 FROM (SELECT count(*) AS matched,
              count(*) FILTER (WHERE jsonb_build_array("st"."email") IS DISTINCT FROM jsonb_build_array("p"."email"))
              AS differing
-      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_finding_reporter" WHERE NOT inserted LIMIT 10000) m
+      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_finding_reporter" WHERE NOT inserted LIMIT 1000) m
       JOIN "staging"."finding_reporter" st ON st."id" = m.staging_id
       JOIN "public"."finding_reporter" p ON p."id" = m.public_id) s
 WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
@@ -3338,12 +3335,12 @@ SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
 FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A natural key that pairs unrelated rows: most dump #2 rows it matched to a target row differ from it in
 -- their plain columns (not key, id or references), where real conflicts are a few. (From 5 matches;
--- judged on 10000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
+-- judged on 1000 matches at most, found by id: a key that pairs unrelated rows shows in any of them.)
 SELECT s.matched, s.differing
 FROM (SELECT count(*) AS matched,
              count(*) FILTER (WHERE jsonb_build_array("st"."version", "st"."license") IS DISTINCT FROM jsonb_build_array("p"."version", "p"."license"))
              AS differing
-      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_package" WHERE NOT inserted LIMIT 10000) m
+      FROM (SELECT staging_id, public_id FROM "pgmerge"."map_package" WHERE NOT inserted LIMIT 1000) m
       JOIN "staging"."package" st ON st."id" = m.staging_id
       JOIN "public"."package" p ON p."id" = m.public_id) s
 WHERE s.matched >= 5 AND s.differing * 2 > s.matched) q) b;
