@@ -112,6 +112,16 @@ def unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
                      staging_table=n.staging(t.name), parent_map=n.map(fk.table))))
 
 
+def map_guarded(t: TableSpec, needs: list[str]) -> list:
+    """The foreign keys whose values the id_map step refuses unmapped (its map reads them through their
+    parents' maps): the merged step, built from that map and the same staging rows, need not ask again."""
+    if t.strategy == "natural_key":
+        return [f for f in t.mapped_columns if f.column in t.natural_key]
+    if t.duplicates == "drop":
+        return [f for f in t.mapped_columns if f.table in needs]
+    return []
+
+
 def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
     ids = dict(id=sql.Identifier(t.id), map=n.map(t.name), staging_table=n.staging(t.name),
                public_table=n.public(t.name))
@@ -122,7 +132,6 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
     else:  # uuid, text and other keys no sequence feeds: a new row keeps its own id
         new_id = sql.SQL("l.staging_id")
     key_fks = [f for f in t.mapped_columns if f.column in t.natural_key]
-    guarded = key_fks
     if t.strategy == "natural_key":
         joins, aliases = parent_joins(n, key_fks)
         fill = compose("merge/map_natural_key.sql", **ids, new_id=new_id, parent_joins=joins,
@@ -137,7 +146,6 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
                        staging_content=staging_content, public_content=public_content,
                        staging_plain=sql.SQL("jsonb_build_array({})").format(ident_list(plain, "st")),
                        public_plain=sql.SQL("jsonb_build_array({})").format(ident_list(plain, "p")))
-        guarded = [f for f in t.mapped_columns if f.table in needs]
         how = "history: a row the target already holds (same content) is that row; every other row gets a fresh id"
     else:
         fill = compose("merge/map_append_all.sql", **ids, new_id=new_id)
@@ -150,7 +158,7 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
                     "count(*) FILTER (WHERE NOT inserted) AS matched_rows FROM {}").format(ids["map"])
     return Step(id_map_key(t.name), "id_map", f"Map staging {t.name}.{t.id} to target ids by {how}.",
                 deps, (*statements, fill, index, sql.SQL("ANALYZE {}").format(ids["map"])),
-                tuple(unmapped_fk_guard(n, t, fk) for fk in guarded), stats, t.name)
+                tuple(unmapped_fk_guard(n, t, fk) for fk in map_guarded(t, needs)), stats, t.name)
 
 
 def plan_maps(spec: MergeSpec) -> list[Step]:

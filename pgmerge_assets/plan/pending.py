@@ -23,7 +23,7 @@ from pgmerge_assets.plan.common import (
     translated_arrays,
     wrap,
 )
-from pgmerge_assets.plan.maps import allocator_catch_up, unmapped_fk_guard
+from pgmerge_assets.plan.maps import allocator_catch_up, map_guarded, map_needs, unmapped_fk_guard
 from pgmerge_assets.plan.names import object_name
 from pgmerge_assets.plan.order import cycle_partners, merge_order
 from pgmerge_assets.templates import compose
@@ -103,7 +103,8 @@ def _merged_step(n: Names, t: TableSpec, partners: set[str]) -> Step:
                     "FROM {} l WHERE l.table_name = {}").format(
         n.staging(t.name), matched, n.merge_log, sql.Literal(t.name))
     fks = ", ".join(f"{f.column}→{f.table}" for f in t.mapped_columns) or "none"
-    guards = (*(unmapped_fk_guard(n, t, fk) for fk in t.mapped_columns),
+    guarded = map_guarded(t, map_needs(n.spec)[t.name]) if t.has_map else []
+    guards = (*(unmapped_fk_guard(n, t, fk) for fk in t.mapped_columns if fk not in guarded),
               *(_unmapped_reference_guard(n, t, ref) for ref in t.references))
     return Step(merged_key(t.name), "merged",
                 f"Pending rows for {t.name} (published later, in one transaction): {how}; foreign keys "

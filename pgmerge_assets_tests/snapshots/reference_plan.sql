@@ -840,17 +840,6 @@ ANALYZE "pgmerge"."pending_package" ("id", "purl");
 
 -- step merged/dataset_metrics after id_map/dataset_metrics, id_map/dataset, merged/dataset
 
--- guard staging.dataset_metrics.dataset_id: rows reference dataset ids that dump #2 does not hold
--- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
--- (The sample rows are numbered in a column of their own, so no user column name can clash.)
-SELECT count(*) AS offending,
-       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
-SELECT st."dataset_id" AS staging_value
-FROM "staging"."dataset_metrics" st
-LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
-WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
-
 TRUNCATE "pgmerge"."pending_dataset_metrics";
 
 -- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
@@ -905,17 +894,6 @@ ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_
 ANALYZE "pgmerge"."pending_datasource" ("id", "purl", "dataset_id");
 
 -- step merged/edit after id_map/edit, id_map/dataset, merged/dataset
-
--- guard staging.edit.dataset_id: rows reference dataset ids that dump #2 does not hold
--- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
--- (The sample rows are numbered in a column of their own, so no user column name can clash.)
-SELECT count(*) AS offending,
-       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
-SELECT st."dataset_id" AS staging_value
-FROM "staging"."edit" st
-LEFT JOIN "pgmerge"."map_dataset" f ON f.staging_id = st."dataset_id"
-WHERE st."dataset_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
 TRUNCATE "pgmerge"."pending_edit";
 
@@ -984,17 +962,6 @@ ANALYZE "pgmerge"."pending_finding_finding_reporter" ("finding_id", "finding_rep
 
 -- step merged/datasource_event after id_map/datasource_event, id_map/datasource, merged/datasource
 
--- guard staging.datasource_event.datasource_id: rows reference datasource ids that dump #2 does not hold
--- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
--- (The sample rows are numbered in a column of their own, so no user column name can clash.)
-SELECT count(*) AS offending,
-       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
-SELECT st."datasource_id" AS staging_value
-FROM "staging"."datasource_event" st
-LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
-WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
-
 TRUNCATE "pgmerge"."pending_datasource_event";
 
 -- The staging rows their map marks as new, as publish will insert them: under their mapped ids, every
@@ -1016,17 +983,6 @@ ON CONFLICT (table_name) DO UPDATE SET rows_before = excluded.rows_before, rows_
 ANALYZE "pgmerge"."pending_datasource_event" ("id", "datasource_id", "kind", "occurred_at");
 
 -- step merged/datasource_metrics after id_map/datasource_metrics, id_map/datasource, merged/datasource
-
--- guard staging.datasource_metrics.datasource_id: rows reference datasource ids that dump #2 does not hold
--- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
--- (The sample rows are numbered in a column of their own, so no user column name can clash.)
-SELECT count(*) AS offending,
-       coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Staging rows whose foreign key names a parent that dump #2 does not hold (so no map entry exists).
-SELECT st."datasource_id" AS staging_value
-FROM "staging"."datasource_metrics" st
-LEFT JOIN "pgmerge"."map_datasource" f ON f.staging_id = st."datasource_id"
-WHERE st."datasource_id" IS NOT NULL AND f.staging_id IS NULL) q) b;
 
 TRUNCATE "pgmerge"."pending_datasource_metrics";
 
