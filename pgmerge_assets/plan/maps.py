@@ -11,6 +11,7 @@ from pgmerge_assets.plan.common import (
     Guard,
     Names,
     Step,
+    held_unique,
     id_map_key,
     ident_list,
     parent_joins,
@@ -134,7 +135,11 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
     key_fks = [f for f in t.mapped_columns if f.column in t.natural_key]
     if t.strategy == "natural_key":
         joins, aliases = parent_joins(n, key_fks)
+        equal = t.nulls_in_key == "equal"
         fill = compose("merge/map_natural_key.sql", **ids, new_id=new_id, parent_joins=joins,
+                       public_held=held_unique(ids["public_table"], t.natural_key, nulls_counted=equal),
+                       staging_held=sql.SQL("false") if key_fks else held_unique(
+                           ids["staging_table"], t.natural_key, nulls_counted=equal),
                        **_map_key_parts(t, aliases))
         how = (f"natural key ({', '.join(t.natural_key)}); public wins, new keys get "
                f"{'fresh ids' if t.fresh_ids else 'their own ids'}")

@@ -31,7 +31,10 @@ FROM "pgmerge"."next_public.dataset_id_seq" a;
 -- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
 -- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
 -- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
--- name can clash with them.
+-- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
+-- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
+-- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
+-- row, and skips the sort that picks among candidates or groups repeated keys.
 WITH s AS (
     SELECT st."id" AS staging_id, st."name" AS "k0", ROW(st."name") AS natural_key,
            st."name" IS NOT NULL AS key_nonnull, st."name" IS NOT NULL AS key_complete
@@ -54,14 +57,71 @@ WITH s AS (
     FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
     WHERE NOT s.key_nonnull
 ), matched AS (
-    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    SELECT staging_id, public_id
     FROM candidates
-    ORDER BY staging_id, public_id
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+    UNION ALL
+    (SELECT DISTINCT ON (staging_id) staging_id, public_id
+     FROM candidates
+     WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+     ORDER BY staging_id, public_id)
 ), new_rows AS (
+    SELECT s.staging_id, s.staging_id AS leader
+    FROM s
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    UNION ALL
     SELECT s.staging_id,
            first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
-    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
     SELECT l.staging_id, nextval('"pgmerge"."next_public.dataset_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
@@ -112,7 +172,10 @@ FROM "pgmerge"."next_public.finding_id_seq" a;
 -- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
 -- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
 -- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
--- name can clash with them.
+-- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
+-- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
+-- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
+-- row, and skips the sort that picks among candidates or groups repeated keys.
 WITH s AS (
     SELECT st."id" AS staging_id, st."identifier" AS "k0", ROW(st."identifier") AS natural_key,
            st."identifier" IS NOT NULL AS key_nonnull, st."identifier" IS NOT NULL AS key_complete
@@ -135,14 +198,71 @@ WITH s AS (
     FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
     WHERE NOT s.key_nonnull
 ), matched AS (
-    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    SELECT staging_id, public_id
     FROM candidates
-    ORDER BY staging_id, public_id
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+    UNION ALL
+    (SELECT DISTINCT ON (staging_id) staging_id, public_id
+     FROM candidates
+     WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+     ORDER BY staging_id, public_id)
 ), new_rows AS (
+    SELECT s.staging_id, s.staging_id AS leader
+    FROM s
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    UNION ALL
     SELECT s.staging_id,
            first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
-    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
     SELECT l.staging_id, nextval('"pgmerge"."next_public.finding_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
@@ -193,7 +313,10 @@ FROM "pgmerge"."next_public.finding_reporter_id_seq" a;
 -- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
 -- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
 -- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
--- name can clash with them.
+-- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
+-- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
+-- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
+-- row, and skips the sort that picks among candidates or groups repeated keys.
 WITH s AS (
     SELECT st."id" AS staging_id, st."name" AS "k0", ROW(st."name") AS natural_key,
            st."name" IS NOT NULL AS key_nonnull, st."name" IS NOT NULL AS key_complete
@@ -216,14 +339,71 @@ WITH s AS (
     FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
     WHERE NOT s.key_nonnull
 ), matched AS (
-    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    SELECT staging_id, public_id
     FROM candidates
-    ORDER BY staging_id, public_id
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+    UNION ALL
+    (SELECT DISTINCT ON (staging_id) staging_id, public_id
+     FROM candidates
+     WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+     ORDER BY staging_id, public_id)
 ), new_rows AS (
+    SELECT s.staging_id, s.staging_id AS leader
+    FROM s
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    UNION ALL
     SELECT s.staging_id,
            first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
-    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
     SELECT l.staging_id, nextval('"pgmerge"."next_public.finding_reporter_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
@@ -274,7 +454,10 @@ FROM "pgmerge"."next_public.package_id_seq" a;
 -- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
 -- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
 -- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
--- name can clash with them.
+-- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
+-- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
+-- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
+-- row, and skips the sort that picks among candidates or groups repeated keys.
 WITH s AS (
     SELECT st."id" AS staging_id, st."purl" AS "k0", ROW(st."purl") AS natural_key,
            st."purl" IS NOT NULL AS key_nonnull, st."purl" IS NOT NULL AS key_complete
@@ -297,14 +480,71 @@ WITH s AS (
     FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
     WHERE NOT s.key_nonnull
 ), matched AS (
-    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    SELECT staging_id, public_id
     FROM candidates
-    ORDER BY staging_id, public_id
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+    UNION ALL
+    (SELECT DISTINCT ON (staging_id) staging_id, public_id
+     FROM candidates
+     WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+     ORDER BY staging_id, public_id)
 ), new_rows AS (
+    SELECT s.staging_id, s.staging_id AS leader
+    FROM s
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    UNION ALL
     SELECT s.staging_id,
            first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
-    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
     SELECT l.staging_id, nextval('"pgmerge"."next_public.package_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
@@ -442,7 +682,10 @@ FROM "pgmerge"."next_public.datasource_id_seq" a;
 -- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
 -- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
 -- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
--- name can clash with them.
+-- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
+-- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
+-- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
+-- row, and skips the sort that picks among candidates or groups repeated keys.
 WITH s AS (
     SELECT st."id" AS staging_id, st."purl" AS "k0", ROW(st."purl") AS natural_key,
            st."purl" IS NOT NULL AS key_nonnull, st."purl" IS NOT NULL AS key_complete
@@ -465,14 +708,71 @@ WITH s AS (
     FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
     WHERE NOT s.key_nonnull
 ), matched AS (
-    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    SELECT staging_id, public_id
     FROM candidates
-    ORDER BY staging_id, public_id
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+    UNION ALL
+    (SELECT DISTINCT ON (staging_id) staging_id, public_id
+     FROM candidates
+     WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+     ORDER BY staging_id, public_id)
 ), new_rows AS (
+    SELECT s.staging_id, s.staging_id AS leader
+    FROM s
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    UNION ALL
     SELECT s.staging_id,
            first_value(s.staging_id) OVER (PARTITION BY s."k0", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
-    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
     SELECT l.staging_id, nextval('"pgmerge"."next_public.datasource_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
@@ -620,7 +920,10 @@ FROM "pgmerge"."next_public.datasource_event_id_seq" a;
 -- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
 -- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
 -- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
--- name can clash with them.
+-- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
+-- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
+-- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
+-- row, and skips the sort that picks among candidates or groups repeated keys.
 WITH s AS (
     SELECT st."id" AS staging_id, "f0".public_id AS "k0", st."kind" AS "k1", st."occurred_at" AS "k2", ROW("f0".public_id, st."kind", st."occurred_at") AS natural_key,
            "f0".public_id IS NOT NULL AND st."kind" IS NOT NULL AND st."occurred_at" IS NOT NULL AS key_nonnull, "f0".public_id IS NOT NULL AND st."kind" IS NOT NULL AND st."occurred_at" IS NOT NULL AS key_complete
@@ -643,14 +946,47 @@ WITH s AS (
     FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
     WHERE NOT s.key_nonnull
 ), matched AS (
-    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    SELECT staging_id, public_id
     FROM candidates
-    ORDER BY staging_id, public_id
+    WHERE EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource_event"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_id,kind,occurred_at}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+    UNION ALL
+    (SELECT DISTINCT ON (staging_id) staging_id, public_id
+     FROM candidates
+     WHERE NOT EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource_event"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{datasource_id,kind,occurred_at}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+     ORDER BY staging_id, public_id)
 ), new_rows AS (
+    SELECT s.staging_id, s.staging_id AS leader
+    FROM s
+    WHERE false AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    UNION ALL
     SELECT s.staging_id,
            first_value(s.staging_id) OVER (PARTITION BY s."k0", s."k1", s."k2", CASE WHEN NOT s.key_complete THEN s.staging_id END ORDER BY s.staging_id) AS leader
     FROM s
-    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    WHERE NOT false AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
     SELECT l.staging_id, nextval('"pgmerge"."next_public.datasource_event_id_seq"'::regclass) AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l

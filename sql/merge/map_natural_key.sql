@@ -6,7 +6,10 @@
 -- Keys are compared on their own columns (k0, k1, …): a hash join on native values, no sort. A key
 -- holding a NULL never matches with =; with nulls_in_key: equal, those few rows are matched as row
 -- values (where NULL equals NULL) instead. The k… names live inside this query only, so no user column
--- name can clash with them.
+-- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
+-- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
+-- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
+-- row, and skips the sort that picks among candidates or groups repeated keys.
 WITH s AS (
     SELECT st.{id} AS staging_id, {staging_key_columns}, ROW({staging_key}) AS natural_key,
            {staging_key_nonnull} AS key_nonnull, {staging_key_complete} AS key_complete
@@ -29,14 +32,23 @@ WITH s AS (
     FROM s JOIN public_null_keys p ON p.natural_key = s.natural_key
     WHERE NOT s.key_nonnull
 ), matched AS (
-    SELECT DISTINCT ON (staging_id) staging_id, public_id
+    SELECT staging_id, public_id
     FROM candidates
-    ORDER BY staging_id, public_id
+    WHERE {public_held}
+    UNION ALL
+    (SELECT DISTINCT ON (staging_id) staging_id, public_id
+     FROM candidates
+     WHERE NOT {public_held}
+     ORDER BY staging_id, public_id)
 ), new_rows AS (
+    SELECT s.staging_id, s.staging_id AS leader
+    FROM s
+    WHERE {staging_held} AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    UNION ALL
     SELECT s.staging_id,
            first_value(s.staging_id) OVER (PARTITION BY {group_key} ORDER BY s.staging_id) AS leader
     FROM s
-    WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
+    WHERE NOT {staging_held} AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.staging_id = s.staging_id)
 ), leaders AS (
     SELECT l.staging_id, {new_id} AS public_id
     FROM (SELECT staging_id FROM new_rows WHERE staging_id = leader ORDER BY staging_id) l
