@@ -68,7 +68,7 @@ def _run(target, inputs, spec_path, verbose: bool, threads: int | None = None):
         return run_graph(target, inputs, spec_path, log_level="INFO" if verbose else "CRITICAL", threads=threads)
     except KeyboardInterrupt:
         after = ledger_size()
-        print("pgmerge: interrupted; " + (f"the merge was published (see pgmerge history)" if after > before >= 0
+        print("pgmerge: interrupted; " + ("the merge was published (see pgmerge history)" if after > before >= 0
                                           else "nothing was published; the target is unchanged"), file=sys.stderr)
         raise SystemExit(130) from None
 

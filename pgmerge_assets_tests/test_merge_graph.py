@@ -7,6 +7,7 @@ import dagster as dg
 from pgmerge_assets.assets.runner import prepare_merge_state
 from pgmerge_assets.catalog.spec import load_spec
 from pgmerge_assets.paths import REFERENCE_SCHEMA_SQL, REFERENCE_SPEC
+from pgmerge_assets.pg.fingerprint import staging_fingerprint
 from pgmerge_assets.plan.staging import StagingPlan
 from pgmerge_assets.run import root_message
 from pgmerge_assets_tests.merge_helpers import MERGE_ONLY, checksums, clone_public_into_staging, materialize
@@ -238,7 +239,8 @@ def test_the_staging_fingerprint_ignores_row_order_and_sees_every_value(fresh_db
     """The ledger's dump #2 fingerprint: rows hashed by their columns' hash functions, summed (json, which has
     none, takes the rows' text: test_the_proof_calls_values_equal_exactly_when_their_json_is)."""
     def fingerprint() -> str:
-        return rows(fresh_db, "SELECT value FROM pgmerge.state WHERE key = 'staging_fingerprint'")[0][0]
+        with psycopg.connect(fresh_db) as conn:
+            return staging_fingerprint(conn, StagingPlan(load_spec(REFERENCE_SPEC)))
 
     setup_pair(fresh_db)
     first = fingerprint()

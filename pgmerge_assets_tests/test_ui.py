@@ -8,7 +8,6 @@ import time
 
 import dagster as dg
 import psycopg
-import pytest
 
 from pgmerge_assets.assets.resources import DUMP1_ENV, SOURCE_DSN_ENV, TARGET_DSN_ENV
 from pgmerge_assets.assets.sensor import WATCH_DIR_ENV, content_hash

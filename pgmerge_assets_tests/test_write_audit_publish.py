@@ -15,10 +15,12 @@ from pgmerge_assets.catalog.spec import load_spec
 from pgmerge_assets.cli import main
 from pgmerge_assets.paths import REFERENCE_SPEC
 from pgmerge_assets.pg import staging_load
+from pgmerge_assets.pg.fingerprint import staging_fingerprint
 from pgmerge_assets.pg.publish import PublishError, publish
 from pgmerge_assets.demo.generate import generate_demo
 from pgmerge_assets.pg.restore import restore_dump
 from pgmerge_assets.plan.planner import build_plan
+from pgmerge_assets.plan.staging import StagingPlan
 from pgmerge_assets_tests.merge_helpers import checksums
 
 PGMERGE = [sys.executable, "-m", "pgmerge_assets.cli"]
@@ -162,6 +164,10 @@ def test_history_undo_and_refusal(target, demo, scratch_admin_dsn, tmp_path, cap
         rows = dict(conn.execute("SELECT key, value::bigint FROM pgmerge.merges, jsonb_each_text(rows_inserted) "
                                  "WHERE merge_id = 1").fetchall())
     assert kept == {f"merge1_{table}": count for table, count in rows.items()} and sum(kept.values()) > 0
+    with psycopg.connect(target) as conn:  # dump #2's fingerprint, read by publish beside its inserts
+        recorded = conn.execute("SELECT dump2_fingerprint FROM pgmerge.merges WHERE merge_id = 1").fetchone()[0]
+        assert recorded == staging_fingerprint(conn, StagingPlan(load_spec(REFERENCE_SPEC)))
+    assert recorded[:12] in out
 
     with psycopg.connect(target) as conn:  # a row written since, referencing a merged row
         conn.execute("INSERT INTO datasource_event (datasource_id, kind, occurred_at) "
@@ -505,6 +511,8 @@ def test_a_role_that_may_not_hold_triggers_back_publishes_with_them(target, demo
     with psycopg.connect(target, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {role} NOSUPERUSER")
         conn.execute(f"GRANT ALL ON SCHEMA public, pgmerge TO {role}")
+        conn.execute(f"GRANT USAGE ON SCHEMA staging TO {role}")  # publish reads dump #2's fingerprint there
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA staging TO {role}")
         conn.execute(f"""DO $$ DECLARE r record; BEGIN
             FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
                      WHERE c.relnamespace IN ('public'::regnamespace, 'pgmerge'::regnamespace)

@@ -229,7 +229,7 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
                               source_dsn=inputs.source_dsn, scratch_admin_dsn=admin, public=spec.target_schema,
                               staging=spec.staging_schema, pg_bin=inputs.pg_bin, skipped=skipped, drop_meanwhile=True)
         with target.connect() as conn, cancel_on_interrupt(conn):
-            prepare_merge_state(conn, staging, target.connect)
+            prepare_merge_state(conn, staging)
         return dg.MaterializeResult(metadata={
             "source_format": result.source_format, "data_only": str(result.data_only),
             "dagster/row_count": sum(result.row_counts.values()),

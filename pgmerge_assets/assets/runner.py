@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from datetime import datetime, timezone
@@ -13,7 +12,6 @@ from typing import Any, Iterator
 import psycopg
 from psycopg import sql
 
-from pgmerge_assets.assets.snapshot import Connect, run_tasks
 from pgmerge_assets.pg.ownership import claim
 from pgmerge_assets.plan.common import Guard, Step
 from pgmerge_assets.plan.staging import StagingPlan
@@ -113,28 +111,14 @@ def merged_counts(conn: psycopg.Connection, staging: StagingPlan) -> dict[str, i
     return dict(zip(staging.tables, row))
 
 
-def _checksum(conn: psycopg.Connection, by_columns: sql.Composed, by_text: sql.Composed) -> str:
-    try:
-        with conn.transaction():  # a savepoint: the snapshot's transaction goes on after a refusal
-            return conn.execute(by_columns).fetchone()[0]
-    except psycopg.errors.UndefinedFunction:  # a column type without a hash function (json, point, …)
-        return conn.execute(by_text).fetchone()[0]
-
-
-def prepare_merge_state(conn: psycopg.Connection, staging: StagingPlan, connect: Connect | None = None) -> None:
-    """pgmerge's schema (marked as its own) and tables; this run's work starts over from the new staging,
-    whose fingerprint (one checksum per table, `PARALLEL` tables at a time) the ledger will show."""
+def prepare_merge_state(conn: psycopg.Connection, staging: StagingPlan) -> None:
+    """pgmerge's schema (marked as its own) and tables; this run's work starts over from the new staging."""
     spec = staging.spec
-    with conn.transaction():
-        conn.execute(load("report/read_only_snapshot.sql"))
-        parts = run_tasks(conn, [lambda c, q=q: _checksum(c, *q) for q in staging.fingerprint_parts()], connect)
-    fingerprint = hashlib.md5(",".join(parts).encode()).hexdigest()
     with conn.transaction():
         claim(conn, spec.map_schema, "id maps, pending rows, merge ledger", "map_schema")
         conn.execute(staging.prepare())
         for statement in staging.start_over():
             conn.execute(statement)
-        conn.execute(staging.record_fingerprint(fingerprint))
         conn.execute(compose("ledger/set_state.sql", state=staging.names.state),
                      {"key": "started_at", "value": datetime.now(timezone.utc).isoformat()})
         conn.execute(staging.bump_version())

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import psycopg
 from psycopg import errors, sql
@@ -17,9 +18,14 @@ from pgmerge_assets.catalog.spec import MergeSpec, parse_spec
 from pgmerge_assets.plan.common import Names
 from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, merged_table, orphan_guard, plan_publish,
                                          replication_role, sequence_set, taken_since_audit)
+from pgmerge_assets.pg.fingerprint import staging_fingerprint
 from pgmerge_assets.pg.sessions import Connect, join_snapshot
+from pgmerge_assets.plan.staging import StagingPlan
 from pgmerge_assets.plan.undo import plan_undo
 from pgmerge_assets.templates import compose, load
+
+
+T = TypeVar("T")
 
 
 class PublishError(RuntimeError):
@@ -93,31 +99,31 @@ def _unique_collision(conn: psycopg.Connection, spec: MergeSpec, exc: errors.Uni
 
 
 @contextmanager
-def _judged_meanwhile(connect: Connect, snapshot: str, guards: list) -> Iterator[Callable[[], list]]:
-    """Run `guards` on a connection of their own, in `snapshot`, while the caller goes on; yields a function that
-    waits for their (count, sample) rows. Left early, the guards' query is cancelled."""
+def _meanwhile(connect: Connect, snapshot: str, work: Callable[[psycopg.Connection], T]) -> Iterator[Callable[[], T]]:
+    """Run `work` on a connection of its own, in `snapshot`, while the caller goes on; yields a function that
+    waits for its result. Left early, its query is cancelled."""
     results: list = []
     failed: list[BaseException] = []
     opened: list[psycopg.Connection] = []
 
-    def judge() -> None:
+    def run() -> None:
         try:
             with connect() as c:
                 opened.append(c)
                 join_snapshot(c, snapshot)
-                results.extend(c.execute(guard.query).fetchone() for guard in guards)
+                results.append(work(c))
                 c.rollback()
         except BaseException as exc:  # handed to the caller's thread
             failed.append(exc)
 
-    thread = threading.Thread(target=judge, name="publish: foreign keys")
+    thread = threading.Thread(target=run, name="publish: meanwhile")
     thread.start()
 
-    def outcome() -> list:
+    def outcome() -> T:
         thread.join()
         if failed:
             raise failed[0]
-        return results
+        return results[0]
 
     try:
         yield outcome
@@ -164,14 +170,23 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float, con
         # The keys' parents are tables publish holds locked; where none of them has triggers that could change
         # the rows it inserts, its rows once published are its rows now and its pending rows: the keys can be
         # judged in this transaction's snapshot from before the inserts, on another connection, meanwhile.
+        # Dump #2's fingerprint for the ledger is read there too (staging as this transaction sees it).
         parents = {(t.schema, t.relname) for t in spec.merged_tables if t.name in set_based}
-        meanwhile = connect is not None and bool(foreign_keys) and all(
+        keys_meanwhile = connect is not None and bool(foreign_keys) and all(
             (fk.parent_schema, fk.parent) in parents for fk in foreign_keys)
-        guards = [orphan_guard(spec, fk, before_insert=meanwhile) for fk in foreign_keys]
+        guards = [orphan_guard(spec, fk, before_insert=keys_meanwhile) for fk in foreign_keys]
+        staging = StagingPlan(spec)
+
+        def beside(c: psycopg.Connection) -> tuple[list, str]:
+            return ([c.execute(guard.query).fetchone() for guard in guards] if keys_meanwhile else [],
+                    staging_fingerprint(c, staging))
+
         with ExitStack() as judging:
-            if meanwhile:
+            if connect is not None:
                 snapshot = conn.execute(load("report/snapshot_export.sql")).fetchone()[0]
-                judged = judging.enter_context(_judged_meanwhile(connect, snapshot, guards))
+                meanwhile = judging.enter_context(_meanwhile(connect, snapshot, beside))
+            else:
+                fingerprint = staging_fingerprint(conn, staging)
             for group in plan.groups:
                 replica = all(t in set_based for t in group.tables)
                 if replica:
@@ -179,7 +194,10 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float, con
                 rows.update(zip(group.tables, conn.execute(group.statement).fetchone()))
                 if replica:
                     conn.execute(replication_role("origin"))
-            found = judged() if meanwhile else [conn.execute(guard.query).fetchone() for guard in guards]
+            if connect is not None:
+                found, fingerprint = meanwhile()
+            if not keys_meanwhile:
+                found = [conn.execute(guard.query).fetchone() for guard in guards]
         for guard, (count, sample) in zip(guards, found):
             if count:
                 raise PublishError(f"{guard.problem}: {count} rows (sample {sample[:5]}); were referenced rows "
@@ -197,7 +215,7 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float, con
                                   "after": after[m.sequence]}
                      for m in plan.sequences if before[m.sequence] != after[m.sequence]}
         merge_id = conn.execute(compose("ledger/record_merge.sql", ledger=n.ledger), {
-            "fingerprint": state.get("staging_fingerprint", ""), "spec_hash": hashlib.sha256(spec.text.encode()).hexdigest(),
+            "fingerprint": fingerprint, "spec_hash": hashlib.sha256(spec.text.encode()).hexdigest(),
             "spec": spec.text, "rows": json.dumps(rows), "sequences": json.dumps(sequences),
             "started": state.get("started_at"),  # when this merge's dump #2 was loaded
         }).fetchone()[0]

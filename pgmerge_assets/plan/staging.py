@@ -59,5 +59,3 @@ class StagingPlan:
         return [tuple(compose("merge/staging_fingerprint.sql", staging_table=self.names.staging(t),
                               row_hash=sql.SQL(row_hash)) for row_hash in ROW_HASHES) for t in self.tables]
 
-    def record_fingerprint(self, fingerprint: str) -> sql.Composed:
-        return compose("merge/fingerprint_state.sql", state=self.names.state, fingerprint=sql.Literal(fingerprint))

@@ -1,2 +1,2 @@
--- pgmerge's state: work_version, staging_fingerprint, published_version, published_merge.
+-- pgmerge's state: work_version, started_at, published_version, published_merge.
 SELECT key, value FROM {state}
