@@ -5,8 +5,10 @@
 Per scale: the floor (dump #2's custom dump restored into an empty database), each phase of one merge run
 (restore of dump #1 and load of dump #2, id maps, pending rows, the checks of those steps, the integrity report
 with the lossless proof, publish, and what Dagster and the process add around the steps), the total, the ratios
-total ÷ floor and data path ÷ floor (load, maps, pending, publish: the steps' writes without their checks), and this
-process's peak memory: the data must stay inside PostgreSQL, so Python's memory must not grow with the scale.
+total ÷ floor and data path ÷ floor (load, maps, pending, publish: the steps' writes without their checks), this
+process's peak memory (the data must stay inside PostgreSQL, so Python's memory must not grow with the scale), and
+the core-seconds this machine spent busy during the floor and the merge, with their ratio: the work done, which
+varies far less between runs on a VM than wall time does.
 Steps run several at a time, so a phase is the wall time during which any of its steps was under way: phases
 overlap, and add up to more than the total.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -58,10 +61,23 @@ def covered(spans: list[tuple[float, float]]) -> float:
     return total
 
 
+def busy_seconds() -> float:
+    """Core-seconds this machine has spent busy so far (user, nice, system, irq, softirq in /proc/stat; NaN
+    off Linux): every process counts (server, pg_restore, psql, this one), and a VM's stolen time does not,
+    so the work a run did varies far less from run to run than its wall time."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    except (OSError, ValueError):
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(fn):
-    started = time.monotonic()
+    """The value, the wall seconds and the busy core-seconds of fn()."""
+    started, busy = time.monotonic(), busy_seconds()
     value = fn()
-    return value, time.monotonic() - started
+    return value, time.monotonic() - started, busy_seconds() - busy
 
 
 def generate(workdir: Path, scale: int, admin_dsn: str | None) -> tuple[int, int]:
@@ -88,14 +104,14 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False, th
 
     drop_database(admin, "bench_restore")
     ensure_database(admin, "bench_restore")
-    _, floor = timed(lambda: restore_dump(with_dbname(admin, "bench_restore"), workdir / "dump2.dump"))
+    _, floor, floor_cpu = timed(lambda: restore_dump(with_dbname(admin, "bench_restore"), workdir / "dump2.dump"))
     drop_database(admin, "bench_restore")
 
     drop_database(admin, "bench_merge")
     ensure_database(admin, "bench_merge")
     target = TargetDatabase(dsn=with_dbname(admin, "bench_merge"), workdir=str(workdir))
     inputs = MergeInputs(dump1=str(workdir / "dump1.dump"), dump2=str(workdir / "dump2.dump"), scratch_dsn=admin_dsn)
-    outcome, total = timed(lambda: run_graph(target, inputs, REFERENCE_SPEC, threads=threads))
+    outcome, total, cpu = timed(lambda: run_graph(target, inputs, REFERENCE_SPEC, threads=threads))
     with workdir_instance(target.workdir, target.resolved_dsn()) as instance:
         times = step_times(instance, outcome.run_id)
     drop_database(admin, "bench_merge")
@@ -115,6 +131,7 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False, th
     zero = min(t.start for t in times.values())
     timeline = sorted((t.start - zero, t.written - zero, t.end - zero, asset) for asset, t in times.items())
     return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, phases=phases, total=total, timeline=timeline,
+                floor_cpu=floor_cpu, cpu=cpu,
                 data=covered([s for p in DATA_PATH for s in spans[p]]), slowest=slowest, threads=threads,
                 proven=outcome.report["lossless"]["proven"], peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
@@ -138,7 +155,8 @@ def main() -> None:
                 for i in range(max(1, args.repeat))]
         if len(runs) > 1:
             print(f"scale {scale}: total/floor of {len(runs)} runs: "
-                  + ", ".join(f"{x['total'] / x['floor']:.1f} ({x['total']:.2f} s / {x['floor']:.2f} s)" for x in runs))
+                  + ", ".join(f"{x['total'] / x['floor']:.1f} ({x['total']:.2f} s / {x['floor']:.2f} s; "
+                              f"{x['cpu']:.1f} / {x['floor_cpu']:.1f} core-s)" for x in runs))
         r = sorted(runs, key=lambda x: x["total"] / x["floor"])[len(runs) // 2]
         results.append(r)
         print(f"scale {scale}: dump #1 {r['rows1']:,} rows, dump #2 {r['rows2']:,} rows; "
@@ -149,12 +167,13 @@ def main() -> None:
         if args.timeline:
             for start, written, end, asset in r["timeline"]:
                 print(f"  {start:6.2f} {written:6.2f} {end:6.2f}  {asset}")
-    head = ["scale", "rows #2", "floor s", *PHASES, "total s", "total/floor", "data/floor", "peak MiB"]
+    head = ["scale", "rows #2", "floor s", *PHASES, "total s", "total/floor", "data/floor", "peak MiB",
+            "floor core-s", "core-s", "core-s/floor's"]
     print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for r in results:
         cells = [r["scale"], f"{r['rows2']:,}", f"{r['floor']:.2f}", *(f"{r['phases'][p]:.2f}" for p in PHASES),
                  f"{r['total']:.2f}", f"{r['total'] / r['floor']:.1f}", f"{r['data'] / r['floor']:.1f}",
-                 f"{r['peak_mib']:.0f}"]
+                 f"{r['peak_mib']:.0f}", f"{r['floor_cpu']:.2f}", f"{r['cpu']:.2f}", f"{r['cpu'] / r['floor_cpu']:.1f}"]
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
