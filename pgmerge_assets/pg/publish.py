@@ -66,7 +66,8 @@ def _positions(conn: psycopg.Connection, moves) -> dict[str, list]:
 def publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float,
             connect: Connect | None = None) -> Published:
     """Insert the audited pending rows into the target, move its sequences, record the merge in the ledger.
-    With `connect`, the inserted rows' foreign keys are judged on a second connection while the rows go in."""
+    With `connect`, the inserted rows' foreign keys are judged and dump #2's fingerprint is read on a second
+    connection while the rows go in."""
     try:
         return _publish(conn, spec, lock_timeout, connect)
     except errors.UniqueViolation as exc:  # rolled back by now
