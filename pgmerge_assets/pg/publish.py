@@ -186,8 +186,6 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float, con
             if connect is not None:
                 snapshot = conn.execute(load("report/snapshot_export.sql")).fetchone()[0]
                 meanwhile = judging.enter_context(_meanwhile(connect, snapshot, beside))
-            else:
-                fingerprint = staging_fingerprint(conn, staging)
             for group in plan.groups:
                 replica = all(t in set_based for t in group.tables)
                 if replica:
@@ -195,10 +193,8 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float, con
                 rows.update(zip(group.tables, conn.execute(group.statement).fetchone()))
                 if replica:
                     conn.execute(replication_role("origin"))
-            if connect is not None:
-                found, fingerprint = meanwhile()
-            if not keys_meanwhile:
-                found = [conn.execute(guard.query).fetchone() for guard in guards]
+            judged, fingerprint = meanwhile() if connect is not None else ([], staging_fingerprint(conn, staging))
+        found = judged if keys_meanwhile else [conn.execute(guard.query).fetchone() for guard in guards]
         for guard, (count, sample) in zip(guards, found):
             if count:
                 raise PublishError(f"{guard.problem}: {count} rows (sample {sample[:5]}); were referenced rows "
