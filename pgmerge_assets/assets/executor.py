@@ -84,7 +84,7 @@ def _steps_in_threads(job_context, execution_plan, threads: int):
             execution_plan.start(retry_mode=job_context.retry_mode, max_concurrent=threads,
                                  instance_concurrency_context=concurrency,
                                  step_dependency_config=job_context.step_dependency_config) as active, \
-            ExitStack() as capture:
+            ExitStack() as capture, sessions.pooling():  # steps hand their connections on
         logs = job_context.instance.compute_log_manager
         log_key = logs.build_log_key_for_run(job_context.run_id, create_compute_log_file_key())
         yield DagsterEvent.capture_logs(job_context, list(execution_plan.step_keys_to_execute), log_key,

@@ -1,10 +1,9 @@
 """Dagster resources: the target database and where the dumps come from. Nothing connects at load time."""
 
 import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
-from typing import Iterator
 
 import dagster as dg
 import psycopg
@@ -60,19 +59,19 @@ class TargetDatabase(dg.ConfigurableResource):
         """Where the target is, without credentials."""
         return redact(self.dsn) if self.dsn else f"embedded server under {Path(self.workdir).resolve()}"
 
-    @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection]:
-        with sessions.connect(self.resolved_dsn()) as conn:
-            conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(self.lock_timeout * 1000)}ms"])
-            # the maps, checks and proof are hash joins and aggregates over whole tables: with the server's
-            # default 4MB they spill to disk in batches (measured: checks 1.7x and proof 1.2x slower at scale 500)
-            conn.execute("SELECT set_config('work_mem', %s, false)", [WORK_MEM])
-            # pgmerge's queries are big but few: JIT compiling each costs up to 0.7 s (measured) and rarely pays;
-            # and they join whole tables: a memoized index lookup per array element ran 2x slower than one hash
-            # join (measured on the array repair)
-            conn.execute("SELECT set_config('jit', 'off', false), set_config('enable_memoize', 'off', false)")
-            conn.commit()
-            yield conn
+    def connect(self) -> AbstractContextManager[psycopg.Connection]:
+        """A session set up for pgmerge's queries (within a run, one an earlier step was done with)."""
+        return sessions.session(self.resolved_dsn(), self._setup)
+
+    def _setup(self, conn: psycopg.Connection) -> None:
+        # the maps, checks and proof are hash joins and aggregates over whole tables: with the server's default
+        # 4MB they spill to disk in batches (measured: checks 1.7x and proof 1.2x slower at scale 500).
+        # pgmerge's queries are big but few: JIT compiling each costs up to 0.7 s (measured) and rarely pays;
+        # and they join whole tables: a memoized index lookup per array element ran 2x slower than one hash
+        # join (measured on the array repair)
+        conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('work_mem', %s, false), "
+                     "set_config('jit', 'off', false), set_config('enable_memoize', 'off', false)",
+                     [f"{int(self.lock_timeout * 1000)}ms", WORK_MEM])
 
 
 class MergeInputs(dg.ConfigurableResource):
