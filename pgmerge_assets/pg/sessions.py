@@ -46,8 +46,8 @@ def pooling() -> Iterator[None]:
     finally:
         with _lock:
             _pooling -= 1
-            left = [c for conns in _idle.values() for c in conns] if not _pooling else []
-            if not _pooling:
+            left = [] if _pooling else [c for conns in _idle.values() for c in conns]
+            if left:
                 _idle.clear()
         for conn in left:
             conn.close()

@@ -113,11 +113,16 @@ def unmapped_fk_guard(n: Names, t: TableSpec, fk) -> Guard:
                      staging_table=n.staging(t.name), parent_map=n.map(fk.table))))
 
 
+def key_foreign_keys(t: TableSpec) -> list:
+    """The foreign keys among the natural key's columns (compared through their parents' maps)."""
+    return [f for f in t.mapped_columns if f.column in t.natural_key]
+
+
 def map_guarded(t: TableSpec, needs: list[str]) -> list:
     """The foreign keys whose values the id_map step refuses unmapped (its map reads them through their
     parents' maps): the merged step, built from that map and the same staging rows, need not ask again."""
     if t.strategy == "natural_key":
-        return [f for f in t.mapped_columns if f.column in t.natural_key]
+        return key_foreign_keys(t)
     if t.duplicates == "drop":
         return [f for f in t.mapped_columns if f.table in needs]
     return []
@@ -132,7 +137,7 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
         new_id = sql.SQL("nextval({})").format(n.allocator(t))
     else:  # uuid, text and other keys no sequence feeds: a new row keeps its own id
         new_id = sql.SQL("l.staging_id")
-    key_fks = [f for f in t.mapped_columns if f.column in t.natural_key]
+    key_fks = key_foreign_keys(t)
     if t.strategy == "natural_key":
         joins, aliases = parent_joins(n, key_fks)
         equal = t.nulls_in_key == "equal"

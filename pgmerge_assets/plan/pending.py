@@ -61,7 +61,8 @@ def _analyze(n: Names, t: TableSpec) -> sql.Composed:
     return sql.SQL("ANALYZE {}{}").format(n.pending(t.name), columns)
 
 
-def _merged_step(n: Names, t: TableSpec, partners: set[str]) -> Step:
+def _merged_step(n: Names, t: TableSpec, partners: set[str], guarded: list) -> Step:
+    """`guarded`: the foreign keys the table's id_map step refused unmapped already."""
     joins, aliases = parent_joins(n, t.mapped_columns)
     common = dict(pending=n.pending(t.name), public_table=n.public(t.name), staging_table=n.staging(t.name),
                   columns=ident_list(t.columns), parent_joins=joins)
@@ -103,7 +104,6 @@ def _merged_step(n: Names, t: TableSpec, partners: set[str]) -> Step:
                     "FROM {} l WHERE l.table_name = {}").format(
         n.staging(t.name), matched, n.merge_log, sql.Literal(t.name))
     fks = ", ".join(f"{f.column}→{f.table}" for f in t.mapped_columns) or "none"
-    guarded = map_guarded(t, map_needs(n.spec)[t.name]) if t.has_map else []
     guards = (*(unmapped_fk_guard(n, t, fk) for fk in t.mapped_columns if fk not in guarded),
               *(_unmapped_reference_guard(n, t, ref) for ref in t.references))
     return Step(merged_key(t.name), "merged",
@@ -154,8 +154,9 @@ def _sequences_step(n: Names, tables: list[TableSpec]) -> Step:
 
 
 def plan_pending(spec: MergeSpec) -> list[Step]:
-    n, tables, partners = Names(spec), merge_order(spec), cycle_partners(spec)
-    return [*(_merged_step(n, t, partners[t.name]) for t in tables),
+    n, tables, partners, needs = Names(spec), merge_order(spec), cycle_partners(spec), map_needs(spec)
+    return [*(_merged_step(n, t, partners[t.name], map_guarded(t, needs[t.name]) if t.has_map else [])
+              for t in tables),
             *(_cycle_step(t, columns, parent) for t in tables for columns, parent in within_cycle(t, partners[t.name])),
             *(_repaired_step(n, t, a) for t in tables for a in t.arrays),
             _sequences_step(n, tables)]
