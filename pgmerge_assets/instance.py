@@ -58,7 +58,10 @@ def storage_config(server_dsn: str) -> dict:
             "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
             # the steps log through Dagster's event log; capturing their stdout starts `tail` processes per step
             "compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager",
-                             "class": "NoOpComputeLogManager"}}
+                             "class": "NoOpComputeLogManager"},
+            # Dagster's usage statistics: a database tool phones nowhere by default (and each of a run's ~60
+            # telemetry lines cost a run-storage query and two file reads on the run's critical path)
+            "telemetry": {"enabled": False}}
 
 
 class EventLogStorage(PostgresEventLogStorage):

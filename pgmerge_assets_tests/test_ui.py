@@ -34,6 +34,7 @@ def test_history_is_kept_in_the_servers_dagster_database(tmp_path, admin_dsn, mo
         assert ("table", "asset_event_tags") in instance.event_log_storage._known
     with workdir_instance(tmp_path, admin_dsn) as instance:  # a new process would see the same
         assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+        assert not instance.telemetry_enabled  # Dagster's usage statistics stay off in pgmerge's own home
     with psycopg.connect(admin_dsn) as conn:
         assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DAGSTER_DB]).fetchone()
     assert "postgresql+psycopg2" in (tmp_path / "dagster_home" / "dagster.yaml").read_text()
