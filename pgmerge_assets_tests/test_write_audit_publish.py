@@ -16,7 +16,7 @@ from pgmerge_assets.cli import main
 from pgmerge_assets.paths import REFERENCE_SPEC
 from pgmerge_assets.pg import staging_load
 from pgmerge_assets.pg.fingerprint import staging_fingerprint
-from pgmerge_assets.pg.publish import PublishError, publish
+from pgmerge_assets.pg.publish import PublishError, publish, undo
 from pgmerge_assets.demo.generate import generate_demo
 from pgmerge_assets.pg.restore import restore_dump
 from pgmerge_assets.plan.planner import build_plan
@@ -477,6 +477,31 @@ def test_publish_checks_foreign_keys_for_all_rows_at_once_and_still_refuses_an_o
     assert f": {deleted} rows" in message and "Nothing was published" in message
     assert state(target) == before
 
+
+
+def test_publish_copies_the_rows_for_undo_meanwhile_replacing_a_copy_a_failed_publish_left(target, demo,
+                                                                                          scratch_admin_dsn, tmp_path):
+    """The rows publish inserts are copied for undo on its second connection while it inserts (committed apart,
+    so a publish that fails after the copy leaves it behind): the next publish replaces such a copy, keeps
+    exactly the rows it inserted under its merge's number, and leaves no copy; undo then takes out exactly
+    those rows."""
+    _audited(target, demo, scratch_admin_dsn, tmp_path)
+    before = state(target)
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute("CREATE TABLE pgmerge.kept_finding AS SELECT -42::bigint AS id")  # a failed publish's copy
+        pending = {r[0] for r in conn.execute("SELECT id FROM pgmerge.pending_finding").fetchall()}
+    assert pending
+    with psycopg.connect(target) as conn:
+        done = publish(conn, load_spec(REFERENCE_SPEC), lock_timeout=5, connect=lambda: psycopg.connect(target))
+    with psycopg.connect(target) as conn:
+        kept = {r[0] for r in conn.execute(f"SELECT id FROM pgmerge.merge{done.merge_id}_finding").fetchall()}
+        copies = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgmerge' "
+                              "AND tablename LIKE 'kept%'").fetchone()[0]
+    assert kept == pending and copies == 0
+    assert done.rows["finding"] == len(pending)
+    with psycopg.connect(target) as conn:
+        undo(conn, "pgmerge", lock_timeout=5, merge_id=done.merge_id)
+    assert state(target) == before
 
 
 def test_tables_with_user_triggers_publish_with_every_trigger_firing(target, demo, scratch_admin_dsn, tmp_path):

@@ -26,6 +26,7 @@ from pgmerge_assets.templates import compose, load
 
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class PublishError(RuntimeError):
@@ -100,9 +101,10 @@ def _unique_collision(conn: psycopg.Connection, spec: MergeSpec, exc: errors.Uni
 
 
 @contextmanager
-def _meanwhile(connect: Connect, snapshot: str, work: Callable[[psycopg.Connection], T]) -> Iterator[Callable[[], T]]:
-    """Run `work` on a connection of its own, in `snapshot`, while the caller goes on; yields a function that
-    waits for its result. Left early, its query is cancelled."""
+def _meanwhile(connect: Connect, snapshot: str, work: Callable[[psycopg.Connection], T],
+               then: Callable[[psycopg.Connection], U]) -> Iterator[Callable[[], tuple[T, U]]]:
+    """Run `work` on a connection of its own, in `snapshot`, and `then` in a transaction of its own that commits,
+    while the caller goes on; yields a function that waits for both results. Left early, its query is cancelled."""
     results: list = []
     failed: list[BaseException] = []
     opened: list[psycopg.Connection] = []
@@ -112,15 +114,18 @@ def _meanwhile(connect: Connect, snapshot: str, work: Callable[[psycopg.Connecti
             with connect() as c:
                 opened.append(c)
                 join_snapshot(c, snapshot)
-                results.append(work(c))
+                seen = work(c)
                 c.rollback()
+                c.read_only = False
+                results.append((seen, then(c)))
+                c.commit()
         except BaseException as exc:  # handed to the caller's thread
             failed.append(exc)
 
     thread = threading.Thread(target=run, name="publish: meanwhile")
     thread.start()
 
-    def outcome() -> T:
+    def outcome() -> tuple[T, U]:
         thread.join()
         if failed:
             raise failed[0]
@@ -171,7 +176,8 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float, con
         # The keys' parents are tables publish holds locked; where none of them has triggers that could change
         # the rows it inserts, its rows once published are its rows now and its pending rows: the keys can be
         # judged in this transaction's snapshot from before the inserts, on another connection, meanwhile.
-        # Dump #2's fingerprint for the ledger is read there too (staging as this transaction sees it).
+        # Dump #2's fingerprint for the ledger is read there too (staging as this transaction sees it), and then
+        # the pending rows are copied for undo there, committed apart (this transaction renames the copies).
         parents = {(t.schema, t.relname) for t in spec.merged_tables if t.name in set_based}
         keys_meanwhile = connect is not None and bool(foreign_keys) and all(
             (fk.parent_schema, fk.parent) in parents for fk in foreign_keys)
@@ -182,10 +188,19 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float, con
             return ([c.execute(guard.query).fetchone() for guard in guards] if keys_meanwhile else [],
                     staging_fingerprint(c, staging))
 
+        def copy_kept(c: psycopg.Connection) -> dict[str, int]:
+            kept = {}
+            for table, statement in plan.copy_kept():
+                cursor = c.execute(statement)
+                while cursor.nextset():
+                    pass
+                kept[table] = cursor.rowcount  # CREATE TABLE AS says how many rows it copied
+            return kept
+
         with ExitStack() as judging:
             if connect is not None:
                 snapshot = conn.execute(load("report/snapshot_export.sql")).fetchone()[0]
-                meanwhile = judging.enter_context(_meanwhile(connect, snapshot, beside))
+                meanwhile = judging.enter_context(_meanwhile(connect, snapshot, beside, copy_kept))
             for group in plan.groups:
                 replica = all(t in set_based for t in group.tables)
                 if replica:
@@ -193,13 +208,20 @@ def _publish(conn: psycopg.Connection, spec: MergeSpec, lock_timeout: float, con
                 rows.update(zip(group.tables, conn.execute(group.statement).fetchone()))
                 if replica:
                     conn.execute(replication_role("origin"))
-            judged, fingerprint = meanwhile() if connect is not None else ([], staging_fingerprint(conn, staging))
+            (judged, fingerprint), kept = (meanwhile() if connect is not None else
+                                           (([], staging_fingerprint(conn, staging)), copy_kept(conn)))
         found = judged if keys_meanwhile else [conn.execute(guard.query).fetchone() for guard in guards]
         for guard, (count, sample) in zip(guards, found):
             if count:
                 raise PublishError(f"{guard.problem}: {count} rows (sample {sample[:5]}); were referenced rows "
                                    f"deleted since the audit? Merge again. Nothing was published")
+        unequal = [f"{t} ({rows[t]} inserted, {kept.get(t)} copied)" for t in plan.tables if kept.get(t) != rows[t]]
+        if unequal:
+            raise PublishError(f"the rows kept for undo differ from the rows inserted: {', '.join(unequal)}; "
+                               f"nothing was published")
         if not any(rows.values()):
+            for statement in plan.drop_kept_copies():
+                conn.execute(statement)
             _set_state(conn, n, published_version=version, published_merge=None)
             return Published(None, rows, foreign_keys=checked, message=(
                 "nothing new: every row of dump #2 is in the target already; nothing was changed"))

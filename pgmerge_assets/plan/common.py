@@ -97,7 +97,14 @@ class Names:
 
     def kept(self, merge_id: int, table: str) -> sql.Identifier:
         """The rows one publish inserted into the table, kept for undo."""
-        return sql.Identifier(self.spec.map_schema, object_name(f"merge{merge_id}_", table))
+        return sql.Identifier(self.spec.map_schema, self.kept_name(merge_id, table))
+
+    def kept_name(self, merge_id: int, table: str) -> str:
+        return object_name(f"merge{merge_id}_", table)
+
+    def kept_copy(self, table: str) -> sql.Identifier:
+        """The running publish's rows of the table, copied for undo before its merge has a number."""
+        return sql.Identifier(self.spec.map_schema, object_name("kept_", table))
 
     def sequence_table(self, t: TableSpec) -> sql.Identifier:
         return sql.Identifier(t.sequence_schema or t.schema, t.sequence)

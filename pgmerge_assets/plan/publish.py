@@ -50,12 +50,24 @@ class PublishPlan:
     tables: tuple[str, ...]  # spec names, in insert order
     pending_rows: sql.Composed  # one row: each table's pending row count, in `tables` order
 
-    def keep(self, merge_id: int) -> list[sql.Composed]:
-        """Keep each table's published rows for undo, and empty the pending tables."""
+    def copy_kept(self) -> list[tuple[str, sql.Composed]]:
+        """(table, statement): each table's pending rows copied for undo. Publish runs them on its second
+        connection while it inserts (committed apart: a copy a failed publish left is replaced next time)."""
         n = Names(self.spec)
-        return [compose("publish/keep_rows.sql", kept=n.kept(merge_id, t.name), pending=n.pending(t.name),
-                        kept_columns=sql.Identifier(t.id) if t.id else sql.SQL("*"))
+        return [(t.name, compose("publish/copy_kept.sql", kept_copy=n.kept_copy(t.name), pending=n.pending(t.name),
+                                 kept_columns=sql.Identifier(t.id) if t.id else sql.SQL("*")))
                 for t in merge_order(self.spec)]
+
+    def keep(self, merge_id: int) -> list[sql.Composed]:
+        """Keep each table's copied rows under the merge's number for undo, and empty the pending tables."""
+        n = Names(self.spec)
+        return [compose("publish/keep_rows.sql", kept_copy=n.kept_copy(t.name),
+                        kept_name=sql.Identifier(n.kept_name(merge_id, t.name)), pending=n.pending(t.name))
+                for t in merge_order(self.spec)]
+
+    def drop_kept_copies(self) -> list[sql.Composed]:
+        n = Names(self.spec)
+        return [sql.SQL("DROP TABLE IF EXISTS {}").format(n.kept_copy(t.name)) for t in merge_order(self.spec)]
 
 
 @dataclass(frozen=True)
