@@ -58,6 +58,23 @@ def test_a_run_hands_its_connections_on_and_closes_them_when_it_ends(fresh_db, t
     assert _gone(fresh_db, second)
 
 
+def test_a_session_handed_on_tells_only_the_current_callers_log_its_notices(fresh_db, tmp_path):
+    target = TargetDatabase(dsn=fresh_db, workdir=str(tmp_path))
+    first_log: list[str] = []
+    second_log: list[str] = []
+    with sessions.pooling():
+        with target.connect() as conn, sessions.notices_to(conn, first_log.append):
+            conn.execute("DROP TABLE IF EXISTS first_absent")
+            pid = _backend(conn)
+        with target.connect() as conn, sessions.notices_to(conn, second_log.append):
+            assert _backend(conn) == pid  # the same session, handed on
+            conn.execute("DROP TABLE IF EXISTS second_absent")
+        with target.connect() as conn:
+            conn.execute("DROP TABLE IF EXISTS nobody_listens")
+    assert first_log == ['table "first_absent" does not exist, skipping']
+    assert second_log == ['table "second_absent" does not exist, skipping']
+
+
 def test_outside_a_run_each_connection_is_closed_at_once(fresh_db, tmp_path):
     target = TargetDatabase(dsn=fresh_db, workdir=str(tmp_path))
     with target.connect() as conn:

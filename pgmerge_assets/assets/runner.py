@@ -13,6 +13,7 @@ import psycopg
 from psycopg import sql
 
 from pgmerge_assets.pg.ownership import claim
+from pgmerge_assets.pg.sessions import notices_to
 from pgmerge_assets.plan.common import Guard, Step
 from pgmerge_assets.plan.staging import StagingPlan
 from pgmerge_assets.templates import compose, load
@@ -56,9 +57,7 @@ def run_step(conn: psycopg.Connection, step: Step, staging: StagingPlan, log=Non
     """Guards, statements and stats of one step in one transaction: all of it happens or none. Every step
     writes pgmerge's work only, and makes it a new version (an earlier audit no longer covers it)."""
     started = time.monotonic()
-    if log is not None:
-        conn.add_notice_handler(lambda d: log.info(d.message_primary))
-    with cancel_on_interrupt(conn), conn.transaction():
+    with notices_to(conn, log.info if log is not None else None), cancel_on_interrupt(conn), conn.transaction():
         check_guards(conn, step.guards)
         rowcounts = []
         for statement in step.statements:

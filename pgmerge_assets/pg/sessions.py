@@ -98,6 +98,23 @@ def _put_back(dsn: str, conn: psycopg.Connection, commit: bool) -> None:
             conn.close()
 
 
+@contextmanager
+def notices_to(conn: psycopg.Connection, log: Callable[[str], None] | None) -> Iterator[None]:
+    """The server's notices on `conn` (a table not there to drop, …) go to `log` until the block ends: a session
+    handed on must not keep telling an earlier step's log what a later caller does."""
+    if log is None:
+        yield
+        return
+
+    def handler(diagnostic: psycopg.errors.Diagnostic) -> None:
+        log(diagnostic.message_primary)
+
+    conn.add_notice_handler(handler)
+    try:
+        yield
+    finally:
+        conn.remove_notice_handler(handler)
+
 def cancel_all() -> None:
     """Cancel the statement running on each open connection (idle ones are unaffected)."""
     with _lock:
