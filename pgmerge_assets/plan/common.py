@@ -139,6 +139,12 @@ def wrap(offending_rows: sql.Composable) -> sql.Composed:
     return compose("checks/wrap.sql", offending_rows=offending_rows)
 
 
+def analyze(table: sql.Identifier, columns=()) -> sql.Composed:
+    """Statistics for a table pgmerge filled, from a small sample (its later queries only need rough counts)."""
+    return compose("merge/analyze.sql", table=table,
+                   columns=sql.SQL(" ({})").format(ident_list(columns)) if columns else sql.SQL(""))
+
+
 def ident_list(columns, prefix: str | None = None) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(prefix, c) if prefix else sql.Identifier(c) for c in columns)
 

@@ -11,6 +11,7 @@ from pgmerge_assets.plan.common import (
     Guard,
     Names,
     Step,
+    analyze,
     held_unique,
     id_map_key,
     ident_list,
@@ -167,7 +168,7 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
     stats = sql.SQL("SELECT count(*) AS row_count, count(*) FILTER (WHERE inserted) AS new_rows, "
                     "count(*) FILTER (WHERE NOT inserted) AS matched_rows FROM {}").format(ids["map"])
     return Step(id_map_key(t.name), "id_map", f"Map staging {t.name}.{t.id} to target ids by {how}.",
-                deps, (*statements, fill, index, sql.SQL("ANALYZE {}").format(ids["map"])),
+                deps, (*statements, fill, index, analyze(ids["map"])),
                 tuple(unmapped_fk_guard(n, t, fk) for fk in map_guarded(t, needs)), stats, t.name)
 
 

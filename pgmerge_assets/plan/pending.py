@@ -12,6 +12,7 @@ from pgmerge_assets.plan.common import (
     Guard,
     Names,
     Step,
+    analyze,
     cycle_key,
     id_map_key,
     ident_list,
@@ -57,8 +58,7 @@ def _analyze(n: Names, t: TableSpec) -> sql.Composed:
     the other columns are only copied or compared, and a payload column's statistics cost the most."""
     joined = [c for c in t.columns if c == t.id or c in t.natural_key or t.mapped(c)
               or any(c in r.columns for r in t.references)]
-    columns = sql.SQL(" ({})").format(ident_list(joined)) if joined else sql.SQL("")
-    return sql.SQL("ANALYZE {}{}").format(n.pending(t.name), columns)
+    return analyze(n.pending(t.name), joined)
 
 
 def _merged_step(n: Names, t: TableSpec, partners: set[str], guarded: list) -> Step:
