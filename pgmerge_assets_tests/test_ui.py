@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 
 import dagster as dg
 import psycopg
 
 from pgmerge_assets.assets.resources import DUMP1_ENV, SOURCE_DSN_ENV, TARGET_DSN_ENV
 from pgmerge_assets.assets.sensor import WATCH_DIR_ENV, content_hash
-from pgmerge_assets.instance import DAGSTER_DB, PASSWORD_ENV, storage_config, workdir_instance
+from pgmerge_assets.instance import DAGSTER_DB, KEPT_CONNECTIONS, PASSWORD_ENV, storage_config, workdir_instance
 
 
 def definitions(monkeypatch):
@@ -38,6 +39,24 @@ def test_history_is_kept_in_the_servers_dagster_database(tmp_path, admin_dsn, mo
     with psycopg.connect(admin_dsn) as conn:
         assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DAGSTER_DB]).fetchone()
     assert "postgresql+psycopg2" in (tmp_path / "dagster_home" / "dagster.yaml").read_text()
+
+
+def test_the_storages_keep_a_connection_for_each_thread_that_stores_events(tmp_path, admin_dsn, monkeypatch):
+    """A run's step threads and its main thread store events at once: dagster-postgres's pools keep one
+    connection and open (and close) another for nearly every event stored meanwhile (~50 server sessions a
+    run); pgmerge's Dagster home keeps as many as store at once, and events from several threads still land."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    name = f"threads_{uuid.uuid4().hex[:8]}"  # the dagster database outlives the test
+    with workdir_instance(tmp_path, admin_dsn) as instance:
+        assert instance.event_log_storage._engine.pool.size() == KEPT_CONNECTIONS
+        assert instance.run_storage._engine.pool.size() == KEPT_CONNECTIONS
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: instance.report_runless_asset_event(dg.AssetMaterialization(f"{name}_{i % 4}")),
+                          range(40)))
+        assert len(instance.fetch_materializations(dg.AssetKey(f"{name}_0"), limit=100).records) == 10
+        assert instance.event_log_storage._engine.pool.checkedin() > 1  # kept, not closed
 
 
 def test_dagster_yaml_reaches_sockets_and_never_holds_a_password():
