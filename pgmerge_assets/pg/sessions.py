@@ -115,6 +115,7 @@ def notices_to(conn: psycopg.Connection, log: Callable[[str], None] | None) -> I
     finally:
         conn.remove_notice_handler(handler)
 
+
 def cancel_all() -> None:
     """Cancel the statement running on each open connection (idle ones are unaffected)."""
     with _lock:
