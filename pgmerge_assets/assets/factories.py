@@ -33,10 +33,12 @@ from pgmerge_assets.pg.embedded import embedded_server_uri
 from pgmerge_assets.pg.ownership import check_ours
 from pgmerge_assets.pg.publish import publish, undo
 from pgmerge_assets.pg.restore import existing_tables, restore_dump
+from pgmerge_assets.pg.staging_early import early_blocker, fit_staging, load_early
 from pgmerge_assets.pg.staging_load import (
     Scratch,
     StagedTable,
     create_staging_schema,
+    drop_meanwhile_scratch,
     dump_kind,
     load_staging,
     restore_scratch,
@@ -47,6 +49,8 @@ from pgmerge_assets.plan.staging import StagingPlan
 from pgmerge_assets.templates import load
 
 KINDS = {"postgres"}
+EARLY_ROWS = "staging_rows"  # dump2_restored's metadata: dump #2's rows per staging table, loaded before dump #1's restore ended
+FITTED = "fitted"  # staging_schema's metadata, when it kept those rows
 GROUPS = {"id_map": "id_maps", "merged": "merged", "cycle_fk": "merged", "repaired_arrays": "repaired_arrays",
           "sequences": "finalize"}
 
@@ -121,13 +125,18 @@ def scratch_admin(target: TargetDatabase, inputs: MergeInputs) -> str:
     return inputs.scratch_dsn or embedded_server_uri(Path(target.workdir))
 
 
+def this_run_metadata(context: AssetExecutionContext, key: dg.AssetKey) -> dict:
+    """What the asset `key` said when this run materialized it (empty when it ran in another run)."""
+    event = context.instance.get_latest_materialization_event(key)
+    if event is None or event.run_id != context.run_id:
+        return {}
+    return dict(event.asset_materialization.metadata)
+
+
 def restored_in_this_run(context: AssetExecutionContext, key: dg.AssetKey, admin: str, dump2: str) -> Scratch | None:
     """The scratch database dump2_restored left for this run, of dump #2 at `dump2` (none when it did not
     restore, or ran in another run: its database is gone by now)."""
-    event = context.instance.get_latest_materialization_event(key)
-    if event is None or event.run_id != context.run_id:
-        return None
-    metadata = event.asset_materialization.metadata
+    metadata = this_run_metadata(context, key)
     if "scratch_database" not in metadata:
         return None
     return Scratch(admin, metadata["scratch_database"].value, metadata["source_format"].value, False,  # full dumps only
@@ -135,16 +144,17 @@ def restored_in_this_run(context: AssetExecutionContext, key: dg.AssetKey, admin
 
 
 def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
-    """public_restored → staging_schema → staging_data ← dump2_restored: the two dumps, side by side in one
-    database; dump #2 is restored (into a scratch database) while dump #1 is."""
+    """public_restored → staging_schema ← dump2_restored, then staging_data: the two dumps, side by side in one
+    database; dump #2 is restored (into a scratch database, its rows into staging where it can) while dump #1 is."""
     both = {p.name("target"), p.name("inputs")}
 
     @dg.asset(name="dump2_restored", key_prefix=p.prefix, group_name="load", kinds=KINDS, required_resource_keys=both,
               description="Dump #2 restored into a scratch database (never the target), at the same time as dump #1 "
-                          "into the target: an archive's tables (staging_data compares them with the target's, then "
-                          "streams the archive's rows straight into staging), a plain dump's tables and rows "
-                          "(staging_data copies them); staging_data drops it. A data-only dump (it needs the "
-                          "target's table definitions) or a live source is read by staging_data.")
+                          "into the target: an archive's tables (its rows stream from the archive), a plain dump's "
+                          "tables and rows. Where dump #2's tables have built-in column types, its rows are loaded "
+                          "into staging tables typed as dump #2 types them meanwhile (staging_schema compares those "
+                          "with the target's). staging_data drops the scratch database. A data-only dump (it needs "
+                          "the target's table definitions) or a live source is read by staging_data.")
     def dump2_restored(context: AssetExecutionContext):
         target, inputs = p.target(context), p.inputs(context)
         spec = run_plan(context, graph, p).spec
@@ -159,9 +169,21 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
                 "source_format": fmt})
         scratch = restore_scratch(Path(inputs.dump2), scratch_admin(target, inputs), public=spec.target_schema,
                                   staging=spec.staging_schema, pg_bin=inputs.pg_bin)
+        tables, skipped, _ = load_parts(spec)
+        dsn = target.resolved_dsn()
+        restores_dump1 = len(existing_tables(dsn, [t.key for t in tables])) < len(tables)
+        loaded = (early_blocker(Path(inputs.dump1) if inputs.dump1 else None, restores_dump1, spec.staging_schema,
+                                inputs.pg_bin)
+                  or load_early(dsn, tables, scratch, staging=spec.staging_schema, skipped=skipped,
+                                pg_bin=inputs.pg_bin))
+        early = ({EARLY_ROWS: dg.MetadataValue.json(loaded), "dagster/row_count": sum(loaded.values()),
+                  "staging": "dump #2's rows loaded while dump #1 is restored, into tables typed as dump #2 types "
+                             "them; staging_schema compares those with the target's"}
+                 if isinstance(loaded, dict) else {"staging": f"left to staging_schema and staging_data: {loaded}"})
         return dg.MaterializeResult(metadata={"scratch_database": scratch.name, "source_format": scratch.format,
                                               "inserts": scratch.inserts, "seconds": scratch.seconds,
-                                              "rows": "in the archive" if scratch.rows_in_archive else "in scratch"})
+                                              "rows": "in the archive" if scratch.rows_in_archive else "in scratch",
+                                              **early})
 
     @dg.asset(name="public_restored", key_prefix=p.prefix, group_name="load", kinds=KINDS, required_resource_keys=both,
               description="Dump #1 restored into the target schema (skipped when it already holds the spec's tables).")
@@ -191,10 +213,13 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
             "source_format": result.format, "seconds": round(result.seconds, 3), "target": target.describe(),
             "dagster/row_count": sum(counts.values()), "row_counts": dg.MetadataValue.md(counts_markdown(counts))})
 
-    @dg.asset(name="staging_schema", key_prefix=p.prefix, deps=[public_restored], group_name="load", kinds=KINDS,
-              required_resource_keys=both,
-              description="An empty clone of every spec table in the staging schema: columns, defaults and "
-                          "unique indexes, no foreign keys. Inputs, spec and schema ownership are checked first.")
+    @dg.asset(name="staging_schema", key_prefix=p.prefix, deps=[public_restored, dump2_restored], group_name="load",
+              kinds=KINDS, required_resource_keys=both,
+              description="A staging table for every spec table, no foreign keys: dump #2's tables loaded by "
+                          "dump2_restored, kept where their columns are the target's and its keys and CHECK "
+                          "constraints accept their rows; else an empty clone of the target's table (columns, "
+                          "defaults, unique indexes) for staging_data to fill. Inputs, spec and schema ownership are "
+                          "checked first.")
     def staging_schema(context: AssetExecutionContext):
         target, inputs = p.target(context), p.inputs(context)
         spec = run_plan(context, graph, p).spec
@@ -206,9 +231,16 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
                 raise SpecError(f"the spec does not fit the target database ({len(problems)} problems): "
                                 + "; ".join(problems))
             preflight(conn, spec, inputs)
-            create_staging_schema(conn, tables, public=spec.target_schema, staging=spec.staging_schema)
-            conn.commit()
-        return dg.MaterializeResult(metadata={"tables": len(tables), "schema": spec.staging_schema})
+            early = EARLY_ROWS in this_run_metadata(context, p.key("dump2_restored"))
+            unfit = fit_staging(conn, tables, staging=spec.staging_schema) if early else None
+            if unfit or not early:
+                create_staging_schema(conn, tables, public=spec.target_schema, staging=spec.staging_schema)
+                conn.commit()
+        made = ({FITTED: "dump #2's tables, loaded while dump #1 was restored: their columns are the target's, "
+                         "the target's keys and CHECK constraints added (and met by every row)"} if early and not unfit
+                else {"made": "cloned from the target's tables" + (f" (dump #2's early load not kept: {unfit})"
+                                                                    if unfit else "")})
+        return dg.MaterializeResult(metadata={"tables": len(tables), "schema": spec.staging_schema, **made})
 
     @dg.asset(name=STAGING_DATA[0], key_prefix=p.prefix, deps=[staging_schema, dump2_restored], group_name="load",
               kinds=KINDS,
@@ -224,6 +256,14 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
         merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         admin = scratch_admin(target, inputs)
         scratch = restored_in_this_run(context, p.key("dump2_restored"), admin, inputs.dump2) if inputs.dump2 else None
+        if scratch is not None and FITTED in this_run_metadata(context, p.key("staging_schema")):
+            counts = this_run_metadata(context, p.key("dump2_restored"))[EARLY_ROWS].value
+            drop_meanwhile_scratch(scratch)
+            with target.connect() as conn, cancel_on_interrupt(conn):
+                prepare_merge_state(conn, staging)
+            return dg.MaterializeResult(metadata={
+                "source_format": scratch.format, "data_only": "False", "loaded": "by dump2_restored",
+                "dagster/row_count": sum(counts.values()), "row_counts": dg.MetadataValue.md(counts_markdown(counts))})
         result = load_staging(target.resolved_dsn(), tables, scratch=scratch,
                               dump_path=Path(inputs.dump2) if inputs.dump2 and not scratch else None,
                               source_dsn=inputs.source_dsn, scratch_admin_dsn=admin, public=spec.target_schema,

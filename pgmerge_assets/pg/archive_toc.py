@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgmerge_assets.pg.dump_format import DATA_ENTRY_TYPES, DumpError, DumpInfo, read_head, version_only
+from pgmerge_assets.pg.dump_format import DATA_ENTRY_TYPES, DumpError, DumpInfo, detect_format, read_head, version_only
 from pgmerge_assets.pg.tools import PG_BIN_ENV, PgTool, find_tool, tool_version
 
 
@@ -130,6 +130,24 @@ def data_entries(path: Path, pg_bin: str | None) -> list[DataEntry]:
     return _data_entries(_archive_toc(Path(path), find_tool("pg_restore", pg_bin)))
 
 
+def archive_toc_namespaces(path: Path, pg_bin: str | None) -> set[str] | None:
+    """The schemas an archive creates or puts objects in (None for a plain dump: only a full read would tell)."""
+    path = Path(path)
+    if detect_format(path) == "plain":
+        return None
+    namespaces = set()
+    for desc, rest, _ in _entries(_archive_toc(path, find_tool("pg_restore", pg_bin))):
+        parts = rest.split(" ")
+        namespaces.add(parts[1] if desc == "SCHEMA" and len(parts) > 1 else parts[0])
+    return namespaces
+
+
+def constraint_entries(path: Path, pg_bin: str | None) -> list[str]:
+    """The `pg_restore -l` lines (a `-L` list) of an archive's primary keys, UNIQUE and EXCLUDE constraints."""
+    toc = _archive_toc(Path(path), find_tool("pg_restore", pg_bin))
+    return [line for desc, _, line in _entries(toc) if desc == "CONSTRAINT"]
+
+
 def archive_info(path: Path, fmt: str, pg_bin: str | None) -> DumpInfo:
     """What an archive holds, from `pg_restore -l` (ArchiveVersionError when pg_restore is too old)."""
     pg_restore = find_tool("pg_restore", pg_bin)
@@ -155,5 +173,7 @@ __all__ = [
     "DataEntry",
     "archive_header_version",
     "archive_info",
+    "archive_toc_namespaces",
+    "constraint_entries",
     "data_entries",
 ]

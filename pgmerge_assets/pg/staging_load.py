@@ -60,7 +60,7 @@ from pgmerge_assets.pg.embedded import (
     redact,
     with_dbname,
 )
-from pgmerge_assets.pg.archive_toc import DataEntry, archive_info, data_entries
+from pgmerge_assets.pg.archive_toc import DataEntry, archive_info, constraint_entries, data_entries
 from pgmerge_assets.pg.copy_blocks import CopyBlocks, Rows
 from pgmerge_assets.pg.dump_format import DumpError, detect_format
 from pgmerge_assets.pg.plain_stream import DumpStream, Producer, pg_dump_stream, plain_is_data_only, sql_stream
@@ -170,6 +170,15 @@ def create_staging_schema(
         raise StagingError(
             f"no table {', '.join(missing)}: cannot clone {'it' if len(missing) == 1 else 'them'} into {staging}"
         )
+    empty_staging_schema(conn, staging)
+    for t in names:
+        conn.execute(compose("staging/create_table.sql", clone=sql.Identifier(staging, t.clone),
+                             table=sql.Identifier(t.schema, t.name)))
+
+
+def empty_staging_schema(conn: psycopg.Connection, staging: str) -> None:
+    """Drop and recreate `staging`, marked as pgmerge's: refused (NotOursError) for a schema of that name without
+    pgmerge's mark, and (StagingError) when objects outside it depend on it (DROP ... CASCADE would take them)."""
     check_ours(conn, staging, "staging_schema")  # a schema of the user's of that name is never dropped
     dependents = conn.execute(load("staging/outside_dependents.sql"), {"staging": staging}).fetchall()
     if dependents:
@@ -179,9 +188,6 @@ def create_staging_schema(
         )
     conn.execute(compose("staging/drop_schema.sql", staging=sql.Identifier(staging)))
     mark(conn, staging, "staging schema: dump #2's rows, loaded for merging")
-    for t in names:
-        conn.execute(compose("staging/create_table.sql", clone=sql.Identifier(staging, t.clone),
-                             table=sql.Identifier(t.schema, t.name)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,6 +264,14 @@ def drop_left_scratch() -> None:
         _drop_scratch(admin, name)
 
 
+def drop_meanwhile_scratch(scratch: Scratch) -> None:
+    """Drop a scratch database in a thread of its own (a DROP DATABASE took up to 0.2 s, measured: the merge need
+    not wait); `drop_left_scratch` waits for it."""
+    dropping = threading.Thread(target=_drop_quietly, args=(scratch.admin, scratch.name), name=f"drop {scratch.name}")
+    dropping.start()
+    _dropping.append(dropping)
+
+
 def _drop_quietly(scratch_admin: str, name: str) -> None:
     """In a thread of its own: a database that could not be dropped stays listed, for drop_left_scratch."""
     try:
@@ -306,8 +320,7 @@ def load_staging(
     Idempotent: staging tables are truncated first, in the same transactions as the copy. `public` is only ever
     read. Raises DumpError when dump #2 does not fit `public` (naming table, column and row count), StagingError
     when staging is not ready. `drop_meanwhile`: the scratch database is dropped in a thread of its own once
-    loaded (a DROP DATABASE took up to 0.2 s, measured: the merge need not wait), and `drop_left_scratch` waits
-    for it."""
+    loaded (`drop_meanwhile_scratch`)."""
     if sum(x is not None for x in (dump_path, source_dsn, scratch)) != 1:
         raise ValueError("give exactly one of dump_path, source_dsn and scratch")
     started = time.monotonic()
@@ -327,7 +340,7 @@ def load_staging(
         raise
 
     if source_dsn is not None:
-        counts, check_s, copy_s = _check_and_copy(
+        counts, check_s, copy_s = check_and_copy(
             source_dsn, target_dsn, names, target_all, public, staging, label="source", skipped=skipped, pg_bin=pg_bin
         )
         seconds.update(restore=0.0, check=check_s, copy=copy_s, total=round(time.monotonic() - started, 3))
@@ -341,16 +354,16 @@ def load_staging(
         loaded = None
         if scratch.rows_in_archive:
             try:
-                loaded = _check_and_copy(scratch.dsn, target_dsn, names, target_all, public, staging,
+                loaded = check_and_copy(scratch.dsn, target_dsn, names, target_all, public, staging,
                                          label="dump #2", skipped=skipped, pg_bin=pg_bin,
                                          archive=Path(scratch.path))
-            except _Refit:  # the rows go through scratch after all, where what does not fit is counted and named
+            except Refit:  # the rows go through scratch after all, where what does not fit is counted and named
                 t0 = time.monotonic()
                 _restore_into_scratch(Path(scratch.path), scratch.format, False, scratch.dsn, None, {}, public,
                                       staging, pg_bin, ["--section=data"])
                 seconds["rows_into_scratch"] = round(time.monotonic() - t0, 3)
         if loaded is None:
-            loaded = _check_and_copy(scratch.dsn, target_dsn, names, target_all, public, staging,
+            loaded = check_and_copy(scratch.dsn, target_dsn, names, target_all, public, staging,
                                      label="dump #2", skipped=skipped, pg_bin=pg_bin)
         counts, check_s, copy_s = loaded
         seconds.update(check=check_s, copy=copy_s)
@@ -358,10 +371,7 @@ def load_staging(
         _drop_scratch(scratch.admin, scratch.name, exc)
         raise
     if drop_meanwhile:
-        dropping = threading.Thread(target=_drop_quietly, args=(scratch.admin, scratch.name),
-                                    name=f"drop {scratch.name}")
-        dropping.start()
-        _dropping.append(dropping)
+        drop_meanwhile_scratch(scratch)
     else:
         _drop_scratch(scratch.admin, scratch.name)
     seconds["total"] = round(time.monotonic() - started, 3)
@@ -492,6 +502,29 @@ def _restore_into_scratch(path, fmt, data_only, scratch_dsn, target_dsn, target_
     return stream.inserts
 
 
+def restore_keys_into_scratch(scratch: Scratch, pg_bin: str | None = None) -> bool:
+    """A full archive's primary keys, UNIQUE and EXCLUDE constraints too, into its scratch database (whose tables
+    are empty: nothing to build), so that staging tables made from dump #2's definitions can have them before
+    their rows arrive. Whether that worked; a failure changes nothing else."""
+    if not scratch.rows_in_archive:
+        return False
+    entries = constraint_entries(Path(scratch.path), pg_bin)
+    if not entries:
+        return True
+    psql, pg_restore = find_tool("psql", pg_bin), find_tool("pg_restore", pg_bin)
+    stream = DumpStream(server_major=server_version(scratch.dsn)[0], strip_restrict=not psql_knows_restrict(
+        str(psql.path)), scratch=True, label="dump #2's keys")
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as listed:
+        listed.write("".join(line + "\n" for line in entries))
+        listed.flush()
+        try:
+            run_psql(psql, scratch.dsn, sql_stream(Path(scratch.path), scratch.format, stream, pg_restore=pg_restore,
+                                                   restore_args=["-L", listed.name]))
+        except PsqlFailure:
+            return False
+    return True
+
+
 def _scratch_failure(err, path, fmt, stream, scratch_dsn, server, tools, public) -> DumpError:
     made_by = f", written by pg_dump {stream.pg_dump_version}" if stream.pg_dump_version else ""
     where = (
@@ -517,12 +550,12 @@ def _scratch_failure(err, path, fmt, stream, scratch_dsn, server, tools, public)
     return DumpError(f"dump #2 could not be restored {where}{skew}:\n{describe_failure(err)}")
 
 
-class _Refit(Exception):
+class Refit(Exception):
     """The archive's rows cannot go straight into staging (a row that does not fit, rows of a table not being
     loaded, another encoding): they go through the scratch database, whose check names what is wrong."""
 
 
-def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, *, label, skipped=(), pg_bin=None,
+def check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, *, label, skipped=(), pg_bin=None,
                     archive: Path | None = None):
     """Compare the source's tables with public's, then stream every table into staging: from the source's
     rows, or (`archive`, the source holding its tables only) from the archive's. Rows of tables the spec skips
@@ -540,7 +573,7 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
             entries = {(e.schema, e.table): e for e in data_entries(archive, pg_bin)}
             unexpected = [f"{schema}.{table}" for schema, table in entries if (schema, table) not in expected]
             if unexpected:
-                raise _Refit(f"{label} has rows of {', '.join(unexpected)}")
+                raise Refit(f"{label} has rows of {', '.join(unexpected)}")
         for schema, table, root_schema, root_table in src.execute(load("staging/data_tables.sql")).fetchall():
             if (root_schema, root_table) in expected:
                 continue
@@ -572,7 +605,7 @@ def _check_and_copy(source_dsn, target_dsn, names, target_all, public, staging, 
                 problems += [f"{label} table {_shown(t, public)} ({n} rows): {d}" for d in diffs]
             plans[t] = (theirs, ours)
         if problems and archive is not None:
-            raise _Refit("the problems are counted on the rows in scratch")
+            raise Refit("the problems are counted on the rows in scratch")
         if problems:
             raise DumpError(
                 ("\n".join(problems))
@@ -789,14 +822,14 @@ def _copy_archive(archive: Path, entries: list[DataEntry], dst: psycopg.Connecti
                     return counts
                 t = by_key.get((schema, table))
                 if t is None:
-                    raise _Refit(f"rows of {schema}.{table}, which the list did not name")
+                    raise Refit(f"rows of {schema}.{table}, which the list did not name")
                 writable = [c.name for c in plans[t][1].columns if not c.generated]
                 if sorted(columns) != sorted(writable) or blocks.encodings[-1:] not in ([], ["UTF8"]):
-                    raise _Refit(f"{schema}.{table}: columns {columns}, encoding {blocks.encodings[-1:]}")
+                    raise Refit(f"{schema}.{table}: columns {columns}, encoding {blocks.encodings[-1:]}")
                 try:
                     counts[t.clone] = _fill_clone(dst, staging, t.clone, columns, sql.SQL("TEXT"), rows)
                 except psycopg.Error as exc:
-                    raise _Refit(f"{schema}.{table}: {exc}") from exc
+                    raise Refit(f"{schema}.{table}: {exc}") from exc
                 except EOFError:
                     producer.check()  # pg_restore's own error, if it stopped short
                     raise
