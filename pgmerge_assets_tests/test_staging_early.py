@@ -78,7 +78,7 @@ def test_dump2_is_loaded_while_dump1_restores_and_kept_as_the_regular_load_would
                                        scratch_admin_dsn)
     assert result.success, failures
     assert sum(metadata["dump2_restored"]["staging_rows"].values()) == metadata["dump2_restored"]["dagster/row_count"]
-    assert "fitted" in metadata["staging_schema"], metadata["staging_schema"]
+    assert metadata["staging_schema"]["early_rows_kept"] is True, metadata["staging_schema"]
     assert metadata["staging_data"]["loaded"] == "by dump2_restored"
     assert table_checksums(fresh_db, "staging", TABLES) == rows2
     # what a clone of the target's tables holds: the same columns, keys and CHECK constraints (no foreign keys)
@@ -103,6 +103,7 @@ def test_what_the_target_would_refuse_goes_through_the_regular_load_and_its_erro
     result, metadata, failures = _load(fresh_db, tmp_path, tmp_path / "one.dump", tmp_path / "two.dump",
                                        scratch_admin_dsn)
     assert "staging_rows" in metadata["dump2_restored"]  # dump #2's own definitions took its rows
+    assert metadata["staging_schema"]["early_rows_kept"] is False
     assert why in metadata["staging_schema"]["made"], metadata["staging_schema"]
     assert not result.success
     assert len(failures) == 1 and failures[0].startswith("dump #2 table") and message in failures[0], failures

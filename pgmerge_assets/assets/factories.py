@@ -49,8 +49,8 @@ from pgmerge_assets.plan.staging import StagingPlan
 from pgmerge_assets.templates import load
 
 KINDS = {"postgres"}
-EARLY_ROWS = "staging_rows"  # dump2_restored's metadata: dump #2's rows per staging table, loaded before dump #1's restore ended
-FITTED = "fitted"  # staging_schema's metadata, when it kept those rows
+EARLY_ROWS = "staging_rows"  # dump2_restored's metadata: rows per staging table it loaded while dump #1 restored
+KEPT = "early_rows_kept"  # staging_schema's metadata: whether staging holds those rows (else staging_data loads)
 GROUPS = {"id_map": "id_maps", "merged": "merged", "cycle_fk": "merged", "repaired_arrays": "repaired_arrays",
           "sequences": "finalize"}
 
@@ -236,11 +236,12 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
             if unfit or not early:
                 create_staging_schema(conn, tables, public=spec.target_schema, staging=spec.staging_schema)
                 conn.commit()
-        made = ({FITTED: "dump #2's tables, loaded while dump #1 was restored: their columns are the target's, "
-                         "the target's keys and CHECK constraints added (and met by every row)"} if early and not unfit
-                else {"made": "cloned from the target's tables" + (f" (dump #2's early load not kept: {unfit})"
-                                                                    if unfit else "")})
-        return dg.MaterializeResult(metadata={"tables": len(tables), "schema": spec.staging_schema, **made})
+        kept = early and not unfit
+        made = ("dump #2's tables, loaded while dump #1 was restored: their columns are the target's, the target's "
+                "keys and CHECK constraints added (and met by every row)" if kept else
+                "cloned from the target's tables" + (f" (dump #2's early load not kept: {unfit})" if unfit else ""))
+        return dg.MaterializeResult(metadata={"tables": len(tables), "schema": spec.staging_schema, "made": made,
+                                              KEPT: kept})
 
     @dg.asset(name=STAGING_DATA[0], key_prefix=p.prefix, deps=[staging_schema, dump2_restored], group_name="load",
               kinds=KINDS,
@@ -256,7 +257,8 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
         merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         admin = scratch_admin(target, inputs)
         scratch = restored_in_this_run(context, p.key("dump2_restored"), admin, inputs.dump2) if inputs.dump2 else None
-        if scratch is not None and FITTED in this_run_metadata(context, p.key("staging_schema")):
+        kept = this_run_metadata(context, p.key("staging_schema")).get(KEPT)
+        if scratch is not None and kept is not None and kept.value:
             counts = this_run_metadata(context, p.key("dump2_restored"))[EARLY_ROWS].value
             drop_meanwhile_scratch(scratch)
             with target.connect() as conn, cancel_on_interrupt(conn):
