@@ -17,6 +17,8 @@ have loaded (only a failing COMMIT could leave one stream's tables loaded: a loa
 The source side is read by `psql` (COPY TO STDOUT, in the snapshot the source connection exported), so
 rows pass through Python in 1 MiB blocks, never one by one; each clone's indexes are dropped before its
 COPY and built again after it, in that transaction.
+Where dump #2's own definitions allow it, `staging_early` makes and fills staging this way before the
+target's tables exist, and keeps it only if it is what this module would have made.
 The scratch database is dropped afterwards, also on failure. A live `source_dsn` is read the same
 way, in one REPEATABLE READ snapshot, without scratch.
 
@@ -355,8 +357,8 @@ def load_staging(
         if scratch.rows_in_archive:
             try:
                 loaded = check_and_copy(scratch.dsn, target_dsn, names, target_all, public, staging,
-                                         label="dump #2", skipped=skipped, pg_bin=pg_bin,
-                                         archive=Path(scratch.path))
+                                        label="dump #2", skipped=skipped, pg_bin=pg_bin,
+                                        archive=Path(scratch.path))
             except Refit:  # the rows go through scratch after all, where what does not fit is counted and named
                 t0 = time.monotonic()
                 _restore_into_scratch(Path(scratch.path), scratch.format, False, scratch.dsn, None, {}, public,
@@ -364,7 +366,7 @@ def load_staging(
                 seconds["rows_into_scratch"] = round(time.monotonic() - t0, 3)
         if loaded is None:
             loaded = check_and_copy(scratch.dsn, target_dsn, names, target_all, public, staging,
-                                     label="dump #2", skipped=skipped, pg_bin=pg_bin)
+                                    label="dump #2", skipped=skipped, pg_bin=pg_bin)
         counts, check_s, copy_s = loaded
         seconds.update(check=check_s, copy=copy_s)
     except BaseException as exc:
