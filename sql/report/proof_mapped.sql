@@ -13,6 +13,7 @@ WITH judged AS (
     {parent_joins}
     LEFT JOIN {map} m ON m.staging_id = st.{id}
     LEFT JOIN {merged_view} p ON p.{id} = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
