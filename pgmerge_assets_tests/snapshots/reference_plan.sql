@@ -3758,6 +3758,7 @@ WITH judged AS (
     
     LEFT JOIN "pgmerge"."map_dataset" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_dataset" p ON p."id" = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
@@ -3802,6 +3803,7 @@ WITH judged AS (
     
     LEFT JOIN "pgmerge"."map_finding" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_finding" p ON p."id" = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
@@ -3846,6 +3848,7 @@ WITH judged AS (
     
     LEFT JOIN "pgmerge"."map_finding_reporter" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_finding_reporter" p ON p."id" = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
@@ -3890,6 +3893,7 @@ WITH judged AS (
     
     LEFT JOIN "pgmerge"."map_package" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_package" p ON p."id" = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
@@ -3935,6 +3939,7 @@ WITH judged AS (
     LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."dataset_metrics" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
     LEFT JOIN "pgmerge"."map_dataset_metrics" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_dataset_metrics" p ON p."id" = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
@@ -3982,6 +3987,7 @@ WITH judged AS (
     LEFT JOIN (SELECT x."id" AS staging_id, array_agg(rm.public_id ORDER BY u.ord) AS ids FROM "staging"."datasource" x CROSS JOIN LATERAL unnest(x."package_indexes") WITH ORDINALITY AS u(element, ord) LEFT JOIN "pgmerge"."map_package" rm ON rm.staging_id = u.element GROUP BY 1) AS "a0" ON "a0".staging_id = st."id"
     LEFT JOIN "pgmerge"."map_datasource" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_datasource" p ON p."id" = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
@@ -4028,6 +4034,7 @@ WITH judged AS (
     LEFT JOIN "pgmerge"."map_dataset" AS "f0" ON "f0".staging_id = st."dataset_id"
     LEFT JOIN "pgmerge"."map_edit" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_edit" p ON p."id" = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
@@ -4102,6 +4109,7 @@ WITH judged AS (
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
     LEFT JOIN "pgmerge"."map_datasource_event" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_datasource_event" p ON p."id" = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
@@ -4146,6 +4154,7 @@ WITH judged AS (
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
     LEFT JOIN "pgmerge"."map_datasource_metrics" m ON m.staging_id = st."id"
     LEFT JOIN "pgmerge"."merged_datasource_metrics" p ON p."id" = m.public_id
+    OFFSET 0  -- each row judged once: inlined, every FILTER below would compare the row's values again
 ), verdict AS (
     SELECT count(*) AS staging_rows,
            count(*) FILTER (WHERE found AND equal) AS identical,
