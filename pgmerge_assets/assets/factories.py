@@ -174,8 +174,8 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
         restores_dump1 = len(existing_tables(dsn, [t.key for t in tables])) < len(tables)
         loaded = (early_blocker(Path(inputs.dump1) if inputs.dump1 else None, restores_dump1, spec.staging_schema,
                                 inputs.pg_bin)
-                  or load_early(dsn, tables, scratch, staging=spec.staging_schema, skipped=skipped,
-                                pg_bin=inputs.pg_bin))
+                  or load_early(dsn, tables, scratch, public=spec.target_schema, staging=spec.staging_schema,
+                                skipped=skipped, pg_bin=inputs.pg_bin))
         early = ({EARLY_ROWS: dg.MetadataValue.json(loaded), "dagster/row_count": sum(loaded.values()),
                   "staging": "dump #2's rows loaded while dump #1 is restored, into tables typed as dump #2 types "
                              "them; staging_schema compares those with the target's"}
@@ -232,7 +232,8 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
                                 + "; ".join(problems))
             preflight(conn, spec, inputs)
             early = EARLY_ROWS in this_run_metadata(context, p.key("dump2_restored"))
-            unfit = fit_staging(conn, tables, staging=spec.staging_schema) if early else None
+            unfit = (fit_staging(conn, tables, public=spec.target_schema, staging=spec.staging_schema)
+                     if early else None)
             if unfit or not early:
                 create_staging_schema(conn, tables, public=spec.target_schema, staging=spec.staging_schema)
                 conn.commit()

@@ -53,12 +53,12 @@ def early_blocker(dump1: Path | None, restores_dump1: bool, staging: str, pg_bin
     return None
 
 
-def load_early(target_dsn: str, tables: list[StagedTable], scratch: Scratch, *, staging: str, skipped=(),
-               pg_bin: str | None = None) -> dict[str, int] | str:
+def load_early(target_dsn: str, tables: list[StagedTable], scratch: Scratch, *, public: str = "public",
+               staging: str, skipped=(), pg_bin: str | None = None) -> dict[str, int] | str:
     """Make staging from dump #2's definitions in `scratch` and load its rows: the rows per staging table, or
     why staging is left to be cloned from the target (nothing is raised for what the regular load would
     judge and name)."""
-    names = staged_tables(tables, "public")
+    names = staged_tables(tables, public)
     with psycopg.connect(scratch.dsn, autocommit=True) as src:
         rows = src.execute(load("staging/early_columns.sql"), {
             "schemas": [t.schema for t in names], "names": [t.name for t in names],
@@ -94,8 +94,8 @@ def load_early(target_dsn: str, tables: list[StagedTable], scratch: Scratch, *, 
              for t in names}
     archive = Path(scratch.path) if scratch.rows_in_archive else None
     try:
-        counts, _, _ = check_and_copy(scratch.dsn, target_dsn, names, typed, "public", staging, label="dump #2",
-                                      skipped=[t.key for t in staged_tables(list(skipped), "public")],
+        counts, _, _ = check_and_copy(scratch.dsn, target_dsn, names, typed, public, staging, label="dump #2",
+                                      skipped=[t.key for t in staged_tables(list(skipped), public)],
                                       pg_bin=pg_bin, archive=archive)
     except (DumpError, Refit, StagingError) as exc:
         return f"left to the regular load, which names what does not fit ({type(exc).__name__})"
@@ -115,23 +115,24 @@ def _create_typed(conn: psycopg.Connection, names: list[StagedTable], defined: d
             conn.execute(compose("staging/add_key.sql", clone=clone, definition=sql.SQL(definition)))
 
 
-def fit_staging(conn: psycopg.Connection, tables: list[StagedTable], *, staging: str) -> str | None:
+def fit_staging(conn: psycopg.Connection, tables: list[StagedTable], *, public: str = "public",
+                staging: str) -> str | None:
     """Make each early-loaded staging table hold the target table's keys and CHECK constraints (dump #2's own
     keys, built with the rows, are kept where the target has them too), if its columns are the target table's:
     None when every table fits (committed), else why not (nothing changed)."""
-    names = staged_tables(tables, "public")
+    names = staged_tables(tables, public)
     changes = []
     for t in names:
-        public = sql.Identifier(t.schema, t.name).as_string(conn)
+        target = sql.Identifier(t.schema, t.name).as_string(conn)
         clone = sql.Identifier(staging, t.clone)
         sides = {side: (columns, generated, unbacked) for side, columns, generated, unbacked in conn.execute(
-            load("staging/shape.sql"), {"public": public, "staging": clone.as_string(conn)})}
+            load("staging/shape.sql"), {"public": target, "staging": clone.as_string(conn)})}
         columns, generated, unbacked = sides["public"]
         if columns != sides["staging"][0]:
             return f"{t}: dump #2's columns differ from the target's"
         if generated or unbacked:
             return f"{t}: generated columns or unique indexes without a constraint"
-        wanted = conn.execute(load("staging/keys.sql"), {"table": public}).fetchall()
+        wanted = conn.execute(load("staging/keys.sql"), {"table": target}).fetchall()
         held = conn.execute(load("staging/keys.sql"), {"table": clone.as_string(conn)}).fetchall()
         kept = {(kind, definition) for _, kind, definition in wanted}
         changes += [compose("staging/drop_constraint.sql", clone=clone, constraint=sql.Identifier(name))
