@@ -133,10 +133,9 @@ def this_run_metadata(context: AssetExecutionContext, key: dg.AssetKey) -> dict:
     return dict(event.asset_materialization.metadata)
 
 
-def restored_in_this_run(context: AssetExecutionContext, key: dg.AssetKey, admin: str, dump2: str) -> Scratch | None:
-    """The scratch database dump2_restored left for this run, of dump #2 at `dump2` (none when it did not
-    restore, or ran in another run: its database is gone by now)."""
-    metadata = this_run_metadata(context, key)
+def restored_in_this_run(metadata: dict, admin: str, dump2: str) -> Scratch | None:
+    """The scratch database dump2_restored left for this run (`metadata`: what it said in this run), of dump #2
+    at `dump2` (none when it did not restore, or ran in another run: its database is gone by now)."""
     if "scratch_database" not in metadata:
         return None
     return Scratch(admin, metadata["scratch_database"].value, metadata["source_format"].value, False,  # full dumps only
@@ -257,10 +256,11 @@ def load_assets(graph: Plan, p: Prefix) -> list[dg.AssetsDefinition]:
         check_dump2(inputs)
         merge_lock.hold(target.resolved_dsn(), spec.map_schema)
         admin = scratch_admin(target, inputs)
-        scratch = restored_in_this_run(context, p.key("dump2_restored"), admin, inputs.dump2) if inputs.dump2 else None
+        restored = this_run_metadata(context, p.key("dump2_restored"))
+        scratch = restored_in_this_run(restored, admin, inputs.dump2) if inputs.dump2 else None
         kept = this_run_metadata(context, p.key("staging_schema")).get(KEPT)
         if scratch is not None and kept is not None and kept.value:
-            counts = this_run_metadata(context, p.key("dump2_restored"))[EARLY_ROWS].value
+            counts = restored[EARLY_ROWS].value
             drop_meanwhile_scratch(scratch)
             with target.connect() as conn, cancel_on_interrupt(conn):
                 prepare_merge_state(conn, staging)

@@ -59,24 +59,22 @@ def load_early(target_dsn: str, tables: list[StagedTable], scratch: Scratch, *, 
     why staging is left to be cloned from the target (nothing is raised for what the regular load would
     judge and name)."""
     names = staged_tables(tables, public)
+    wanted = {"schemas": [t.schema for t in names], "names": [t.name for t in names]}
     with psycopg.connect(scratch.dsn, autocommit=True) as src:
-        rows = src.execute(load("staging/early_columns.sql"), {
-            "schemas": [t.schema for t in names], "names": [t.name for t in names],
-            "builtin_limit": BUILTIN_OID_LIMIT}).fetchall()
-    defined: dict[tuple[str, str], list] = {}
-    for schema, table, relkind, column, column_type, not_null, unfit in rows:
-        defined.setdefault((schema, table), []).append((column, column_type, not_null, unfit or relkind != "r"))
-    absent = [str(t) for t in names if t.key not in defined]
-    if absent:
-        return f"dump #2 has no table {', '.join(absent)}"
-    unfit = [f"{t}.{c}" for t in names for c, _, _, bad in defined[t.key] if bad]
-    if unfit:
-        return f"column {unfit[0]} has a type, collation or expression of its own"
-    keys: dict[tuple[str, str], list] = {}
-    if restore_keys_into_scratch(scratch, pg_bin):  # else the target's are added by fit_staging
-        with psycopg.connect(scratch.dsn, autocommit=True) as src:
-            for schema, table, definition in src.execute(load("staging/early_keys.sql"), {
-                    "schemas": [t.schema for t in names], "names": [t.name for t in names]}).fetchall():
+        rows = src.execute(load("staging/early_columns.sql"), {**wanted, "builtin_limit": BUILTIN_OID_LIMIT}).fetchall()
+        defined: dict[tuple[str, str], list] = {}
+        for schema, table, relkind, column, column_type, type_oid, not_null, unfit in rows:
+            defined.setdefault((schema, table), []).append(
+                (column, column_type, type_oid, not_null, unfit or relkind != "r"))
+        absent = [str(t) for t in names if t.key not in defined]
+        if absent:
+            return f"dump #2 has no table {', '.join(absent)}"
+        unfit = [f"{t}.{c}" for t in names for c, _, _, _, bad in defined[t.key] if bad]
+        if unfit:
+            return f"column {unfit[0]} has a type, collation or expression of its own"
+        keys: dict[tuple[str, str], list] = {}
+        if restore_keys_into_scratch(scratch, pg_bin):  # else the target's are added by fit_staging
+            for schema, table, definition in src.execute(load("staging/early_keys.sql"), wanted).fetchall():
                 keys.setdefault((schema, table), []).append(definition)
     with psycopg.connect(target_dsn) as conn:
         try:
@@ -89,8 +87,8 @@ def load_early(target_dsn: str, tables: list[StagedTable], scratch: Scratch, *, 
         except psycopg.Error as exc:
             conn.rollback()
             return f"staging could not be made from dump #2's definitions ({type(exc).__name__})"
-    typed = {t.key: Table(staging, t.clone, "r", tuple(Column(c, column_type, 0, False)
-                                                       for c, column_type, _, _ in defined[t.key]))
+    typed = {t.key: Table(staging, t.clone, "r", tuple(Column(c, column_type, type_oid, False)
+                                                       for c, column_type, type_oid, _, _ in defined[t.key]))
              for t in names}
     archive = Path(scratch.path) if scratch.rows_in_archive else None
     try:
@@ -108,7 +106,7 @@ def _create_typed(conn: psycopg.Connection, names: list[StagedTable], defined: d
         columns = sql.SQL(", ").join(
             sql.SQL("{} {}{}").format(sql.Identifier(c), sql.SQL(column_type),  # a built-in type's name
                                       sql.SQL(" NOT NULL" if not_null else ""))
-            for c, column_type, not_null, _ in defined[t.key])
+            for c, column_type, _, not_null, _ in defined[t.key])
         clone = sql.Identifier(staging, t.clone)
         conn.execute(compose("staging/create_typed_table.sql", clone=clone, columns=columns))
         for definition in keys.get(t.key, []):  # dropped before the rows are copied, built after
