@@ -27,11 +27,11 @@ from pgmerge_assets.templates import compose
 
 
 def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
-    """Foreign-key values of target ∪ pending naming no row of the parent's target ∪ pending; the target's rows
-    are read only where no constraint of its own holds them."""
+    """Foreign-key values of the target's rows naming no row of the parent's target ∪ pending, read only where
+    no constraint of the target's own holds them (the pending rows' values are the lossless proof's)."""
     return sql.SQL("\nUNION ALL\n").join(
         compose("checks/orphan_foreign_key.sql", column_name=sql.Literal(fk.column), column=sql.Identifier(fk.column),
-                pending=n.pending(t.name), public_table=n.public(t.name),
+                public_table=n.public(t.name),
                 held=held_foreign_key(n.public(t.name), fk.column, n.public(fk.table), n.spec.tables[fk.table].id),
                 parent_table=n.merged(fk.table), parent_id=sql.Identifier(n.spec.tables[fk.table].id))
         for fk in fks)
@@ -40,18 +40,17 @@ def _orphans(n: Names, t: TableSpec, fks) -> sql.Composed:
 def _checks(n: Names, t: TableSpec, partners: set[str]) -> list[Check]:
     checks = []
     if t.has_map:
-        staging_key = (sql.SQL("jsonb_build_array({})").format(ident_list(t.natural_key, "st"))
-                       if t.strategy == "natural_key" else sql.SQL("st.{}").format(sql.Identifier(t.id)))
         checks.append(Check("map_complete", id_map_key(t.name),
-                            "Every staging row is mapped once; no target row is shared by different natural keys.",
+                            "Every staging row is mapped once, and the map names no other staging row.",
                             wrap(compose("checks/map_incomplete.sql", id=sql.Identifier(t.id), map=n.map(t.name),
-                                         staging_table=n.staging(t.name), staging_key=staging_key,
+                                         staging_table=n.staging(t.name),
                                          held=held_unique(n.map(t.name), ["staging_id"])))))
     later = within_cycle(t, partners)  # judged by their cycle_fk step, once the other table's pending rows exist
     checked_now = [f for f in t.mapped_columns if ((f.column,), f.table) not in later]
     if checked_now:
         checks.append(Check("foreign_keys_resolve", merged_key(t.name),
-                            "No foreign-key value of target ∪ pending points at a missing parent, constraint or not.",
+                            "No foreign-key value of the target's rows points at a missing parent of target ∪ pending, "
+                            "constraint or not (the pending rows' values: the lossless proof).",
                             wrap(_orphans(n, t, checked_now))))
     references_now = [r for r in t.references if (r.columns, r.table) not in later]
     if references_now:

@@ -1672,13 +1672,12 @@ FROM "pgmerge"."next_public.datasource_metrics_id_seq" a;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
--- The map is built from the staging rows, and where its unique index holds their ids unique (pgmerge builds
--- it), equal row counts say that every staging row is in it once; the lossless proof then follows each
--- staging row through its entry (so no check reads both tables twice). Without that index, rows missing on
--- either side are found by one full join (`present` tells a row from the join's NULLs).
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is complete when every staging row is in it exactly once and it holds no staging ids that do not
+-- exist. The map is built from the staging rows, and where its unique index holds their ids unique
+-- (pgmerge builds it), equal row counts say that every staging row is in it once. Without that index, rows
+-- missing on either side are found by one full join (`present` tells a row from the join's NULLs). Where
+-- each entry leads is the lossless proof's to judge: it follows every staging row through its entry to a
+-- row with the same natural key, so two staging rows with different keys cannot share one.
 SELECT format('%s staging rows, %s map rows', st.n, m.n) AS problem, NULL AS id
 FROM (SELECT count(*) AS n FROM "staging"."dataset") st, (SELECT count(*) AS n FROM "pgmerge"."map_dataset") m
 WHERE EXISTS (
@@ -1723,14 +1722,7 @@ FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_dataset" WHERE
       AND (SELECT bool_and(a.attname = ANY ('{staging_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) m ON m.staging_id = st.id
-WHERE m.present IS NULL OR st.present IS NULL
-UNION ALL
-SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
-FROM "pgmerge"."map_dataset" m
-JOIN "staging"."dataset" st ON st."id" = m.staging_id
-WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_dataset" GROUP BY public_id HAVING count(*) > 1)
-GROUP BY m.public_id
-HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
+WHERE m.present IS NULL OR st.present IS NULL) q) b;
 
 -- check merged/dataset:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -1852,13 +1844,12 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
--- The map is built from the staging rows, and where its unique index holds their ids unique (pgmerge builds
--- it), equal row counts say that every staging row is in it once; the lossless proof then follows each
--- staging row through its entry (so no check reads both tables twice). Without that index, rows missing on
--- either side are found by one full join (`present` tells a row from the join's NULLs).
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is complete when every staging row is in it exactly once and it holds no staging ids that do not
+-- exist. The map is built from the staging rows, and where its unique index holds their ids unique
+-- (pgmerge builds it), equal row counts say that every staging row is in it once. Without that index, rows
+-- missing on either side are found by one full join (`present` tells a row from the join's NULLs). Where
+-- each entry leads is the lossless proof's to judge: it follows every staging row through its entry to a
+-- row with the same natural key, so two staging rows with different keys cannot share one.
 SELECT format('%s staging rows, %s map rows', st.n, m.n) AS problem, NULL AS id
 FROM (SELECT count(*) AS n FROM "staging"."finding") st, (SELECT count(*) AS n FROM "pgmerge"."map_finding") m
 WHERE EXISTS (
@@ -1903,14 +1894,7 @@ FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_finding" WHERE
       AND (SELECT bool_and(a.attname = ANY ('{staging_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) m ON m.staging_id = st.id
-WHERE m.present IS NULL OR st.present IS NULL
-UNION ALL
-SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
-FROM "pgmerge"."map_finding" m
-JOIN "staging"."finding" st ON st."id" = m.staging_id
-WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_finding" GROUP BY public_id HAVING count(*) > 1)
-GROUP BY m.public_id
-HAVING count(DISTINCT jsonb_build_array("st"."identifier")) > 1) q) b;
+WHERE m.present IS NULL OR st.present IS NULL) q) b;
 
 -- check merged/finding:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -2032,13 +2016,12 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'fi
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
--- The map is built from the staging rows, and where its unique index holds their ids unique (pgmerge builds
--- it), equal row counts say that every staging row is in it once; the lossless proof then follows each
--- staging row through its entry (so no check reads both tables twice). Without that index, rows missing on
--- either side are found by one full join (`present` tells a row from the join's NULLs).
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is complete when every staging row is in it exactly once and it holds no staging ids that do not
+-- exist. The map is built from the staging rows, and where its unique index holds their ids unique
+-- (pgmerge builds it), equal row counts say that every staging row is in it once. Without that index, rows
+-- missing on either side are found by one full join (`present` tells a row from the join's NULLs). Where
+-- each entry leads is the lossless proof's to judge: it follows every staging row through its entry to a
+-- row with the same natural key, so two staging rows with different keys cannot share one.
 SELECT format('%s staging rows, %s map rows', st.n, m.n) AS problem, NULL AS id
 FROM (SELECT count(*) AS n FROM "staging"."finding_reporter") st, (SELECT count(*) AS n FROM "pgmerge"."map_finding_reporter") m
 WHERE EXISTS (
@@ -2083,14 +2066,7 @@ FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_finding_report
       AND (SELECT bool_and(a.attname = ANY ('{staging_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) m ON m.staging_id = st.id
-WHERE m.present IS NULL OR st.present IS NULL
-UNION ALL
-SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
-FROM "pgmerge"."map_finding_reporter" m
-JOIN "staging"."finding_reporter" st ON st."id" = m.staging_id
-WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_finding_reporter" GROUP BY public_id HAVING count(*) > 1)
-GROUP BY m.public_id
-HAVING count(DISTINCT jsonb_build_array("st"."name")) > 1) q) b;
+WHERE m.present IS NULL OR st.present IS NULL) q) b;
 
 -- check merged/finding_reporter:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -2212,13 +2188,12 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'fi
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
--- The map is built from the staging rows, and where its unique index holds their ids unique (pgmerge builds
--- it), equal row counts say that every staging row is in it once; the lossless proof then follows each
--- staging row through its entry (so no check reads both tables twice). Without that index, rows missing on
--- either side are found by one full join (`present` tells a row from the join's NULLs).
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is complete when every staging row is in it exactly once and it holds no staging ids that do not
+-- exist. The map is built from the staging rows, and where its unique index holds their ids unique
+-- (pgmerge builds it), equal row counts say that every staging row is in it once. Without that index, rows
+-- missing on either side are found by one full join (`present` tells a row from the join's NULLs). Where
+-- each entry leads is the lossless proof's to judge: it follows every staging row through its entry to a
+-- row with the same natural key, so two staging rows with different keys cannot share one.
 SELECT format('%s staging rows, %s map rows', st.n, m.n) AS problem, NULL AS id
 FROM (SELECT count(*) AS n FROM "staging"."package") st, (SELECT count(*) AS n FROM "pgmerge"."map_package") m
 WHERE EXISTS (
@@ -2263,14 +2238,7 @@ FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_package" WHERE
       AND (SELECT bool_and(a.attname = ANY ('{staging_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) m ON m.staging_id = st.id
-WHERE m.present IS NULL OR st.present IS NULL
-UNION ALL
-SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
-FROM "pgmerge"."map_package" m
-JOIN "staging"."package" st ON st."id" = m.staging_id
-WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_package" GROUP BY public_id HAVING count(*) > 1)
-GROUP BY m.public_id
-HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
+WHERE m.present IS NULL OR st.present IS NULL) q) b;
 
 -- check merged/package:natural_key_unique
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
@@ -2392,13 +2360,12 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'pa
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
--- The map is built from the staging rows, and where its unique index holds their ids unique (pgmerge builds
--- it), equal row counts say that every staging row is in it once; the lossless proof then follows each
--- staging row through its entry (so no check reads both tables twice). Without that index, rows missing on
--- either side are found by one full join (`present` tells a row from the join's NULLs).
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is complete when every staging row is in it exactly once and it holds no staging ids that do not
+-- exist. The map is built from the staging rows, and where its unique index holds their ids unique
+-- (pgmerge builds it), equal row counts say that every staging row is in it once. Without that index, rows
+-- missing on either side are found by one full join (`present` tells a row from the join's NULLs). Where
+-- each entry leads is the lossless proof's to judge: it follows every staging row through its entry to a
+-- row with the same natural key, so two staging rows with different keys cannot share one.
 SELECT format('%s staging rows, %s map rows', st.n, m.n) AS problem, NULL AS id
 FROM (SELECT count(*) AS n FROM "staging"."dataset_metrics") st, (SELECT count(*) AS n FROM "pgmerge"."map_dataset_metrics") m
 WHERE EXISTS (
@@ -2443,26 +2410,20 @@ FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_dataset_metric
       AND (SELECT bool_and(a.attname = ANY ('{staging_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) m ON m.staging_id = st.id
-WHERE m.present IS NULL OR st.present IS NULL
-UNION ALL
-SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
-FROM "pgmerge"."map_dataset_metrics" m
-JOIN "staging"."dataset_metrics" st ON st."id" = m.staging_id
-WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_dataset_metrics" GROUP BY public_id HAVING count(*) > 1)
-GROUP BY m.public_id
-HAVING count(DISTINCT st."id") > 1) q) b;
+WHERE m.present IS NULL OR st.present IS NULL) q) b;
 
 -- check merged/dataset_metrics:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
-FROM (SELECT "dataset_id" FROM "pgmerge"."pending_dataset_metrics"
-      UNION ALL
-      SELECT "dataset_id" FROM "public"."dataset_metrics" WHERE NOT EXISTS (
+FROM "public"."dataset_metrics" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -2474,8 +2435,8 @@ FROM (SELECT "dataset_id" FROM "pgmerge"."pending_dataset_metrics"
                             WHERE a.attrelid = c.conrelid AND a.attname = 'dataset_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."dataset_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."dataset_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_dataset" p WHERE p."id" = c."dataset_id")
 GROUP BY c."dataset_id") q) b;
 
@@ -2514,13 +2475,12 @@ GROUP BY t."id", t."package_indexes") q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
--- The map is built from the staging rows, and where its unique index holds their ids unique (pgmerge builds
--- it), equal row counts say that every staging row is in it once; the lossless proof then follows each
--- staging row through its entry (so no check reads both tables twice). Without that index, rows missing on
--- either side are found by one full join (`present` tells a row from the join's NULLs).
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is complete when every staging row is in it exactly once and it holds no staging ids that do not
+-- exist. The map is built from the staging rows, and where its unique index holds their ids unique
+-- (pgmerge builds it), equal row counts say that every staging row is in it once. Without that index, rows
+-- missing on either side are found by one full join (`present` tells a row from the join's NULLs). Where
+-- each entry leads is the lossless proof's to judge: it follows every staging row through its entry to a
+-- row with the same natural key, so two staging rows with different keys cannot share one.
 SELECT format('%s staging rows, %s map rows', st.n, m.n) AS problem, NULL AS id
 FROM (SELECT count(*) AS n FROM "staging"."datasource") st, (SELECT count(*) AS n FROM "pgmerge"."map_datasource") m
 WHERE EXISTS (
@@ -2565,26 +2525,20 @@ FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_datasource" WH
       AND (SELECT bool_and(a.attname = ANY ('{staging_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) m ON m.staging_id = st.id
-WHERE m.present IS NULL OR st.present IS NULL
-UNION ALL
-SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
-FROM "pgmerge"."map_datasource" m
-JOIN "staging"."datasource" st ON st."id" = m.staging_id
-WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_datasource" GROUP BY public_id HAVING count(*) > 1)
-GROUP BY m.public_id
-HAVING count(DISTINCT jsonb_build_array("st"."purl")) > 1) q) b;
+WHERE m.present IS NULL OR st.present IS NULL) q) b;
 
 -- check merged/datasource:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
-FROM (SELECT "dataset_id" FROM "pgmerge"."pending_datasource"
-      UNION ALL
-      SELECT "dataset_id" FROM "public"."datasource" WHERE NOT EXISTS (
+FROM "public"."datasource" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -2596,8 +2550,8 @@ FROM (SELECT "dataset_id" FROM "pgmerge"."pending_datasource"
                             WHERE a.attrelid = c.conrelid AND a.attname = 'dataset_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."dataset_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."dataset_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_dataset" p WHERE p."id" = c."dataset_id")
 GROUP BY c."dataset_id") q) b;
 
@@ -2736,13 +2690,12 @@ GROUP BY t."id", t."package_indexes") q) b;
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
--- The map is built from the staging rows, and where its unique index holds their ids unique (pgmerge builds
--- it), equal row counts say that every staging row is in it once; the lossless proof then follows each
--- staging row through its entry (so no check reads both tables twice). Without that index, rows missing on
--- either side are found by one full join (`present` tells a row from the join's NULLs).
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is complete when every staging row is in it exactly once and it holds no staging ids that do not
+-- exist. The map is built from the staging rows, and where its unique index holds their ids unique
+-- (pgmerge builds it), equal row counts say that every staging row is in it once. Without that index, rows
+-- missing on either side are found by one full join (`present` tells a row from the join's NULLs). Where
+-- each entry leads is the lossless proof's to judge: it follows every staging row through its entry to a
+-- row with the same natural key, so two staging rows with different keys cannot share one.
 SELECT format('%s staging rows, %s map rows', st.n, m.n) AS problem, NULL AS id
 FROM (SELECT count(*) AS n FROM "staging"."edit") st, (SELECT count(*) AS n FROM "pgmerge"."map_edit") m
 WHERE EXISTS (
@@ -2787,26 +2740,20 @@ FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_edit" WHERE NO
       AND (SELECT bool_and(a.attname = ANY ('{staging_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) m ON m.staging_id = st.id
-WHERE m.present IS NULL OR st.present IS NULL
-UNION ALL
-SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
-FROM "pgmerge"."map_edit" m
-JOIN "staging"."edit" st ON st."id" = m.staging_id
-WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_edit" GROUP BY public_id HAVING count(*) > 1)
-GROUP BY m.public_id
-HAVING count(DISTINCT st."id") > 1) q) b;
+WHERE m.present IS NULL OR st.present IS NULL) q) b;
 
 -- check merged/edit:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'dataset_id' AS column_name, c."dataset_id"::text AS value, count(*) AS rows
-FROM (SELECT "dataset_id" FROM "pgmerge"."pending_edit"
-      UNION ALL
-      SELECT "dataset_id" FROM "public"."edit" WHERE NOT EXISTS (
+FROM "public"."edit" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -2818,8 +2765,8 @@ FROM (SELECT "dataset_id" FROM "pgmerge"."pending_edit"
                             WHERE a.attrelid = c.conrelid AND a.attname = 'dataset_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."dataset_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."dataset_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_dataset" p WHERE p."id" = c."dataset_id")
 GROUP BY c."dataset_id") q) b;
 
@@ -2843,12 +2790,13 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'ed
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'finding_id' AS column_name, c."finding_id"::text AS value, count(*) AS rows
-FROM (SELECT "finding_id" FROM "pgmerge"."pending_finding_finding_reporter"
-      UNION ALL
-      SELECT "finding_id" FROM "public"."finding_finding_reporter" WHERE NOT EXISTS (
+FROM "public"."finding_finding_reporter" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -2860,17 +2808,18 @@ FROM (SELECT "finding_id" FROM "pgmerge"."pending_finding_finding_reporter"
                             WHERE a.attrelid = c.conrelid AND a.attname = 'finding_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."finding_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."finding_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_finding" p WHERE p."id" = c."finding_id")
 GROUP BY c."finding_id"
 UNION ALL
--- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'finding_reporter_id' AS column_name, c."finding_reporter_id"::text AS value, count(*) AS rows
-FROM (SELECT "finding_reporter_id" FROM "pgmerge"."pending_finding_finding_reporter"
-      UNION ALL
-      SELECT "finding_reporter_id" FROM "public"."finding_finding_reporter" WHERE NOT EXISTS (
+FROM "public"."finding_finding_reporter" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -2882,8 +2831,8 @@ FROM (SELECT "finding_reporter_id" FROM "pgmerge"."pending_finding_finding_repor
                             WHERE a.attrelid = c.conrelid AND a.attname = 'finding_reporter_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."finding_reporter_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."finding_reporter_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_finding_reporter" p WHERE p."id" = c."finding_reporter_id")
 GROUP BY c."finding_reporter_id") q) b;
 
@@ -2963,13 +2912,12 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'fi
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
--- The map is built from the staging rows, and where its unique index holds their ids unique (pgmerge builds
--- it), equal row counts say that every staging row is in it once; the lossless proof then follows each
--- staging row through its entry (so no check reads both tables twice). Without that index, rows missing on
--- either side are found by one full join (`present` tells a row from the join's NULLs).
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is complete when every staging row is in it exactly once and it holds no staging ids that do not
+-- exist. The map is built from the staging rows, and where its unique index holds their ids unique
+-- (pgmerge builds it), equal row counts say that every staging row is in it once. Without that index, rows
+-- missing on either side are found by one full join (`present` tells a row from the join's NULLs). Where
+-- each entry leads is the lossless proof's to judge: it follows every staging row through its entry to a
+-- row with the same natural key, so two staging rows with different keys cannot share one.
 SELECT format('%s staging rows, %s map rows', st.n, m.n) AS problem, NULL AS id
 FROM (SELECT count(*) AS n FROM "staging"."datasource_event") st, (SELECT count(*) AS n FROM "pgmerge"."map_datasource_event") m
 WHERE EXISTS (
@@ -3014,26 +2962,20 @@ FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_datasource_eve
       AND (SELECT bool_and(a.attname = ANY ('{staging_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) m ON m.staging_id = st.id
-WHERE m.present IS NULL OR st.present IS NULL
-UNION ALL
-SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
-FROM "pgmerge"."map_datasource_event" m
-JOIN "staging"."datasource_event" st ON st."id" = m.staging_id
-WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_datasource_event" GROUP BY public_id HAVING count(*) > 1)
-GROUP BY m.public_id
-HAVING count(DISTINCT jsonb_build_array("st"."datasource_id", "st"."kind", "st"."occurred_at")) > 1) q) b;
+WHERE m.present IS NULL OR st.present IS NULL) q) b;
 
 -- check merged/datasource_event:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'datasource_id' AS column_name, c."datasource_id"::text AS value, count(*) AS rows
-FROM (SELECT "datasource_id" FROM "pgmerge"."pending_datasource_event"
-      UNION ALL
-      SELECT "datasource_id" FROM "public"."datasource_event" WHERE NOT EXISTS (
+FROM "public"."datasource_event" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -3045,8 +2987,8 @@ FROM (SELECT "datasource_id" FROM "pgmerge"."pending_datasource_event"
                             WHERE a.attrelid = c.conrelid AND a.attname = 'datasource_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."datasource_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."datasource_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource" p WHERE p."id" = c."datasource_id")
 GROUP BY c."datasource_id") q) b;
 
@@ -3170,13 +3112,12 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is sound when every staging row is in it exactly once, it holds no staging ids that do not
--- exist, and no two staging rows share a public row unless their natural keys are equal (keys compared only
--- where a public row is shared at all: a hash aggregate on ids first, not a sort of every key).
--- The map is built from the staging rows, and where its unique index holds their ids unique (pgmerge builds
--- it), equal row counts say that every staging row is in it once; the lossless proof then follows each
--- staging row through its entry (so no check reads both tables twice). Without that index, rows missing on
--- either side are found by one full join (`present` tells a row from the join's NULLs).
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- A map is complete when every staging row is in it exactly once and it holds no staging ids that do not
+-- exist. The map is built from the staging rows, and where its unique index holds their ids unique
+-- (pgmerge builds it), equal row counts say that every staging row is in it once. Without that index, rows
+-- missing on either side are found by one full join (`present` tells a row from the join's NULLs). Where
+-- each entry leads is the lossless proof's to judge: it follows every staging row through its entry to a
+-- row with the same natural key, so two staging rows with different keys cannot share one.
 SELECT format('%s staging rows, %s map rows', st.n, m.n) AS problem, NULL AS id
 FROM (SELECT count(*) AS n FROM "staging"."datasource_metrics") st, (SELECT count(*) AS n FROM "pgmerge"."map_datasource_metrics") m
 WHERE EXISTS (
@@ -3221,26 +3162,20 @@ FULL JOIN (SELECT staging_id, true AS present FROM "pgmerge"."map_datasource_met
       AND (SELECT bool_and(a.attname = ANY ('{staging_id}'::name[]) AND (a.attnotnull OR NOT false))
            FROM pg_catalog.pg_attribute a
            WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) m ON m.staging_id = st.id
-WHERE m.present IS NULL OR st.present IS NULL
-UNION ALL
-SELECT 'public row shared by staging rows with different natural keys', m.public_id::text
-FROM "pgmerge"."map_datasource_metrics" m
-JOIN "staging"."datasource_metrics" st ON st."id" = m.staging_id
-WHERE m.public_id IN (SELECT public_id FROM "pgmerge"."map_datasource_metrics" GROUP BY public_id HAVING count(*) > 1)
-GROUP BY m.public_id
-HAVING count(DISTINCT st."id") > 1) q) b;
+WHERE m.present IS NULL OR st.present IS NULL) q) b;
 
 -- check merged/datasource_metrics:foreign_keys_resolve
 -- Every guard and check: count the offending rows and keep a sample of at most 20 as JSON.
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'datasource_id' AS column_name, c."datasource_id"::text AS value, count(*) AS rows
-FROM (SELECT "datasource_id" FROM "pgmerge"."pending_datasource_metrics"
-      UNION ALL
-      SELECT "datasource_id" FROM "public"."datasource_metrics" WHERE NOT EXISTS (
+FROM "public"."datasource_metrics" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -3252,8 +3187,8 @@ FROM (SELECT "datasource_id" FROM "pgmerge"."pending_datasource_metrics"
                             WHERE a.attrelid = c.conrelid AND a.attname = 'datasource_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."datasource_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."datasource_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource" p WHERE p."id" = c."datasource_id")
 GROUP BY c."datasource_id") q) b;
 
@@ -3277,12 +3212,13 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'datasource_event_id' AS column_name, c."datasource_event_id"::text AS value, count(*) AS rows
-FROM (SELECT "datasource_event_id" FROM "pgmerge"."pending_datasource_event_finding"
-      UNION ALL
-      SELECT "datasource_event_id" FROM "public"."datasource_event_finding" WHERE NOT EXISTS (
+FROM "public"."datasource_event_finding" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -3294,17 +3230,18 @@ FROM (SELECT "datasource_event_id" FROM "pgmerge"."pending_datasource_event_find
                             WHERE a.attrelid = c.conrelid AND a.attname = 'datasource_event_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."datasource_event_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."datasource_event_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource_event" p WHERE p."id" = c."datasource_event_id")
 GROUP BY c."datasource_event_id"
 UNION ALL
--- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'finding_id' AS column_name, c."finding_id"::text AS value, count(*) AS rows
-FROM (SELECT "finding_id" FROM "pgmerge"."pending_datasource_event_finding"
-      UNION ALL
-      SELECT "finding_id" FROM "public"."datasource_event_finding" WHERE NOT EXISTS (
+FROM "public"."datasource_event_finding" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -3316,8 +3253,8 @@ FROM (SELECT "finding_id" FROM "pgmerge"."pending_datasource_event_finding"
                             WHERE a.attrelid = c.conrelid AND a.attname = 'finding_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."finding_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."finding_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_finding" p WHERE p."id" = c."finding_id")
 GROUP BY c."finding_id") q) b;
 
@@ -3397,12 +3334,13 @@ WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."merge_log" l WHERE l.table_name = 'da
 -- (The sample rows are numbered in a column of their own, so no user column name can clash.)
 SELECT count(*) AS offending,
        coalesce(jsonb_agg(b.sample_row) FILTER (WHERE b.sample_number <= 20), '[]'::jsonb) AS sample
-FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+FROM (SELECT to_jsonb(q) AS sample_row, row_number() OVER () AS sample_number FROM (-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'datasource_event_id' AS column_name, c."datasource_event_id"::text AS value, count(*) AS rows
-FROM (SELECT "datasource_event_id" FROM "pgmerge"."pending_datasource_event_package"
-      UNION ALL
-      SELECT "datasource_event_id" FROM "public"."datasource_event_package" WHERE NOT EXISTS (
+FROM "public"."datasource_event_package" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -3414,17 +3352,18 @@ FROM (SELECT "datasource_event_id" FROM "pgmerge"."pending_datasource_event_pack
                             WHERE a.attrelid = c.conrelid AND a.attname = 'datasource_event_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."datasource_event_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."datasource_event_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_datasource_event" p WHERE p."id" = c."datasource_event_id")
 GROUP BY c."datasource_event_id"
 UNION ALL
--- Rows whose foreign-key value names no parent row (checked whether or not a constraint exists): the
--- pending rows, and the target's rows too unless the target's own validated constraint holds them.
+-- The target's rows whose foreign-key value names no parent row of target ∪ pending (checked whether or
+-- not a constraint exists), unless the target's own validated constraint holds them. The pending rows are
+-- not read again: each of their values is a parent's map entry (the step's guard finds a staging value
+-- with none) and the lossless proof follows every entry to its row.
 SELECT 'package_id' AS column_name, c."package_id"::text AS value, count(*) AS rows
-FROM (SELECT "package_id" FROM "pgmerge"."pending_datasource_event_package"
-      UNION ALL
-      SELECT "package_id" FROM "public"."datasource_event_package" WHERE NOT EXISTS (
+FROM "public"."datasource_event_package" c
+WHERE NOT EXISTS (
     -- Whether the target's own foreign key already holds this column of its rows to existing parent rows, so
     -- that only the pending rows need judging (PostgreSQL answers this once, before reading any row): a
     -- validated constraint from exactly this column to exactly the parent's id, none of its triggers disabled.
@@ -3436,8 +3375,8 @@ FROM (SELECT "package_id" FROM "pgmerge"."pending_datasource_event_package"
                             WHERE a.attrelid = c.conrelid AND a.attname = 'package_id')]
       AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.confrelid AND a.attname = 'id')]
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))) c
-WHERE c."package_id" IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgconstraint = c.oid AND g.tgenabled = 'D'))
+  AND c."package_id" IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM "pgmerge"."merged_package" p WHERE p."id" = c."package_id")
 GROUP BY c."package_id") q) b;
 
