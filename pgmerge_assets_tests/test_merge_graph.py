@@ -278,6 +278,23 @@ def test_lossless_check_reads_the_database_not_the_report_file(fresh_db, tmp_pat
     assert lossless.metadata["tables_changed_since_audit"].value == ["dataset_metrics"]
 
 
+def test_the_lossless_check_beside_its_report_judges_the_rows_the_report_counted(fresh_db, tmp_path):
+    """Run in the report's step, the lossless check takes the rows the report counted in its own snapshot
+    (no second count of every table): a row the target lost since the pending rows were built still shows."""
+    setup_pair(fresh_db)
+    before_report = MERGE_ONLY - dg.AssetSelection.assets("integrity_report", "published")
+    assert materialize(fresh_db, tmp_path, selection=before_report).success
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("DELETE FROM public.dataset_metrics WHERE id = (SELECT min(id) FROM public.dataset_metrics)"
+                            ).rowcount == 1
+    result = materialize(fresh_db, tmp_path, selection=dg.AssetSelection.assets("integrity_report"))
+    lossless = next(e for e in result.get_asset_check_evaluations() if e.check_name == "lossless")
+    assert not lossless.passed
+    assert lossless.metadata["tables_changed_since_audit"].value == ["dataset_metrics"]
+    report = __import__("json").loads((tmp_path / "report.json").read_text())
+    assert "counted" not in report
+
+
 @pytest.mark.parametrize("tamper, table", [
     ("UPDATE pgmerge.pending_dataset SET description = 'tampered'", "dataset"),
     # a foreign key pointing at another existing parent: every check passes, only the proof can see it

@@ -408,6 +408,7 @@ def report_asset(graph: Plan, p: Prefix) -> dg.AssetsDefinition:
         with target.connect() as conn, cancel_on_interrupt(conn):
             if key in context.selected_asset_keys:
                 data = integrity.gather(conn, plan, judged_in_this_run(context, plan, p), connect=target.connect)
+                counted = data.pop("counted")
                 record_audit(conn, staging, data["work_version"], data)
                 data["target"] = target.describe()
                 md_path, json_path = integrity.write(data, Path(target.workdir))
@@ -418,7 +419,7 @@ def report_asset(graph: Plan, p: Prefix) -> dg.AssetsDefinition:
                     "conflicts_public_won": proof["conflicts_public_won"], "checks_passed": data["checks_passed"],
                     "seconds": round(time.monotonic() - started, 3)})
             if lossless.key in context.selected_asset_check_keys:
-                yield lossless_result(conn, staging, key)
+                yield lossless_result(conn, staging, key, counted if key in context.selected_asset_keys else None)
 
     return integrity_report
 
@@ -444,11 +445,13 @@ def judged_in_this_run(context: AssetExecutionContext, plan: Plan, p: Prefix) ->
     return judged
 
 
-def lossless_result(conn, staging: StagingPlan, key: dg.AssetKey) -> dg.AssetCheckResult:
+def lossless_result(conn, staging: StagingPlan, key: dg.AssetKey,
+                    counted: dict[str, int] | None = None) -> dg.AssetCheckResult:
     """Judged from the database (the audit recorded for the current work, and today's row counts), never
-    from report.json."""
+    from report.json. `counted`: the rows the report just counted in its own snapshot, when it ran in this
+    step (publish judges the target again in its own transaction)."""
     audit = current_audit(conn, staging)
-    counts = merged_counts(conn, staging) if audit else {}
+    counts = (counted if counted is not None else merged_counts(conn, staging)) if audit else {}
     if not audit or audit["passed"] is None:
         return dg.AssetCheckResult(asset_key=key, check_name="lossless", passed=False,
                                    metadata={"problem": "no audit of the current work"})

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from pgmerge_assets.assets.runner import offending
+from pgmerge_assets.assets.runner import merged_counts, offending
 from pgmerge_assets.assets.snapshot import PARALLEL, Connect, run_tasks
 from pgmerge_assets.plan.common import Plan, merged_key
 from pgmerge_assets.plan.proof import build_proofs
@@ -44,7 +44,8 @@ def gather(conn: psycopg.Connection, plan: Plan, judged: dict | None = None, con
         tasks = [lambda c, p=p: (_row(c, plan.step(merged_key(p.table)).stats), _row(c, p.query)) for p in proofs]
         unjudged = [check for check in plan.checks if (check.step, check.name) not in judged]
         tasks += [lambda c, check=check: offending(c, check.query) for check in unjudged]
-        results = run_tasks(conn, tasks, connect, parallel)
+        tasks.append(lambda c: merged_counts(c, StagingPlan(plan.spec)))  # runs first, beside the biggest proof
+        *results, counted = run_tasks(conn, tasks, connect, parallel)
     tables: dict[str, Any] = {}
     for proof, (merged, result) in zip(proofs, results):
         t = plan.spec.tables[proof.table]
@@ -73,6 +74,7 @@ def gather(conn: psycopg.Connection, plan: Plan, judged: dict | None = None, con
     lost = sum(t["lost"] for t in tables.values())
     return {
         "work_version": version,
+        "counted": counted,  # every merged view's rows in the audit's snapshot (for the lossless check; not shown)
         "lossless": {
             "staging_rows": staging_rows,
             "proven": proven,
