@@ -393,7 +393,7 @@ def report_asset(graph: Plan, p: Prefix) -> dg.AssetsDefinition:
         "lossless", asset=key, blocking=True,
         description="The audit of the current pending rows passed: every staging row is in target ∪ pending, "
                     "identical or as a conflict public won, and every blocking check passed; read from the "
-                    "database, with today's row counts.")
+                    "database, with today's row counts (beside its report, the rows the report just counted).")
 
     @dg.multi_asset(name=key.to_python_identifier(), can_subset=True, check_specs=[lossless],
                     required_resource_keys={p.name("target"), p.name("inputs")}, specs=[dg.AssetSpec(

@@ -40,11 +40,12 @@ def gather(conn: psycopg.Connection, plan: Plan, judged: dict | None = None, con
     with conn.transaction():
         conn.execute(load("report/read_only_snapshot.sql"))
         proofs = build_proofs(plan.spec, column_types(conn, plan.spec.staging_schema))
-        version = conn.execute(StagingPlan(plan.spec).work_version()).fetchone()[0]
+        staging = StagingPlan(plan.spec)
+        version = conn.execute(staging.work_version()).fetchone()[0]
         tasks = [lambda c, p=p: (_row(c, plan.step(merged_key(p.table)).stats), _row(c, p.query)) for p in proofs]
         unjudged = [check for check in plan.checks if (check.step, check.name) not in judged]
         tasks += [lambda c, check=check: offending(c, check.query) for check in unjudged]
-        tasks.append(lambda c: merged_counts(c, StagingPlan(plan.spec)))  # runs first, beside the biggest proof
+        tasks.append(lambda c: merged_counts(c, staging))  # runs first, beside the biggest proof
         *results, counted = run_tasks(conn, tasks, connect, parallel)
     tables: dict[str, Any] = {}
     for proof, (merged, result) in zip(proofs, results):
