@@ -278,6 +278,29 @@ def test_lossless_check_reads_the_database_not_the_report_file(fresh_db, tmp_pat
     assert lossless.metadata["tables_changed_since_audit"].value == ["dataset_metrics"]
 
 
+def test_the_reports_table_counts_are_what_the_database_holds(fresh_db, tmp_path):
+    """Rows before, inserted, rows now, matched and staging rows per table, as report.json shows them, against
+    counts of the target before and after the merge, the staging clones and the id maps."""
+    setup_pair(fresh_db)
+    spec = load_spec(REFERENCE_SPEC)
+    count = "SELECT count(*) FROM {}"
+    with psycopg.connect(fresh_db) as conn:
+        before = {t.name: conn.execute(count.format(f"public.{t.relname}")).fetchone()[0] for t in spec.merged_tables}
+    assert materialize(fresh_db, tmp_path, selection=MERGE_ONLY).success
+    report = __import__("json").loads((tmp_path / "report.json").read_text())
+    with psycopg.connect(fresh_db) as conn:
+        for t in spec.merged_tables:
+            shown = report["tables"][t.name]
+            now = conn.execute(count.format(f"public.{t.relname}")).fetchone()[0]
+            staged = conn.execute(count.format(f"staging.{t.name}")).fetchone()[0]
+            assert (shown["rows_before"], shown["rows_now"], shown["inserted"], shown["staging_rows"]) == \
+                (before[t.name], now, now - before[t.name], staged), t.name
+            matched = (conn.execute(f"SELECT count(*) FROM pgmerge.map_{t.name} WHERE NOT inserted").fetchone()[0]
+                       if t.has_map else staged - (now - before[t.name]))
+            assert shown["matched_existing"] == matched, t.name
+    assert any(report["tables"][t.name]["matched_existing"] for t in spec.merged_tables)
+
+
 def test_the_lossless_check_beside_its_report_judges_the_rows_the_report_counted(fresh_db, tmp_path):
     """Run in the report's step, the lossless check takes the rows the report counted in its own snapshot
     (no second count of every table): a row the target lost since the pending rows were built still shows."""

@@ -10,7 +10,7 @@ import psycopg
 
 from pgmerge_assets.assets.runner import merged_counts, offending
 from pgmerge_assets.assets.snapshot import PARALLEL, Connect, run_tasks
-from pgmerge_assets.plan.common import Plan, merged_key
+from pgmerge_assets.plan.common import Plan
 from pgmerge_assets.plan.proof import build_proofs
 from pgmerge_assets.plan.staging import StagingPlan
 from pgmerge_assets.templates import load
@@ -42,21 +42,25 @@ def gather(conn: psycopg.Connection, plan: Plan, judged: dict | None = None, con
         proofs = build_proofs(plan.spec, column_types(conn, plan.spec.staging_schema))
         staging = StagingPlan(plan.spec)
         version = conn.execute(staging.work_version()).fetchone()[0]
-        tasks = [lambda c, p=p: (_row(c, plan.step(merged_key(p.table)).stats), _row(c, p.query)) for p in proofs]
+        logged = {name: (before, pending) for name, before, pending in conn.execute(staging.merge_log())}
+        tasks = [lambda c, p=p: _row(c, p.query) for p in proofs]
         unjudged = [check for check in plan.checks if (check.step, check.name) not in judged]
         tasks += [lambda c, check=check: offending(c, check.query) for check in unjudged]
         tasks.append(lambda c: merged_counts(c, staging))  # runs first, beside the biggest proof
         *results, counted = run_tasks(conn, tasks, connect, parallel)
     tables: dict[str, Any] = {}
-    for proof, (merged, result) in zip(proofs, results):
+    for proof, result in zip(proofs, results):
         t = plan.spec.tables[proof.table]
+        before, pending = logged.get(t.name, (None, None))
         tables[t.name] = {
             "strategy": t.strategy,
             "staging_rows": result["staging_rows"],
-            "matched_existing": merged.get("rows_matched"),
-            "inserted": merged.get("rows_inserted"),
-            "rows_before": merged.get("rows_before"),
-            "rows_now": merged.get("row_count"),
+            # every staging row not inserted matched a target row (its map's or its key's), as the merged step's
+            # own count says while rows_conserved holds pending rows = the map's new rows
+            "matched_existing": None if pending is None else result["staging_rows"] - pending,
+            "inserted": pending,
+            "rows_before": before,
+            "rows_now": None if pending is None else before + pending,
             "identical": result["identical"],
             "conflicts": result["conflicts"],
             "lost": result["lost"],

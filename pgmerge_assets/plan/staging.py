@@ -27,6 +27,9 @@ class StagingPlan:
         return sql.SQL("SELECT {}").format(sql.SQL(", ").join(
             sql.SQL("(SELECT count(*) FROM {})").format(self.names.merged(t)) for t in self.tables))
 
+    def merge_log(self) -> sql.Composed:
+        return compose("report/merge_log.sql", merge_log=self.names.merge_log)
+
     def work_version(self) -> sql.Composed:
         return sql.SQL("SELECT value::bigint FROM {} WHERE key = 'work_version'").format(self.names.state)
 
