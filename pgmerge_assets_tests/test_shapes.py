@@ -299,6 +299,19 @@ def test_natural_key_declared_only_in_the_spec(fresh_db, tmp_path, nulls, expect
         (3, new_id), (4, new_id)]
 
 
+def test_a_key_both_sides_hold_unique_with_a_null_in_it(fresh_db, tmp_path):
+    """UNIQUE (scope, name) on a nullable scope, in the target and so in staging: the map's two-join statement
+    for keys both sides hold unique maps them, and a key holding a NULL still matches nothing (a new row,
+    as nulls_in_key: distinct says), while a complete key matches its public row."""
+    merge_shape(fresh_db, tmp_path, TAG_DDL.replace("NOT NULL)", "NOT NULL, UNIQUE (scope, name))"), TAG_PUBLIC,
+                "INSERT INTO staging.tag VALUES (1, NULL, 'x'), (2, 'a', 'y'), (3, 'b', 'z')",
+                edits={"tag": {"strategy": "natural_key", "natural_key": ["scope", "name"]}})
+    assert rows(fresh_db, "SELECT id, scope, name FROM tag ORDER BY id") == [
+        (1, None, "x"), (2, "a", "y"), (3, None, "x"), (4, "b", "z")]
+    assert rows(fresh_db, "SELECT staging_id, public_id, inserted FROM pgmerge.map_tag ORDER BY staging_id") == [
+        (1, 3, True), (2, 2, False), (3, 4, True)]
+
+
 def test_target_schema_other_than_public(fresh_db, tmp_path):
     """The merge target is the spec's target_schema; public is not touched."""
     spec = merge_shape(

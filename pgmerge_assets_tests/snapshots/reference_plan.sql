@@ -23,6 +23,74 @@ SELECT setval('"pgmerge"."next_public.dataset_id_seq"'::regclass, greatest(
     coalesce((SELECT max("id") FROM "public"."dataset"), 0)))
 FROM "pgmerge"."next_public.dataset_id_seq" a;
 
+-- Map every staging row when both sides' own unique indexes hold the natural key unique (the common case:
+-- the spec drafter keys tables on such constraints) and the key has no foreign-key parts: each staging row
+-- then has one public row with its key at most, and no other staging row shares it. A match maps to that
+-- row (inserted = false); every other row is new and gets a fresh id (or, for keys no sequence feeds, its
+-- own), in staging id order. Two hash joins on the key's own columns: the general statement
+-- (map_natural_key.sql) picks among candidates and groups repeated keys, which cannot happen here. A key
+-- holding a NULL matches nothing (=), so its row is new, as there. PostgreSQL asks whether both hold once,
+-- before reading a row; where they do not, this inserts nothing and the general statement maps every row.
+INSERT INTO "pgmerge"."map_dataset" (staging_id, public_id, inserted)
+SELECT st."id", p."id", false
+FROM "staging"."dataset" st
+JOIN "public"."dataset" p ON p."name" = st."name"
+WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))))
+UNION ALL
+SELECT l.staging_id, nextval('"pgmerge"."next_public.dataset_id_seq"'::regclass), true
+FROM (SELECT st."id" AS staging_id
+      FROM "staging"."dataset" st
+      WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "public"."dataset" p WHERE p."name" = st."name")
+      ORDER BY st."id") l;
+
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
@@ -34,13 +102,38 @@ FROM "pgmerge"."next_public.dataset_id_seq" a;
 -- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
 -- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
 -- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
--- row, and skips the sort that picks among candidates or groups repeated keys.
+-- row, and skips the sort that picks among candidates or groups repeated keys. Where both hold it and the
+-- key has no foreign-key parts, map_natural_key_held.sql has mapped every row already, and this skips.
 WITH s AS (
     SELECT st."id" AS staging_id, st."name" AS "k0", ROW(st."name") AS natural_key,
            st."name" IS NOT NULL AS key_nonnull, st."name" IS NOT NULL AS key_complete
     FROM "staging"."dataset" st
     
-    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.staging_id = st."id")
+    WHERE NOT (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."dataset"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "pgmerge"."map_dataset" m WHERE m.staging_id = st."id")
 ), public_keys AS (
     SELECT p."id" AS public_id, "p"."name" AS "k0"
     FROM "public"."dataset" p
@@ -169,6 +262,74 @@ SELECT setval('"pgmerge"."next_public.finding_id_seq"'::regclass, greatest(
     coalesce((SELECT max("id") FROM "public"."finding"), 0)))
 FROM "pgmerge"."next_public.finding_id_seq" a;
 
+-- Map every staging row when both sides' own unique indexes hold the natural key unique (the common case:
+-- the spec drafter keys tables on such constraints) and the key has no foreign-key parts: each staging row
+-- then has one public row with its key at most, and no other staging row shares it. A match maps to that
+-- row (inserted = false); every other row is new and gets a fresh id (or, for keys no sequence feeds, its
+-- own), in staging id order. Two hash joins on the key's own columns: the general statement
+-- (map_natural_key.sql) picks among candidates and groups repeated keys, which cannot happen here. A key
+-- holding a NULL matches nothing (=), so its row is new, as there. PostgreSQL asks whether both hold once,
+-- before reading a row; where they do not, this inserts nothing and the general statement maps every row.
+INSERT INTO "pgmerge"."map_finding" (staging_id, public_id, inserted)
+SELECT st."id", p."id", false
+FROM "staging"."finding" st
+JOIN "public"."finding" p ON p."identifier" = st."identifier"
+WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))))
+UNION ALL
+SELECT l.staging_id, nextval('"pgmerge"."next_public.finding_id_seq"'::regclass), true
+FROM (SELECT st."id" AS staging_id
+      FROM "staging"."finding" st
+      WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "public"."finding" p WHERE p."identifier" = st."identifier")
+      ORDER BY st."id") l;
+
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
@@ -180,13 +341,38 @@ FROM "pgmerge"."next_public.finding_id_seq" a;
 -- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
 -- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
 -- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
--- row, and skips the sort that picks among candidates or groups repeated keys.
+-- row, and skips the sort that picks among candidates or groups repeated keys. Where both hold it and the
+-- key has no foreign-key parts, map_natural_key_held.sql has mapped every row already, and this skips.
 WITH s AS (
     SELECT st."id" AS staging_id, st."identifier" AS "k0", ROW(st."identifier") AS natural_key,
            st."identifier" IS NOT NULL AS key_nonnull, st."identifier" IS NOT NULL AS key_complete
     FROM "staging"."finding" st
     
-    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.staging_id = st."id")
+    WHERE NOT (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{identifier}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding" m WHERE m.staging_id = st."id")
 ), public_keys AS (
     SELECT p."id" AS public_id, "p"."identifier" AS "k0"
     FROM "public"."finding" p
@@ -315,6 +501,74 @@ SELECT setval('"pgmerge"."next_public.finding_reporter_id_seq"'::regclass, great
     coalesce((SELECT max("id") FROM "public"."finding_reporter"), 0)))
 FROM "pgmerge"."next_public.finding_reporter_id_seq" a;
 
+-- Map every staging row when both sides' own unique indexes hold the natural key unique (the common case:
+-- the spec drafter keys tables on such constraints) and the key has no foreign-key parts: each staging row
+-- then has one public row with its key at most, and no other staging row shares it. A match maps to that
+-- row (inserted = false); every other row is new and gets a fresh id (or, for keys no sequence feeds, its
+-- own), in staging id order. Two hash joins on the key's own columns: the general statement
+-- (map_natural_key.sql) picks among candidates and groups repeated keys, which cannot happen here. A key
+-- holding a NULL matches nothing (=), so its row is new, as there. PostgreSQL asks whether both hold once,
+-- before reading a row; where they do not, this inserts nothing and the general statement maps every row.
+INSERT INTO "pgmerge"."map_finding_reporter" (staging_id, public_id, inserted)
+SELECT st."id", p."id", false
+FROM "staging"."finding_reporter" st
+JOIN "public"."finding_reporter" p ON p."name" = st."name"
+WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))))
+UNION ALL
+SELECT l.staging_id, nextval('"pgmerge"."next_public.finding_reporter_id_seq"'::regclass), true
+FROM (SELECT st."id" AS staging_id
+      FROM "staging"."finding_reporter" st
+      WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "public"."finding_reporter" p WHERE p."name" = st."name")
+      ORDER BY st."id") l;
+
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
@@ -326,13 +580,38 @@ FROM "pgmerge"."next_public.finding_reporter_id_seq" a;
 -- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
 -- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
 -- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
--- row, and skips the sort that picks among candidates or groups repeated keys.
+-- row, and skips the sort that picks among candidates or groups repeated keys. Where both hold it and the
+-- key has no foreign-key parts, map_natural_key_held.sql has mapped every row already, and this skips.
 WITH s AS (
     SELECT st."id" AS staging_id, st."name" AS "k0", ROW(st."name") AS natural_key,
            st."name" IS NOT NULL AS key_nonnull, st."name" IS NOT NULL AS key_complete
     FROM "staging"."finding_reporter" st
     
-    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.staging_id = st."id")
+    WHERE NOT (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."finding_reporter"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{name}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "pgmerge"."map_finding_reporter" m WHERE m.staging_id = st."id")
 ), public_keys AS (
     SELECT p."id" AS public_id, "p"."name" AS "k0"
     FROM "public"."finding_reporter" p
@@ -461,6 +740,74 @@ SELECT setval('"pgmerge"."next_public.package_id_seq"'::regclass, greatest(
     coalesce((SELECT max("id") FROM "public"."package"), 0)))
 FROM "pgmerge"."next_public.package_id_seq" a;
 
+-- Map every staging row when both sides' own unique indexes hold the natural key unique (the common case:
+-- the spec drafter keys tables on such constraints) and the key has no foreign-key parts: each staging row
+-- then has one public row with its key at most, and no other staging row shares it. A match maps to that
+-- row (inserted = false); every other row is new and gets a fresh id (or, for keys no sequence feeds, its
+-- own), in staging id order. Two hash joins on the key's own columns: the general statement
+-- (map_natural_key.sql) picks among candidates and groups repeated keys, which cannot happen here. A key
+-- holding a NULL matches nothing (=), so its row is new, as there. PostgreSQL asks whether both hold once,
+-- before reading a row; where they do not, this inserts nothing and the general statement maps every row.
+INSERT INTO "pgmerge"."map_package" (staging_id, public_id, inserted)
+SELECT st."id", p."id", false
+FROM "staging"."package" st
+JOIN "public"."package" p ON p."purl" = st."purl"
+WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))))
+UNION ALL
+SELECT l.staging_id, nextval('"pgmerge"."next_public.package_id_seq"'::regclass), true
+FROM (SELECT st."id" AS staging_id
+      FROM "staging"."package" st
+      WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "public"."package" p WHERE p."purl" = st."purl")
+      ORDER BY st."id") l;
+
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
@@ -472,13 +819,38 @@ FROM "pgmerge"."next_public.package_id_seq" a;
 -- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
 -- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
 -- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
--- row, and skips the sort that picks among candidates or groups repeated keys.
+-- row, and skips the sort that picks among candidates or groups repeated keys. Where both hold it and the
+-- key has no foreign-key parts, map_natural_key_held.sql has mapped every row already, and this skips.
 WITH s AS (
     SELECT st."id" AS staging_id, st."purl" AS "k0", ROW(st."purl") AS natural_key,
            st."purl" IS NOT NULL AS key_nonnull, st."purl" IS NOT NULL AS key_complete
     FROM "staging"."package" st
     
-    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.staging_id = st."id")
+    WHERE NOT (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."package"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "pgmerge"."map_package" m WHERE m.staging_id = st."id")
 ), public_keys AS (
     SELECT p."id" AS public_id, "p"."purl" AS "k0"
     FROM "public"."package" p
@@ -699,6 +1071,74 @@ SELECT setval('"pgmerge"."next_public.datasource_id_seq"'::regclass, greatest(
     coalesce((SELECT max("id") FROM "public"."datasource"), 0)))
 FROM "pgmerge"."next_public.datasource_id_seq" a;
 
+-- Map every staging row when both sides' own unique indexes hold the natural key unique (the common case:
+-- the spec drafter keys tables on such constraints) and the key has no foreign-key parts: each staging row
+-- then has one public row with its key at most, and no other staging row shares it. A match maps to that
+-- row (inserted = false); every other row is new and gets a fresh id (or, for keys no sequence feeds, its
+-- own), in staging id order. Two hash joins on the key's own columns: the general statement
+-- (map_natural_key.sql) picks among candidates and groups repeated keys, which cannot happen here. A key
+-- holding a NULL matches nothing (=), so its row is new, as there. PostgreSQL asks whether both hold once,
+-- before reading a row; where they do not, this inserts nothing and the general statement maps every row.
+INSERT INTO "pgmerge"."map_datasource" (staging_id, public_id, inserted)
+SELECT st."id", p."id", false
+FROM "staging"."datasource" st
+JOIN "public"."datasource" p ON p."purl" = st."purl"
+WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))))
+UNION ALL
+SELECT l.staging_id, nextval('"pgmerge"."next_public.datasource_id_seq"'::regclass), true
+FROM (SELECT st."id" AS staging_id
+      FROM "staging"."datasource" st
+      WHERE (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "public"."datasource" p WHERE p."purl" = st."purl")
+      ORDER BY st."id") l;
+
 -- Map the staging rows not yet mapped. A public row with the same natural key wins: public_id = its id,
 -- inserted = false (when public repeats a key, its lowest id). Foreign-key columns of the key are
 -- compared after translation through their parents' maps. Unmatched rows get a fresh id from public's
@@ -710,13 +1150,38 @@ FROM "pgmerge"."next_public.datasource_id_seq" a;
 -- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
 -- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
 -- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
--- row, and skips the sort that picks among candidates or groups repeated keys.
+-- row, and skips the sort that picks among candidates or groups repeated keys. Where both hold it and the
+-- key has no foreign-key parts, map_natural_key_held.sql has mapped every row already, and this skips.
 WITH s AS (
     SELECT st."id" AS staging_id, st."purl" AS "k0", ROW(st."purl") AS natural_key,
            st."purl" IS NOT NULL AS key_nonnull, st."purl" IS NOT NULL AS key_complete
     FROM "staging"."datasource" st
     
-    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.staging_id = st."id")
+    WHERE NOT (EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"public"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))) AND EXISTS (
+    -- Whether the table's own unique index already holds these columns' values unique, so that a query for
+    -- repeats has nothing to find (PostgreSQL answers this once, before reading any row): a valid, immediate,
+    -- non-partial unique index on plain key columns (INCLUDE columns aside), each of them one of these
+    -- (unique on fewer columns is unique on more), and, where a NULL counts as a value, NOT NULL columns only.
+    SELECT 1
+    FROM pg_catalog.pg_index i
+    WHERE i.indrelid = '"staging"."datasource"'::regclass
+      AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND i.indpred IS NULL AND i.indexprs IS NULL
+      AND (SELECT bool_and(a.attname = ANY ('{purl}'::name[]) AND (a.attnotnull OR NOT false))
+           FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))) AND NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource" m WHERE m.staging_id = st."id")
 ), public_keys AS (
     SELECT p."id" AS public_id, "p"."purl" AS "k0"
     FROM "public"."datasource" p
@@ -958,13 +1423,14 @@ FROM "pgmerge"."next_public.datasource_event_id_seq" a;
 -- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
 -- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
 -- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
--- row, and skips the sort that picks among candidates or groups repeated keys.
+-- row, and skips the sort that picks among candidates or groups repeated keys. Where both hold it and the
+-- key has no foreign-key parts, map_natural_key_held.sql has mapped every row already, and this skips.
 WITH s AS (
     SELECT st."id" AS staging_id, "f0".public_id AS "k0", st."kind" AS "k1", st."occurred_at" AS "k2", ROW("f0".public_id, st."kind", st."occurred_at") AS natural_key,
            "f0".public_id IS NOT NULL AND st."kind" IS NOT NULL AND st."occurred_at" IS NOT NULL AS key_nonnull, "f0".public_id IS NOT NULL AND st."kind" IS NOT NULL AND st."occurred_at" IS NOT NULL AS key_complete
     FROM "staging"."datasource_event" st
     LEFT JOIN "pgmerge"."map_datasource" AS "f0" ON "f0".staging_id = st."datasource_id"
-    WHERE NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.staging_id = st."id")
+    WHERE NOT false AND NOT EXISTS (SELECT 1 FROM "pgmerge"."map_datasource_event" m WHERE m.staging_id = st."id")
 ), public_keys AS (
     SELECT p."id" AS public_id, "p"."datasource_id" AS "k0", "p"."kind" AS "k1", "p"."occurred_at" AS "k2"
     FROM "public"."datasource_event" p

@@ -9,13 +9,14 @@
 -- name can clash with them. Where the target's unique index holds its keys unique, a staging row has one
 -- candidate at most; where staging's does (for a key without foreign-key parts: two staging parents may
 -- translate alike), every new row leads its own group. PostgreSQL decides that once, before reading a
--- row, and skips the sort that picks among candidates or groups repeated keys.
+-- row, and skips the sort that picks among candidates or groups repeated keys. Where both hold it and the
+-- key has no foreign-key parts, map_natural_key_held.sql has mapped every row already, and this skips.
 WITH s AS (
     SELECT st.{id} AS staging_id, {staging_key_columns}, ROW({staging_key}) AS natural_key,
            {staging_key_nonnull} AS key_nonnull, {staging_key_complete} AS key_complete
     FROM {staging_table} st
     {parent_joins}
-    WHERE NOT EXISTS (SELECT 1 FROM {map} m WHERE m.staging_id = st.{id})
+    WHERE NOT {mapped_already} AND NOT EXISTS (SELECT 1 FROM {map} m WHERE m.staging_id = st.{id})
 ), public_keys AS (
     SELECT p.{id} AS public_id, {public_key_columns}
     FROM {public_table} p
