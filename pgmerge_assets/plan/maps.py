@@ -145,13 +145,13 @@ def _id_map_step(n: Names, t: TableSpec, needs: list[str]) -> Step:
         public_held = held_unique(ids["public_table"], t.natural_key, nulls_counted=equal)
         staging_held = sql.SQL("false") if key_fks else held_unique(ids["staging_table"], t.natural_key,
                                                                      nulls_counted=equal)
-        both_held = (sql.SQL("({} AND {})").format(public_held, staging_held) if not key_fks and not equal
-                     else sql.SQL("false"))
+        both_held = sql.SQL("false")
         if not key_fks and not equal:  # the common case's two joins first; the general statement then skips
+            both_held = sql.SQL("({} AND {})").format(public_held, staging_held)
+            key_equal = sql.SQL(" AND ").join(sql.SQL("p.{c} = st.{c}").format(c=sql.Identifier(c))
+                                              for c in t.natural_key)
             statements.append(compose("merge/map_natural_key_held.sql", **ids, new_id=new_id, held=both_held,
-                                      key_equal=sql.SQL(" AND ").join(
-                                          sql.SQL("p.{c} = st.{c}").format(c=sql.Identifier(c))
-                                          for c in t.natural_key)))
+                                      key_equal=key_equal))
         fill = compose("merge/map_natural_key.sql", **ids, new_id=new_id, parent_joins=joins,
                        public_held=public_held, staging_held=staging_held, mapped_already=both_held,
                        **_map_key_parts(t, aliases))
