@@ -8,7 +8,7 @@ with the lossless proof, publish, and what Dagster and the process add around th
 total ÷ floor and data path ÷ floor (load, maps, pending, publish: the steps' writes without their checks), this
 process's peak memory (the data must stay inside PostgreSQL, so Python's memory must not grow with the scale), and
 the core-seconds this machine spent busy during the floor and the merge, with their ratio: the work done, which
-varies far less between runs on a VM than wall time does.
+varies far less between runs on a VM than wall time does; then `pgmerge undo` of that merge, timed (and ÷ floor).
 Steps run several at a time, so a phase is the wall time during which any of its steps was under way: phases
 overlap, and add up to more than the total.
 """
@@ -24,10 +24,14 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 from pgmerge_assets.assets.executor import DEFAULT_THREADS
+from pgmerge_assets.catalog.spec import load_spec
 from pgmerge_assets.assets.resources import MergeInputs, TargetDatabase
 from pgmerge_assets.paths import REFERENCE_SPEC
 from pgmerge_assets.pg.embedded import drop_database, embedded_server_uri, ensure_database, with_dbname
+from pgmerge_assets.pg.publish import undo
 from pgmerge_assets.pg.restore import restore_dump
 from pgmerge_assets.instance import workdir_instance
 from pgmerge_assets.run import run_graph, step_times
@@ -114,8 +118,11 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False, th
     outcome, total, cpu = timed(lambda: run_graph(target, inputs, REFERENCE_SPEC, threads=threads))
     with workdir_instance(target.workdir, target.resolved_dsn()) as instance:
         times = step_times(instance, outcome.run_id)
-    drop_database(admin, "bench_merge")
     assert outcome.success, outcome.failures
+    with psycopg.connect(target.resolved_dsn()) as conn:  # every row the merge inserted taken out again
+        undone, undo_seconds, _ = timed(lambda: undo(conn, load_spec(REFERENCE_SPEC).map_schema, lock_timeout=60))
+    assert sum(undone.rows.values()) > 0
+    drop_database(admin, "bench_merge")
 
     spans: dict[str, list[tuple[float, float]]] = {phase: [] for phase in PHASES}
     for asset, t in times.items():
@@ -131,7 +138,7 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False, th
     zero = min(t.start for t in times.values())
     timeline = sorted((t.start - zero, t.written - zero, t.end - zero, asset) for asset, t in times.items())
     return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, phases=phases, total=total, timeline=timeline,
-                floor_cpu=floor_cpu, cpu=cpu,
+                floor_cpu=floor_cpu, cpu=cpu, undo=undo_seconds,
                 data=covered([s for p in DATA_PATH for s in spans[p]]), slowest=slowest, threads=threads,
                 proven=outcome.report["lossless"]["proven"], peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
@@ -168,12 +175,13 @@ def main() -> None:
             for start, written, end, asset in r["timeline"]:
                 print(f"  {start:6.2f} {written:6.2f} {end:6.2f}  {asset}")
     head = ["scale", "rows #2", "floor s", *PHASES, "total s", "total/floor", "data/floor", "peak MiB",
-            "floor core-s", "core-s", "core-s/floor's"]
+            "floor core-s", "core-s", "core-s/floor's", "undo s", "undo/floor"]
     print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for r in results:
         cells = [r["scale"], f"{r['rows2']:,}", f"{r['floor']:.2f}", *(f"{r['phases'][p]:.2f}" for p in PHASES),
                  f"{r['total']:.2f}", f"{r['total'] / r['floor']:.1f}", f"{r['data'] / r['floor']:.1f}",
-                 f"{r['peak_mib']:.0f}", f"{r['floor_cpu']:.2f}", f"{r['cpu']:.2f}", f"{r['cpu'] / r['floor_cpu']:.1f}"]
+                 f"{r['peak_mib']:.0f}", f"{r['floor_cpu']:.2f}", f"{r['cpu']:.2f}", f"{r['cpu'] / r['floor_cpu']:.1f}",
+                 f"{r['undo']:.2f}", f"{r['undo'] / r['floor']:.1f}"]
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 

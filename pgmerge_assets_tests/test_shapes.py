@@ -653,3 +653,32 @@ def test_which_unique_indexes_a_check_may_trust(fresh_db):
                      held_unique(sql.Identifier("public", "t"), columns, nulls_counted=nulls))).fetchone()[0])
                  for columns, nulls, _ in HELD_UNIQUE]
     assert found == HELD_UNIQUE
+
+
+@pytest.mark.parametrize("ddl, edits, inserted, row_key", [
+    # no key at all: the kept rows are found by content, the n-th copy for the n-th
+    ("CREATE TABLE visit (who text NOT NULL, day date NOT NULL, note text)",
+     {"visit": {"strategy": "append"}}, 3, None),
+    # a primary key: by its columns, in one hash join
+    ("CREATE TABLE visit (who text NOT NULL, day date NOT NULL, note text, PRIMARY KEY (who, day))", None, 2,
+     ("who", "day")),
+], ids=["by-content", "by-primary-key"])
+def test_undo_of_a_table_without_id_takes_out_exactly_the_rows_publish_inserted(fresh_db, tmp_path, ddl, edits,
+                                                                                 inserted, row_key):
+    from pgmerge_assets.pg.publish import _row_keys, undo
+    from pgmerge_assets.plan.publish import plan_publish
+
+    visits = "SELECT who, day::text, note FROM visit ORDER BY 1, 2, 3"
+    copy = " ('b', '2024-01-02', 'x')," if row_key is None else ""  # without a key, a row may repeat
+    raw = merge_shape(fresh_db, tmp_path, ddl,
+                      "INSERT INTO public.visit VALUES ('a', '2024-01-01', 'p'), ('b', '2024-01-02', 'x')",
+                      "INSERT INTO staging.visit VALUES ('b', '2024-01-02', 'x'), ('c', '2024-01-03', 'n'),"
+                      f"{copy} ('d', '2024-01-04', 'n')",
+                      edits=edits)
+    assert len(rows(fresh_db, visits)) == 2 + inserted
+    spec = load_spec(tmp_path / "spec.yaml")
+    with psycopg.connect(fresh_db) as conn:
+        assert _row_keys(conn, spec, plan_publish(spec)).get("visit") == row_key, raw
+        done = undo(conn, spec.map_schema, lock_timeout=5)
+    assert done.rows == {"visit": inserted}
+    assert rows(fresh_db, visits) == [("a", "2024-01-01", "p"), ("b", "2024-01-02", "x")]

@@ -510,7 +510,8 @@ def undo_job(graph: Plan, p: Prefix) -> dg.JobDefinition:
         finally:
             merge_lock.release(dsn, plan.spec.map_schema)
         context.log.info(f"merge {done.merge_id} undone: {sum(done.rows.values())} rows deleted")
-        context.add_output_metadata({"merge_id": done.merge_id, "rows_deleted": dg.MetadataValue.json(done.rows)})
+        context.add_output_metadata({"merge_id": done.merge_id, "rows_deleted": dg.MetadataValue.json(done.rows),
+                                     "foreign_keys": done.foreign_keys})
 
     @dg.job(name=p.name("undo"), description="Undo the newest merge (or merge_id) in the target.")
     def undo_graph():

@@ -21,7 +21,7 @@ from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, merged_t
 from pgmerge_assets.pg.fingerprint import staging_fingerprint
 from pgmerge_assets.pg.sessions import Connect, join_snapshot
 from pgmerge_assets.plan.staging import StagingPlan
-from pgmerge_assets.plan.undo import plan_undo
+from pgmerge_assets.plan.undo import dangling_guard, plan_undo
 from pgmerge_assets.templates import compose, load
 
 
@@ -254,11 +254,7 @@ def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec,
     may set session_replication_role; a foreign key declared on one partition only, or on a column the
     pending rows do not carry (a generated column), stays with its trigger.
     Other tables are inserted with every trigger firing."""
-    tables = {t.name: t for t in spec.merged_tables if t.name in plan.tables}
-    labels = {name: label for name, (label, _) in zip(plan.tables, plan.locks)}
-    quoted = {"tables": list(labels.values())}
-    triggered = {r[0] for r in conn.execute(load("publish/with_triggers.sql"), quoted).fetchall()}
-    rows = conn.execute(load("publish/foreign_keys.sql"), quoted).fetchall()
+    tables, labels, triggered, rows = _keys_and_triggers(conn, spec, plan, "publish/foreign_keys.sql")
     fks = [TargetForeignKey(*r[:3], tuple(r[3]), *r[4:6], tuple(r[6]), r[7]) for r in rows]
     on_partition = {(r[0], r[1]) for r in rows if r[8]}  # keys of one partition: left to their triggers
     locked = {(t.schema, t.relname) for t in tables.values()}
@@ -266,15 +262,55 @@ def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec,
               if labels[name] not in triggered and (t.schema, t.relname) not in on_partition
               and all((fk.parent_schema, fk.parent) in locked and set(fk.columns) <= set(t.columns)
                       for fk in fks if (fk.schema, fk.table) == (t.schema, t.relname))}
-    if chosen:
-        try:
-            with conn.transaction():
-                conn.execute(replication_role("origin"))
-        except errors.InsufficientPrivilege:
-            chosen = set()
+    chosen = chosen if chosen and _may_hold_back_triggers(conn) else set()
     where = {(tables[name].schema, tables[name].relname) for name in chosen}
     keys = [fk for fk in fks if (fk.schema, fk.table) in where]
     return chosen, keys
+
+
+def _set_based_references(conn: psycopg.Connection, spec: MergeSpec,
+                          plan: PublishPlan) -> tuple[set[str], list[TargetForeignKey]]:
+    """The tables undo deletes from with the triggers of the keys referencing them held back, and those keys,
+    which undo then checks itself, once each after its deletes: each trigger would read the referencing table
+    once per deleted row (hours for a big merge where no index covers the key; publish's inserts have the
+    parent's unique index to look in). As for publish, only tables without triggers or rules of their users,
+    referenced by validated keys (a NOT VALID one may hold rows naming no row already) of whole tables."""
+    tables, labels, triggered, rows = _keys_and_triggers(conn, spec, plan, "undo/referencing_keys.sql")
+    fks = [TargetForeignKey(*r[:3], tuple(r[3]), *r[4:6], tuple(r[6]), r[7]) for r in rows]
+    kept_triggers = {(r[4], r[5]) for r in rows if r[8] or not r[9]}
+    chosen = {name for name, t in tables.items()
+              if labels[name] not in triggered and (t.schema, t.relname) not in kept_triggers}
+    chosen = chosen if chosen and _may_hold_back_triggers(conn) else set()
+    where = {(tables[name].schema, tables[name].relname) for name in chosen}
+    return chosen, [fk for fk in fks if (fk.parent_schema, fk.parent) in where]
+
+
+def _row_keys(conn: psycopg.Connection, spec: MergeSpec, plan: PublishPlan) -> dict[str, tuple[str, ...]]:
+    """Per merged table without id, the columns of the target's primary key (or of a unique index on NOT NULL
+    columns): undo finds its kept rows by those."""
+    names = {label: name for name, (label, _) in zip(plan.tables, plan.locks) if not spec.tables[name].id}
+    found = conn.execute(load("undo/row_keys.sql"), {"tables": list(names)}).fetchall() if names else []
+    return {names[label]: tuple(columns) for label, columns in found}
+
+
+def _keys_and_triggers(conn: psycopg.Connection, spec: MergeSpec, plan: PublishPlan, keys: str):
+    """The merged tables by spec name, their quoted names, which of those have triggers or rules of their
+    users, and the catalog's rows of `keys` for them."""
+    tables = {t.name: t for t in spec.merged_tables if t.name in plan.tables}
+    labels = {name: label for name, (label, _) in zip(plan.tables, plan.locks)}
+    quoted = {"tables": list(labels.values())}
+    triggered = {r[0] for r in conn.execute(load("publish/with_triggers.sql"), quoted).fetchall()}
+    return tables, labels, triggered, conn.execute(load(keys), quoted).fetchall()
+
+
+def _may_hold_back_triggers(conn: psycopg.Connection) -> bool:
+    """Whether this role may set session_replication_role (a superuser, or GRANT SET ON PARAMETER)."""
+    try:
+        with conn.transaction():
+            conn.execute(replication_role("origin"))
+    except errors.InsufficientPrivilege:
+        return False
+    return True
 
 
 def _check_pending_intact(conn: psycopg.Connection, n: Names, plan) -> None:
@@ -311,10 +347,19 @@ class Undone:
     rows: dict[str, int]
     sequences_restored: list[str]
     sequences_left: list[str]
+    foreign_keys: str = ""  # how the keys referencing the deleted rows were checked
 
 
 def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_id: int | None = None) -> Undone:
     """Delete exactly the rows one publish inserted and restore the sequences it moved; newest merge first."""
+    try:
+        return _undo(conn, map_schema, lock_timeout, merge_id)
+    except errors.ForeignKeyViolation as exc:  # a key's own trigger (a table undo deletes from with them firing)
+        raise PublishError(f"{exc.diag.message_primary} ({exc.diag.message_detail}): rows written since the merge "
+                           f"reference rows it inserted; undo refused, nothing was changed") from None
+
+
+def _undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_id: int | None) -> Undone:
     with conn.transaction():
         live = [m for m in history(conn, map_schema) if m["undone_at"] is None]
         if not live:
@@ -330,16 +375,32 @@ def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_i
         spec_text, sequences = conn.execute(compose("ledger/merge_entry.sql", ledger=ledger),
                                             {"merge_id": merge_id}).fetchone()
         spec = parse_spec(spec_text)
-        plan = plan_undo(spec, merge_id)
-        _lock_tables(conn, plan_publish(spec).locks, lock_timeout)
+        publishing = plan_publish(spec)
+        _lock_tables(conn, publishing.locks, lock_timeout)
+        plan = plan_undo(spec, merge_id, _row_keys(conn, spec, publishing))
         for dependent in plan.dependents:
             count = conn.execute(dependent.count).fetchone()[0]
             if count:
                 raise PublishError(f"{dependent.label}: {count} rows written since merge {merge_id} reference rows it "
                                    f"inserted; undo refused, nothing was changed")
+        set_based, references = _set_based_references(conn, spec, publishing)
         rows: dict[str, int] = {}
         for tables, statement in plan.deletes:
+            replica = all(t in set_based for t in tables)
+            if replica:
+                conn.execute(replication_role("replica"))
             rows.update(zip(tables, conn.execute(statement).fetchone()))
+            if replica:
+                conn.execute(replication_role("origin"))
+        by_trigger = [t for tables, _ in plan.deletes for t in tables if t not in set_based]
+        checked = f"{len(references)} foreign keys referencing {len(set_based)} tables checked by undo for all rows at once"
+        if by_trigger:
+            checked += f"; PostgreSQL's triggers row by row for {', '.join(by_trigger)}"
+        for guard in map(dangling_guard, references):
+            count, sample = conn.execute(guard.query).fetchone()
+            if count:
+                raise PublishError(f"{guard.problem}: {count} rows written since merge {merge_id} reference rows it "
+                                   f"inserted (sample {sample[:5]}); undo refused, nothing was changed")
         restored, left = [], []
         for name, moved in sequences.items():  # back where publish found it, unless ids were taken since
             sequence = sql.Identifier(moved["schema"], moved["name"])
@@ -352,4 +413,4 @@ def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_i
         for statement in plan.drop_kept:
             conn.execute(statement)
         conn.execute(compose("ledger/mark_undone.sql", ledger=ledger), {"merge_id": merge_id})
-    return Undone(merge_id, rows, restored, left)
+    return Undone(merge_id, rows, restored, left, checked)

@@ -89,18 +89,24 @@ def merged_table(spec: MergeSpec, schema: str, relname: str) -> TableSpec | None
     return next((t for t in spec.merged_tables if (t.schema, t.relname) == (schema, relname)), None)
 
 
+def key_parts(fk: TargetForeignKey) -> tuple[list[sql.Composed], sql.Composed, sql.Composed]:
+    """The key's columns of its table's row `c`, "all of them not NULL", and "parent row `p` matches"."""
+    columns = [sql.SQL("c.{}").format(sql.Identifier(c)) for c in fk.columns]
+    complete = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(c) for c in columns)
+    match = sql.SQL(" AND ").join(sql.SQL("p.{} = {}").format(sql.Identifier(p), c)
+                                  for p, c in zip(fk.parent_columns, columns))
+    return columns, complete, match
+
+
 def orphan_guard(spec: MergeSpec, fk: TargetForeignKey, before_insert: bool = False) -> Guard:
     """The published rows of fk's table whose key names no row of its parent (the pending table holds exactly
     the rows publish inserted). `before_insert`: judged in publish's snapshot from before its inserts, where the
     parent's rows once published are its target rows and its pending rows."""
     n, t = Names(spec), merged_table(spec, fk.schema, fk.table)
-    columns = [sql.SQL("c.{}").format(sql.Identifier(c)) for c in fk.columns]
-    complete = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(c) for c in columns)
+    columns, complete, match = key_parts(fk)
     partly_null = (sql.SQL("num_nulls({}) BETWEEN 1 AND {}").format(sql.SQL(", ").join(columns),
                                                                     sql.Literal(len(columns) - 1))
                    if fk.match_full and len(columns) > 1 else sql.SQL("false"))
-    match = sql.SQL(" AND ").join(sql.SQL("p.{} = {}").format(sql.Identifier(p), c)
-                                  for p, c in zip(fk.parent_columns, columns))
     also_pending = (compose("publish/orphan_pending_parent.sql", match=match,
                             parent_pending=n.pending(merged_table(spec, fk.parent_schema, fk.parent).name))
                     if before_insert else sql.SQL("true"))

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
-from pgmerge_assets.plan.common import Names, ident_list
+from pgmerge_assets.plan.common import Guard, Names, ident_list, wrap
 from pgmerge_assets.plan.order import merge_groups
+from pgmerge_assets.plan.publish import TargetForeignKey, key_parts
 from pgmerge_assets.templates import compose
 
 
@@ -33,33 +34,61 @@ def _dependents(n: Names, merge_id: int, t: TableSpec) -> list[Dependent]:
     kept = n.kept(merge_id, t.name)
     for column, parent in [*((f.column, f.table) for f in t.mapped_columns), *((a.column, a.table) for a in t.arrays)]:
         p = n.spec.tables[parent]
-        is_array = any(a.column == column for a in t.arrays)
-        test = sql.SQL("c.{} && ARRAY(SELECT {} FROM {})" if is_array else "c.{} IN (SELECT {} FROM {})")
-        parts = dict(public_table=n.public(t.name), kept=kept,
-                     references=test.format(sql.Identifier(column), sql.Identifier(p.id), n.kept(merge_id, parent)))
+        parent_ids = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(p.id), n.kept(merge_id, parent))
+
+        def references(table: sql.Identifier, column=column, parent_ids=parent_ids) -> sql.Composed:
+            if not any(a.column == column for a in t.arrays):
+                return sql.SQL("c.{} IN ({})").format(sql.Identifier(column), parent_ids)
+            # the table's rows with an element among the kept ids, found by one hash join of all elements
+            # (`&&` with an array of the ids compares each element with every id: minutes for a big merge)
+            return compose("undo/array_references.sql", table=table, column=sql.Identifier(column),
+                           parent_ids=parent_ids)
+
+        parts = dict(public_table=n.public(t.name), kept=kept, references=references(n.public(t.name)))
         if t.id:
             query = compose("undo/dependents_by_id.sql", **parts, id=sql.Identifier(t.id))
         else:
-            query = compose("undo/dependents_by_content.sql", **parts)
+            query = compose("undo/dependents_by_content.sql", **parts, kept_references=references(kept))
         out.append(Dependent(f"{t.schema}.{t.relname}.{column} -> {p.schema}.{p.relname}", query))
     return out
 
 
-def _delete(n: Names, merge_id: int, t: TableSpec) -> sql.Composed:
+def _delete(n: Names, merge_id: int, t: TableSpec, row_key: tuple[str, ...] | None) -> sql.Composed:
     parts = dict(public_table=n.public(t.name), kept=n.kept(merge_id, t.name))
-    if t.id:
-        return compose("undo/delete_by_id.sql", **parts, id=sql.Identifier(t.id))
     content = sql.SQL("jsonb_build_array({})")
+    key = (t.id,) if t.id else row_key
+    if key and set(key) <= set(t.columns):
+        match = [sql.SQL("t.{c} = k.{c}").format(c=sql.Identifier(c)) for c in key]
+        rest = [c for c in t.columns if c not in key]
+        if not t.id and rest:  # a row of that key written since with other values is not the merge's
+            match.append(sql.SQL("{} = {}").format(content.format(ident_list(rest, "t")),
+                                                   content.format(ident_list(rest, "k"))))
+        return compose("undo/delete_by_key.sql", **parts, match=sql.SQL(" AND ").join(match))
     return compose("undo/delete_by_content.sql", **parts, public_content=content.format(ident_list(t.columns, "p")),
                    kept_content=content.format(ident_list(t.columns, "k")))
 
 
-def plan_undo(spec: MergeSpec, merge_id: int) -> UndoPlan:
+def dangling_guard(fk: TargetForeignKey) -> Guard:
+    """Rows of fk's table naming a row undo deleted. Undo holds back the per-row triggers of the keys that
+    reference the tables it deletes from (each would read the referencing table once per deleted row: hours
+    where no index covers the key) and asks this once per key after its deletes, in the same transaction."""
+    columns, complete, match = key_parts(fk)
+    return Guard(f"{fk.schema}.{fk.table}.{', '.join(fk.columns)} -> {fk.parent_schema}.{fk.parent} "
+                 f"(constraint {fk.constraint})",
+                 wrap(compose("undo/dangling_rows.sql", columns=sql.SQL(", ").join(columns), complete=complete,
+                              child=sql.Identifier(fk.schema, fk.table), match=match,
+                              parent=sql.Identifier(fk.parent_schema, fk.parent))))
+
+
+def plan_undo(spec: MergeSpec, merge_id: int, row_keys: dict[str, tuple[str, ...]] | None = None) -> UndoPlan:
+    """`row_keys`: per table without id, by spec name, columns the target holds unique and NOT NULL (its
+    primary key): its kept rows are deleted by those in one hash join, else by content (sorting every row)."""
     n = Names(spec)
+    row_keys = row_keys or {}
     groups = merge_groups(spec)[::-1]  # children first
     deletes = []
     for group in groups:
-        ctes = sql.SQL(",\n").join(sql.SQL("{} AS ({})").format(sql.Identifier(f"deleted_{i}"), _delete(n, merge_id, t))
+        ctes = sql.SQL(",\n").join(sql.SQL("{} AS ({})").format(sql.Identifier(f"deleted_{i}"), _delete(n, merge_id, t, row_keys.get(t.name)))
                                    for i, t in enumerate(group))
         counts = sql.SQL(", ").join(sql.SQL("(SELECT count(*) FROM {})").format(sql.Identifier(f"deleted_{i}"))
                                     for i in range(len(group)))

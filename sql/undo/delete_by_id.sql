@@ -1,2 +1,0 @@
-DELETE FROM {public_table} t USING {kept} k WHERE t.{id} = k.{id}
-RETURNING 1

@@ -1,0 +1,24 @@
+-- The foreign keys of any table that reference the tables undo deletes from (by the tables' quoted names),
+-- as the target has them now: the referencing table, constraint and columns, the referenced table and
+-- columns, MATCH FULL or not, whether it is declared on one partition only, and whether it is validated
+-- (a NOT VALID key may already have rows naming no row, which its trigger tolerates).
+SELECT rootn.nspname,
+       root.relname,
+       con.conname,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i),
+       rn.nspname,
+       rc.relname,
+       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i),
+       con.confmatchtype = 'f' AS match_full,
+       con.conrelid <> root.oid OR con.confrelid <> rc.oid AS on_partition,
+       con.convalidated
+FROM pg_constraint con
+JOIN pg_class root ON root.oid = coalesce(pg_partition_root(con.conrelid), con.conrelid)
+JOIN pg_namespace rootn ON rootn.oid = root.relnamespace
+JOIN pg_class rc ON rc.oid = coalesce(pg_partition_root(con.confrelid), con.confrelid)
+JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE con.contype = 'f' AND con.conparentid = 0
+  AND rc.oid = ANY (SELECT to_regclass(t) FROM unnest(%(tables)s::text[]) t)
+ORDER BY 1, 2, 3
