@@ -603,6 +603,28 @@ def test_publish_leaves_a_foreign_key_of_one_partition_to_its_trigger(fresh_db, 
     assert [(k.table, k.columns, k.parent) for k in keys] == [("toy", ("owner_id",), "owner")]
 
 
+def test_undo_leaves_a_table_a_key_not_validated_references_to_its_triggers(fresh_db, tmp_path):
+    """Undo checks the keys referencing a table itself only where that check is the triggers': a NOT VALID key
+    may hold rows naming no row already (its trigger tolerates them), so the table it references is deleted
+    from with every trigger firing, the others by one check per key after the deletes."""
+    from pgmerge_assets.pg.publish import _set_based_references
+    from pgmerge_assets.plan.publish import plan_publish
+
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("CREATE TABLE owner (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);"
+                     "CREATE TABLE toy (id bigserial PRIMARY KEY, label text NOT NULL UNIQUE);"
+                     "CREATE TABLE note (id bigserial PRIMARY KEY, owner_id bigint, toy_id bigint REFERENCES toy,"
+                     " said text NOT NULL UNIQUE);"
+                     "INSERT INTO note (owner_id, said) VALUES (7, 'an owner long gone');"
+                     "ALTER TABLE note ADD FOREIGN KEY (owner_id) REFERENCES owner NOT VALID")
+        spec_path = tmp_path / "spec.yaml"
+        spec_path.write_text(draft_spec(read_catalog(conn, ["public"]), "public"))
+        spec = load_spec(spec_path)
+        chosen, keys = _set_based_references(conn, spec, plan_publish(spec))
+    assert chosen == {"toy", "note"}
+    assert [(k.table, k.columns, k.parent) for k in keys] == [("note", ("toy_id",), "toy")]
+
+
 HELD_UNIQUE = [  # (columns, nulls_counted, held): what the checks may skip because the table's own index holds it
     (["id"], False, True), (["id"], True, True),  # the primary key
     (["a"], False, False), (["a", "b"], False, True), (["b", "a", "c"], False, True),  # unique (a, b)

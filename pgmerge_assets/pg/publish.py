@@ -254,7 +254,7 @@ def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec,
     may set session_replication_role; a foreign key declared on one partition only, or on a column the
     pending rows do not carry (a generated column), stays with its trigger.
     Other tables are inserted with every trigger firing."""
-    tables, labels, triggered, rows = _keys_and_triggers(conn, spec, plan, "publish/foreign_keys.sql")
+    tables, labels, triggered, rows = _keys_and_triggers(conn, spec, plan, "root")
     fks = [TargetForeignKey(*r[:3], tuple(r[3]), *r[4:6], tuple(r[6]), r[7]) for r in rows]
     on_partition = {(r[0], r[1]) for r in rows if r[8]}  # keys of one partition: left to their triggers
     locked = {(t.schema, t.relname) for t in tables.values()}
@@ -275,7 +275,7 @@ def _set_based_references(conn: psycopg.Connection, spec: MergeSpec,
     once per deleted row (hours for a big merge where no index covers the key; publish's inserts have the
     parent's unique index to look in). As for publish, only tables without triggers or rules of their users,
     referenced by validated keys (a NOT VALID one may hold rows naming no row already) of whole tables."""
-    tables, labels, triggered, rows = _keys_and_triggers(conn, spec, plan, "undo/referencing_keys.sql")
+    tables, labels, triggered, rows = _keys_and_triggers(conn, spec, plan, "rc")
     fks = [TargetForeignKey(*r[:3], tuple(r[3]), *r[4:6], tuple(r[6]), r[7]) for r in rows]
     kept_triggers = {(r[4], r[5]) for r in rows if r[8] or not r[9]}
     chosen = {name for name, t in tables.items()
@@ -293,14 +293,15 @@ def _row_keys(conn: psycopg.Connection, spec: MergeSpec, plan: PublishPlan) -> d
     return {names[label]: tuple(columns) for label, columns in found}
 
 
-def _keys_and_triggers(conn: psycopg.Connection, spec: MergeSpec, plan: PublishPlan, keys: str):
+def _keys_and_triggers(conn: psycopg.Connection, spec: MergeSpec, plan: PublishPlan, tables_are: str):
     """The merged tables by spec name, their quoted names, which of those have triggers or rules of their
-    users, and the catalog's rows of `keys` for them."""
+    users, and the foreign keys of those tables (`tables_are` root) or referencing them (rc)."""
     tables = {t.name: t for t in spec.merged_tables if t.name in plan.tables}
     labels = {name: label for name, (label, _) in zip(plan.tables, plan.locks)}
     quoted = {"tables": list(labels.values())}
     triggered = {r[0] for r in conn.execute(load("publish/with_triggers.sql"), quoted).fetchall()}
-    return tables, labels, triggered, conn.execute(load(keys), quoted).fetchall()
+    keys = compose("publish/foreign_keys.sql", tables_are=sql.Identifier(tables_are))
+    return tables, labels, triggered, conn.execute(keys, quoted).fetchall()
 
 
 def _may_hold_back_triggers(conn: psycopg.Connection) -> bool:
