@@ -394,7 +394,8 @@ def _undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_
             if replica:
                 conn.execute(replication_role("origin"))
         by_trigger = [t for tables, _ in plan.deletes for t in tables if t not in set_based]
-        checked = f"{len(references)} foreign keys referencing {len(set_based)} tables checked by undo for all rows at once"
+        checked = (f"{len(references)} foreign keys referencing {len(set_based)} tables checked by undo for all "
+                   f"rows at once")
         if by_trigger:
             checked += f"; PostgreSQL's triggers row by row for {', '.join(by_trigger)}"
         for guard in map(dangling_guard, references):

@@ -29,26 +29,28 @@ class UndoPlan:
     drop_kept: tuple[sql.Composed, ...]
 
 
+def _references(t: TableSpec, column: str, parent_ids: sql.Composed, table: sql.Identifier) -> sql.Composed:
+    """`table`'s rows (as `c`) whose column names one of `parent_ids`."""
+    if not any(a.column == column for a in t.arrays):
+        return sql.SQL("c.{} IN ({})").format(sql.Identifier(column), parent_ids)
+    # an array: one hash join of all the table's elements with the ids (`&&` against an array of the ids
+    # compares each element with every id: minutes for a big merge)
+    return compose("undo/array_references.sql", table=table, column=sql.Identifier(column), parent_ids=parent_ids)
+
+
 def _dependents(n: Names, merge_id: int, t: TableSpec) -> list[Dependent]:
     out = []
     kept = n.kept(merge_id, t.name)
     for column, parent in [*((f.column, f.table) for f in t.mapped_columns), *((a.column, a.table) for a in t.arrays)]:
         p = n.spec.tables[parent]
         parent_ids = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(p.id), n.kept(merge_id, parent))
-
-        def references(table: sql.Identifier, column=column, parent_ids=parent_ids) -> sql.Composed:
-            if not any(a.column == column for a in t.arrays):
-                return sql.SQL("c.{} IN ({})").format(sql.Identifier(column), parent_ids)
-            # the table's rows with an element among the kept ids, found by one hash join of all elements
-            # (`&&` with an array of the ids compares each element with every id: minutes for a big merge)
-            return compose("undo/array_references.sql", table=table, column=sql.Identifier(column),
-                           parent_ids=parent_ids)
-
-        parts = dict(public_table=n.public(t.name), kept=kept, references=references(n.public(t.name)))
+        parts = dict(public_table=n.public(t.name), kept=kept,
+                     references=_references(t, column, parent_ids, n.public(t.name)))
         if t.id:
             query = compose("undo/dependents_by_id.sql", **parts, id=sql.Identifier(t.id))
         else:
-            query = compose("undo/dependents_by_content.sql", **parts, kept_references=references(kept))
+            query = compose("undo/dependents_by_content.sql", **parts,
+                            kept_references=_references(t, column, parent_ids, kept))
         out.append(Dependent(f"{t.schema}.{t.relname}.{column} -> {p.schema}.{p.relname}", query))
     return out
 
@@ -88,7 +90,8 @@ def plan_undo(spec: MergeSpec, merge_id: int, row_keys: dict[str, tuple[str, ...
     groups = merge_groups(spec)[::-1]  # children first
     deletes = []
     for group in groups:
-        ctes = sql.SQL(",\n").join(sql.SQL("{} AS ({})").format(sql.Identifier(f"deleted_{i}"), _delete(n, merge_id, t, row_keys.get(t.name)))
+        ctes = sql.SQL(",\n").join(sql.SQL("{} AS ({})").format(sql.Identifier(f"deleted_{i}"),
+                                                                 _delete(n, merge_id, t, row_keys.get(t.name)))
                                    for i, t in enumerate(group))
         counts = sql.SQL(", ").join(sql.SQL("(SELECT count(*) FROM {})").format(sql.Identifier(f"deleted_{i}"))
                                     for i in range(len(group)))
