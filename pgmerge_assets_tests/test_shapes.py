@@ -575,32 +575,42 @@ def test_a_table_that_is_all_key_with_a_null_in_it(fresh_db, tmp_path, nulls, ex
     assert (table["staging_rows"], table["identical"], table["conflicts"], table["lost"]) == (3, 3, 0, 0)
 
 
+def held_back(dsn, tmp_path, ddl: str, choose):
+    """For a spec drafted from `ddl`: the tables `choose` (publish's or undo's) holds the keys' triggers back
+    for, the keys it then checks itself as (table, columns, parent), and the spec."""
+    from pgmerge_assets.plan.publish import plan_publish
+
+    with psycopg.connect(dsn) as conn:
+        conn.execute(ddl)
+        spec_path = tmp_path / "spec.yaml"
+        spec_path.write_text(draft_spec(read_catalog(conn, ["public"]), "public"))
+        spec = load_spec(spec_path)
+        chosen, keys = choose(conn, spec, plan_publish(spec))
+    return chosen, [(k.table, k.columns, k.parent) for k in keys], spec
+
+
 def test_publish_leaves_a_foreign_key_of_one_partition_to_its_trigger(fresh_db, tmp_path):
     """Publish checks foreign keys itself only where it checks all of them: a key declared on one partition
     holds for that partition's rows alone, and one on a generated column is not among the pending rows'
     columns, so those tables keep PostgreSQL's triggers, the others do not."""
     from pgmerge_assets.pg.publish import _set_based_foreign_keys
-    from pgmerge_assets.plan.publish import plan_publish
 
-    with psycopg.connect(fresh_db) as conn:
-        conn.execute(
-            "CREATE TABLE owner (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);"
-            "CREATE TABLE pet (id bigserial, owner_id bigint NOT NULL, name text NOT NULL, PRIMARY KEY (id, owner_id),"
-            " UNIQUE (owner_id, name)) PARTITION BY HASH (owner_id);"
-            "CREATE TABLE pet_0 PARTITION OF pet FOR VALUES WITH (modulus 2, remainder 0);"
-            "CREATE TABLE pet_1 PARTITION OF pet FOR VALUES WITH (modulus 2, remainder 1);"
-            "ALTER TABLE pet_0 ADD FOREIGN KEY (owner_id) REFERENCES owner;"
-            "CREATE TABLE toy (id bigserial PRIMARY KEY, owner_id bigint REFERENCES owner, label text NOT NULL UNIQUE);"
-            # a key on a generated column: publish does not insert it, so it cannot check it either
-            "CREATE TABLE tag (id bigserial PRIMARY KEY, owner_text text NOT NULL UNIQUE,"
-            " owner_id bigint GENERATED ALWAYS AS (split_part(owner_text, ':', 1)::bigint) STORED REFERENCES owner)")
-        spec_path = tmp_path / "spec.yaml"
-        spec_path.write_text(draft_spec(read_catalog(conn, ["public"]), "public"))
-        spec = load_spec(spec_path)
-        chosen, keys = _set_based_foreign_keys(conn, spec, plan_publish(spec))
+    chosen, keys, spec = held_back(
+        fresh_db, tmp_path,
+        "CREATE TABLE owner (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);"
+        "CREATE TABLE pet (id bigserial, owner_id bigint NOT NULL, name text NOT NULL, PRIMARY KEY (id, owner_id),"
+        " UNIQUE (owner_id, name)) PARTITION BY HASH (owner_id);"
+        "CREATE TABLE pet_0 PARTITION OF pet FOR VALUES WITH (modulus 2, remainder 0);"
+        "CREATE TABLE pet_1 PARTITION OF pet FOR VALUES WITH (modulus 2, remainder 1);"
+        "ALTER TABLE pet_0 ADD FOREIGN KEY (owner_id) REFERENCES owner;"
+        "CREATE TABLE toy (id bigserial PRIMARY KEY, owner_id bigint REFERENCES owner, label text NOT NULL UNIQUE);"
+        # a key on a generated column: publish does not insert it, so it cannot check it either
+        "CREATE TABLE tag (id bigserial PRIMARY KEY, owner_text text NOT NULL UNIQUE,"
+        " owner_id bigint GENERATED ALWAYS AS (split_part(owner_text, ':', 1)::bigint) STORED REFERENCES owner)",
+        _set_based_foreign_keys)
     assert "foreign_keys" not in yaml.safe_load(spec.text)["tables"]["tag"]  # the draft leaves it to PostgreSQL
     assert chosen == {"owner", "toy"}
-    assert [(k.table, k.columns, k.parent) for k in keys] == [("toy", ("owner_id",), "owner")]
+    assert keys == [("toy", ("owner_id",), "owner")]
 
 
 def test_undo_leaves_a_table_a_key_not_validated_references_to_its_triggers(fresh_db, tmp_path):
@@ -608,21 +618,18 @@ def test_undo_leaves_a_table_a_key_not_validated_references_to_its_triggers(fres
     may hold rows naming no row already (its trigger tolerates them), so the table it references is deleted
     from with every trigger firing, the others by one check per key after the deletes."""
     from pgmerge_assets.pg.publish import _set_based_references
-    from pgmerge_assets.plan.publish import plan_publish
 
-    with psycopg.connect(fresh_db) as conn:
-        conn.execute("CREATE TABLE owner (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);"
-                     "CREATE TABLE toy (id bigserial PRIMARY KEY, label text NOT NULL UNIQUE);"
-                     "CREATE TABLE note (id bigserial PRIMARY KEY, owner_id bigint, toy_id bigint REFERENCES toy,"
-                     " said text NOT NULL UNIQUE);"
-                     "INSERT INTO note (owner_id, said) VALUES (7, 'an owner long gone');"
-                     "ALTER TABLE note ADD FOREIGN KEY (owner_id) REFERENCES owner NOT VALID")
-        spec_path = tmp_path / "spec.yaml"
-        spec_path.write_text(draft_spec(read_catalog(conn, ["public"]), "public"))
-        spec = load_spec(spec_path)
-        chosen, keys = _set_based_references(conn, spec, plan_publish(spec))
+    chosen, keys, _ = held_back(
+        fresh_db, tmp_path,
+        "CREATE TABLE owner (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);"
+        "CREATE TABLE toy (id bigserial PRIMARY KEY, label text NOT NULL UNIQUE);"
+        "CREATE TABLE note (id bigserial PRIMARY KEY, owner_id bigint, toy_id bigint REFERENCES toy,"
+        " said text NOT NULL UNIQUE);"
+        "INSERT INTO note (owner_id, said) VALUES (7, 'an owner long gone');"
+        "ALTER TABLE note ADD FOREIGN KEY (owner_id) REFERENCES owner NOT VALID",
+        _set_based_references)
     assert chosen == {"toy", "note"}
-    assert [(k.table, k.columns, k.parent) for k in keys] == [("note", ("toy_id",), "toy")]
+    assert keys == [("note", ("toy_id",), "toy")]
 
 
 HELD_UNIQUE = [  # (columns, nulls_counted, held): what the checks may skip because the table's own index holds it
