@@ -627,7 +627,7 @@ def test_undo_leaves_a_table_a_key_not_validated_references_to_its_triggers(fres
         " said text NOT NULL UNIQUE);"
         "INSERT INTO note (owner_id, said) VALUES (7, 'an owner long gone');"
         "ALTER TABLE note ADD FOREIGN KEY (owner_id) REFERENCES owner NOT VALID",
-        _set_based_references)
+        lambda *args: _set_based_references(*args)[:2])
     assert chosen == {"toy", "note"}
     assert keys == [("note", ("toy_id",), "toy")]
 

@@ -239,7 +239,8 @@ def test_undo_checks_every_key_referencing_its_rows_for_all_rows_at_once(target,
 def test_undo_of_a_table_with_user_triggers_lets_its_keys_triggers_refuse_naming_the_constraint(
         target, demo, scratch_admin_dsn, tmp_path, capsys):
     """A table with a trigger of the user's is deleted from as an application would delete: every trigger
-    fires, the foreign keys' too, and a key's refusal is told as undo's own, the target unchanged."""
+    fires, the foreign keys' too, and a key's refusal is told as undo's own, the target unchanged; a key
+    whose ON DELETE action would delete (or change) rows written since is refused before its trigger could."""
     before = state(target)
     assert main(merge_args(target, demo, scratch_admin_dsn, tmp_path)) == 0
     with psycopg.connect(target) as conn:
@@ -255,6 +256,16 @@ def test_undo_of_a_table_with_user_triggers_lets_its_keys_triggers_refuse_naming
     err = capsys.readouterr().err
     assert 'violates foreign key constraint "package_note_package_id_fkey" on table "package_note"' in err
     assert "undo refused, nothing was changed" in err
+    assert state(target) == noted
+
+    with psycopg.connect(target) as conn:  # a key whose trigger would delete the note: undo's own check refuses
+        conn.execute("ALTER TABLE public.package_note DROP CONSTRAINT package_note_package_id_fkey,"
+                     " ADD FOREIGN KEY (package_id) REFERENCES public.package (id) ON DELETE CASCADE")
+    noted = state(target)
+    assert main(["undo", "--target-dsn", target]) == 1
+    assert ("public.package_note.package_id -> public.package (constraint package_note_package_id_fkey, whose ON "
+            "DELETE action would change them): 1 rows written since merge 1 reference rows it inserted"
+            ) in capsys.readouterr().err
     assert state(target) == noted
 
     with psycopg.connect(target) as conn:

@@ -15,13 +15,13 @@ import psycopg
 from psycopg import errors, sql
 
 from pgmerge_assets.catalog.spec import MergeSpec, parse_spec
-from pgmerge_assets.plan.common import Names
+from pgmerge_assets.plan.common import Guard, Names
 from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, merged_table, orphan_guard, plan_publish,
                                          replication_role, sequence_set, taken_since_audit)
 from pgmerge_assets.pg.fingerprint import staging_fingerprint
 from pgmerge_assets.pg.sessions import Connect, join_snapshot
 from pgmerge_assets.plan.staging import StagingPlan
-from pgmerge_assets.plan.undo import dangling_guard, plan_undo
+from pgmerge_assets.plan.undo import changed_on_delete_guard, dangling_guard, plan_undo
 from pgmerge_assets.templates import compose, load
 
 
@@ -268,13 +268,14 @@ def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec,
     return chosen, keys
 
 
-def _set_based_references(conn: psycopg.Connection, spec: MergeSpec,
-                          plan: PublishPlan) -> tuple[set[str], list[TargetForeignKey]]:
+def _set_based_references(conn: psycopg.Connection, spec: MergeSpec, plan: PublishPlan
+                          ) -> tuple[set[str], list[TargetForeignKey], list[TargetForeignKey]]:
     """The tables undo deletes from with the triggers of the keys referencing them held back, and those keys,
     which undo then checks itself, once each after its deletes: each trigger would read the referencing table
     once per deleted row (hours for a big merge where no index covers the key; publish's inserts have the
     parent's unique index to look in). As for publish, only tables without triggers or rules of their users,
-    referenced by validated keys (a NOT VALID one may hold rows naming no row already) of whole tables."""
+    referenced by validated keys (a NOT VALID one may hold rows naming no row already) of whole tables.
+    Third: the keys referencing the other tables whose ON DELETE action (their trigger) would change rows."""
     tables, labels, triggered, rows = _keys_and_triggers(conn, spec, plan, "rc")
     fks = [TargetForeignKey(*r[:3], tuple(r[3]), *r[4:6], tuple(r[6]), r[7]) for r in rows]
     kept_triggers = {(r[4], r[5]) for r in rows if r[8] or not r[9]}
@@ -282,7 +283,8 @@ def _set_based_references(conn: psycopg.Connection, spec: MergeSpec,
               if labels[name] not in triggered and (t.schema, t.relname) not in kept_triggers}
     chosen = chosen if chosen and _may_hold_back_triggers(conn) else set()
     where = {(tables[name].schema, tables[name].relname) for name in chosen}
-    return chosen, [fk for fk in fks if (fk.parent_schema, fk.parent) in where]
+    return (chosen, [fk for fk in fks if (fk.parent_schema, fk.parent) in where],
+            [fk for fk, r in zip(fks, rows) if r[10] and (fk.parent_schema, fk.parent) not in where])
 
 
 def _row_keys(conn: psycopg.Connection, spec: MergeSpec, plan: PublishPlan) -> dict[str, tuple[str, ...]]:
@@ -360,6 +362,13 @@ def undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_i
                            f"reference rows it inserted; undo refused, nothing was changed") from None
 
 
+def _refuse_undo(conn: psycopg.Connection, guard: Guard, merge_id: int) -> None:
+    count, sample = conn.execute(guard.query).fetchone()
+    if count:
+        raise PublishError(f"{guard.problem}: {count} rows written since merge {merge_id} reference rows it "
+                           f"inserted (sample {sample[:5]}); undo refused, nothing was changed")
+
+
 def _undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_id: int | None) -> Undone:
     with conn.transaction():
         live = [m for m in history(conn, map_schema) if m["undone_at"] is None]
@@ -384,9 +393,13 @@ def _undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_
             if count:
                 raise PublishError(f"{dependent.label}: {count} rows written since merge {merge_id} reference rows it "
                                    f"inserted; undo refused, nothing was changed")
-        set_based, references = _set_based_references(conn, spec, publishing)
+        set_based, references, changing = _set_based_references(conn, spec, publishing)
         rows: dict[str, int] = {}
         for tables, statement in plan.deletes:
+            group = {(spec.tables[t].schema, spec.tables[t].relname) for t in tables}
+            for fk in changing:  # the merge's own rows of a table outside the group are gone by now
+                if (fk.parent_schema, fk.parent) in group and (fk.schema, fk.table) not in group:
+                    _refuse_undo(conn, changed_on_delete_guard(spec, merge_id, fk), merge_id)
             replica = all(t in set_based for t in tables)
             if replica:
                 conn.execute(replication_role("replica"))
@@ -399,10 +412,7 @@ def _undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_
         if by_trigger:
             checked += f"; PostgreSQL's triggers row by row for {', '.join(by_trigger)}"
         for guard in map(dangling_guard, references):
-            count, sample = conn.execute(guard.query).fetchone()
-            if count:
-                raise PublishError(f"{guard.problem}: {count} rows written since merge {merge_id} reference rows it "
-                                   f"inserted (sample {sample[:5]}); undo refused, nothing was changed")
+            _refuse_undo(conn, guard, merge_id)
         restored, left = [], []
         for name, moved in sequences.items():  # back where publish found it, unless ids were taken since
             sequence = sql.Identifier(moved["schema"], moved["name"])

@@ -10,7 +10,7 @@ from psycopg import sql
 from pgmerge_assets.catalog.spec import MergeSpec, TableSpec
 from pgmerge_assets.plan.common import Guard, Names, ident_list, wrap
 from pgmerge_assets.plan.order import merge_groups
-from pgmerge_assets.plan.publish import TargetForeignKey, key_parts
+from pgmerge_assets.plan.publish import TargetForeignKey, key_parts, merged_table
 from pgmerge_assets.templates import compose
 
 
@@ -80,6 +80,21 @@ def dangling_guard(fk: TargetForeignKey) -> Guard:
                  wrap(compose("undo/dangling_rows.sql", columns=sql.SQL(", ").join(columns), complete=complete,
                               child=sql.Identifier(fk.schema, fk.table), match=match,
                               parent=sql.Identifier(fk.parent_schema, fk.parent))))
+
+
+def changed_on_delete_guard(spec: MergeSpec, merge_id: int, fk: TargetForeignKey) -> Guard:
+    """Rows of fk's table that its ON DELETE action would delete or change when undo deletes the merge's rows
+    of fk's parent (a table deleted from with its triggers firing): asked just before that delete."""
+    n, parent = Names(spec), merged_table(spec, fk.parent_schema, fk.parent)
+    columns, complete, match = key_parts(fk)
+    kept = n.kept(merge_id, parent.name)
+    deleted = (sql.SQL("{} k JOIN {} p ON p.{id} = k.{id}").format(kept, n.public(parent.name),
+                                                                   id=sql.Identifier(parent.id))
+               if parent.id else sql.SQL("{} p").format(kept))  # without id, the kept rows are whole rows
+    return Guard(f"{fk.schema}.{fk.table}.{', '.join(fk.columns)} -> {fk.parent_schema}.{fk.parent} "
+                 f"(constraint {fk.constraint}, whose ON DELETE action would change them)",
+                 wrap(compose("undo/changed_on_delete.sql", columns=sql.SQL(", ").join(columns), complete=complete,
+                              child=sql.Identifier(fk.schema, fk.table), deleted=deleted, match=match)))
 
 
 def plan_undo(spec: MergeSpec, merge_id: int, row_keys: dict[str, tuple[str, ...]] | None = None) -> UndoPlan:
