@@ -254,8 +254,7 @@ def _set_based_foreign_keys(conn: psycopg.Connection, spec: MergeSpec,
     may set session_replication_role; a foreign key declared on one partition only, or on a column the
     pending rows do not carry (a generated column), stays with its trigger.
     Other tables are inserted with every trigger firing."""
-    tables, labels, triggered, rows = _keys_and_triggers(conn, spec, plan, "root")
-    fks = [TargetForeignKey(*r[:3], tuple(r[3]), *r[4:6], tuple(r[6]), r[7]) for r in rows]
+    tables, labels, triggered, rows, fks = _keys_and_triggers(conn, spec, plan, "root")
     on_partition = {(r[0], r[1]) for r in rows if r[8]}  # keys of one partition: left to their triggers
     locked = {(t.schema, t.relname) for t in tables.values()}
     chosen = {name for name, t in tables.items()
@@ -276,8 +275,7 @@ def _set_based_references(conn: psycopg.Connection, spec: MergeSpec, plan: Publi
     parent's unique index to look in). As for publish, only tables without triggers or rules of their users,
     referenced by validated keys (a NOT VALID one may hold rows naming no row already) of whole tables.
     Third: the keys referencing the other tables whose ON DELETE action (their trigger) would change rows."""
-    tables, labels, triggered, rows = _keys_and_triggers(conn, spec, plan, "rc")
-    fks = [TargetForeignKey(*r[:3], tuple(r[3]), *r[4:6], tuple(r[6]), r[7]) for r in rows]
+    tables, labels, triggered, rows, fks = _keys_and_triggers(conn, spec, plan, "rc")
     kept_triggers = {(r[4], r[5]) for r in rows if r[8] or not r[9]}
     chosen = {name for name, t in tables.items()
               if labels[name] not in triggered and (t.schema, t.relname) not in kept_triggers}
@@ -297,13 +295,16 @@ def _row_keys(conn: psycopg.Connection, spec: MergeSpec, plan: PublishPlan) -> d
 
 def _keys_and_triggers(conn: psycopg.Connection, spec: MergeSpec, plan: PublishPlan, tables_are: str):
     """The merged tables by spec name, their quoted names, which of those have triggers or rules of their
-    users, and the foreign keys of those tables (`tables_are` root) or referencing them (rc)."""
+    users, and the foreign keys of those tables (`tables_are` root) or referencing them (rc): the catalog's
+    rows (publish/foreign_keys.sql) and each as a TargetForeignKey."""
     tables = {t.name: t for t in spec.merged_tables if t.name in plan.tables}
     labels = {name: label for name, (label, _) in zip(plan.tables, plan.locks)}
     quoted = {"tables": list(labels.values())}
     triggered = {r[0] for r in conn.execute(load("publish/with_triggers.sql"), quoted).fetchall()}
     keys = compose("publish/foreign_keys.sql", tables_are=sql.Identifier(tables_are))
-    return tables, labels, triggered, conn.execute(keys, quoted).fetchall()
+    rows = conn.execute(keys, quoted).fetchall()
+    fks = [TargetForeignKey(*r[:3], tuple(r[3]), *r[4:6], tuple(r[6]), r[7]) for r in rows]
+    return tables, labels, triggered, rows, fks
 
 
 def _may_hold_back_triggers(conn: psycopg.Connection) -> bool:
