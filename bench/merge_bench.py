@@ -8,7 +8,10 @@ with the lossless proof, publish, and what Dagster and the process add around th
 total ÷ floor and data path ÷ floor (load, maps, pending, publish: the steps' writes without their checks), this
 process's peak memory (the data must stay inside PostgreSQL, so Python's memory must not grow with the scale), and
 the core-seconds this machine spent busy during the floor and the merge, with their ratio: the work done, which
-varies far less between runs on a VM than wall time does; then `pgmerge undo` of that merge, timed (and ÷ floor).
+varies far less between runs on a VM than wall time does, and the work bound: the merge's core-seconds ÷ (this
+machine's cores × the floor), the lowest total ÷ floor any schedule of that much work could reach here (with
+every core busy all the time); the time a bare restore of dump #1 takes, and total ÷ both restores (the floor
+if the merge is held to restoring both dumps); then `pgmerge undo` of that merge, timed (and ÷ floor).
 Steps run several at a time, so a phase is the wall time during which any of its steps was under way: phases
 overlap, and add up to more than the total.
 """
@@ -36,6 +39,7 @@ from pgmerge_assets.pg.restore import restore_dump
 from pgmerge_assets.instance import workdir_instance
 from pgmerge_assets.run import run_graph, step_times
 
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 PHASES = ("load", "maps", "pending", "checks", "report", "publish", "around steps")
 DATA_PATH = ("load", "maps", "pending", "publish")
 
@@ -106,10 +110,14 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False, th
         rows1, rows2 = generate(workdir, scale, admin_dsn or admin)
         counted.write_text(json.dumps([rows1, rows2]))
 
-    drop_database(admin, "bench_restore")
-    ensure_database(admin, "bench_restore")
-    _, floor, floor_cpu = timed(lambda: restore_dump(with_dbname(admin, "bench_restore"), workdir / "dump2.dump"))
-    drop_database(admin, "bench_restore")
+    floors = {}
+    for dump in ("dump2.dump", "dump1.dump"):
+        drop_database(admin, "bench_restore")
+        ensure_database(admin, "bench_restore")
+        _, seconds, busy = timed(lambda: restore_dump(with_dbname(admin, "bench_restore"), workdir / dump))
+        floors[dump] = seconds, busy
+        drop_database(admin, "bench_restore")
+    (floor, floor_cpu), (floor1, _) = floors["dump2.dump"], floors["dump1.dump"]
 
     drop_database(admin, "bench_merge")
     ensure_database(admin, "bench_merge")
@@ -137,7 +145,7 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False, th
     slowest = sorted(((asset, t.end - t.start) for asset, t in times.items()), key=lambda kv: -kv[1])
     zero = min(t.start for t in times.values())
     timeline = sorted((t.start - zero, t.written - zero, t.end - zero, asset) for asset, t in times.items())
-    return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, phases=phases, total=total, timeline=timeline,
+    return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, floor1=floor1, phases=phases, total=total, timeline=timeline,
                 floor_cpu=floor_cpu, cpu=cpu, undo=undo_seconds,
                 data=covered([s for p in DATA_PATH for s in spans[p]]), slowest=slowest, threads=threads,
                 proven=outcome.report["lossless"]["proven"], peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -175,12 +183,14 @@ def main() -> None:
             for start, written, end, asset in r["timeline"]:
                 print(f"  {start:6.2f} {written:6.2f} {end:6.2f}  {asset}")
     head = ["scale", "rows #2", "floor s", *PHASES, "total s", "total/floor", "data/floor", "peak MiB",
-            "floor core-s", "core-s", "core-s/floor's", "undo s", "undo/floor"]
+            "floor core-s", "core-s", "core-s/floor's", "work bound", "restore #1 s", "total/both restores",
+            "undo s", "undo/floor"]
     print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for r in results:
         cells = [r["scale"], f"{r['rows2']:,}", f"{r['floor']:.2f}", *(f"{r['phases'][p]:.2f}" for p in PHASES),
                  f"{r['total']:.2f}", f"{r['total'] / r['floor']:.1f}", f"{r['data'] / r['floor']:.1f}",
                  f"{r['peak_mib']:.0f}", f"{r['floor_cpu']:.2f}", f"{r['cpu']:.2f}", f"{r['cpu'] / r['floor_cpu']:.1f}",
+                 f"{r['cpu'] / (CORES * r['floor']):.1f}", f"{r['floor1']:.2f}", f"{r['total'] / (r['floor'] + r['floor1']):.1f}",
                  f"{r['undo']:.2f}", f"{r['undo'] / r['floor']:.1f}"]
         print("| " + " | ".join(str(c) for c in cells) + " |")
 

@@ -711,3 +711,36 @@ def test_undo_of_a_table_without_id_takes_out_exactly_the_rows_publish_inserted(
         done = undo(conn, spec.map_schema, lock_timeout=5)
     assert done.rows == {"visit": inserted}
     assert rows(fresh_db, visits) == [("a", "2024-01-01", "p"), ("b", "2024-01-02", "x")]
+
+
+def test_undo_counts_each_key_once_the_catalogs_after_its_deletes_the_specs_own_before(fresh_db, tmp_path):
+    """A key the target's catalog declares is counted by undo's check after its deletes (naming the
+    constraint); a key only the spec knows (no constraint) by the spec's own query before them. Either refuses
+    the undo, naming table, column and count, and leaves the target as it was."""
+    from pgmerge_assets.pg.publish import PublishError, undo
+
+    merge_shape(fresh_db, tmp_path,
+                "CREATE TABLE owner (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);"
+                "CREATE TABLE pet (id bigserial PRIMARY KEY, owner_id bigint REFERENCES owner, name text NOT NULL UNIQUE);"
+                "CREATE TABLE toy (id bigserial PRIMARY KEY, owner_id bigint, label text NOT NULL UNIQUE)",
+                "INSERT INTO public.owner VALUES (1, 'a@x')",
+                "INSERT INTO staging.owner VALUES (1, 'b@x')",
+                edits={"toy": {"foreign_keys": {"owner_id": "owner"}}})
+    spec = load_spec(tmp_path / "spec.yaml")
+    everything = "SELECT 'owner', count(*) FROM owner UNION ALL SELECT 'pet', count(*) FROM pet " \
+                 "UNION ALL SELECT 'toy', count(*) FROM toy ORDER BY 1"
+    for table, column, told in [("toy", "label", "public.toy.owner_id -> public.owner: 1 rows"),
+                                ("pet", "name", "public.pet.owner_id -> public.owner (constraint pet_owner_id_fkey): "
+                                                "1 rows")]:
+        with psycopg.connect(fresh_db) as conn:  # written since the merge, naming the owner it inserted
+            conn.execute(f"INSERT INTO {table} (owner_id, {column}) SELECT id, 'late' FROM owner WHERE email = 'b@x'")
+        before = rows(fresh_db, everything)
+        with psycopg.connect(fresh_db) as conn, pytest.raises(PublishError) as refused:
+            undo(conn, spec.map_schema, lock_timeout=5)
+        assert f"{told} written since merge 1 reference rows it inserted" in str(refused.value)
+        assert rows(fresh_db, everything) == before
+        with psycopg.connect(fresh_db) as conn:
+            conn.execute(f"DELETE FROM {table}")
+    with psycopg.connect(fresh_db) as conn:
+        assert undo(conn, spec.map_schema, lock_timeout=5).rows == {"owner": 1, "pet": 0, "toy": 0}
+    assert rows(fresh_db, "SELECT id, email FROM owner") == [(1, "a@x")]

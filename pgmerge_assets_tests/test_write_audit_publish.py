@@ -174,7 +174,8 @@ def test_history_undo_and_refusal(target, demo, scratch_admin_dsn, tmp_path, cap
                      "SELECT max(public_id), 'late', now() FROM pgmerge.map_datasource WHERE inserted")
     assert main(["undo", "--target-dsn", target]) == 1
     err = capsys.readouterr().err
-    assert "public.datasource_event.datasource_id -> public.datasource: 1 rows written since merge 1" in err
+    assert ("public.datasource_event.datasource_id -> public.datasource (constraint "
+            "datasource_event_datasource_id_fkey): 1 rows written since merge 1 reference rows it inserted") in err
     with psycopg.connect(target) as conn:
         conn.execute("DELETE FROM datasource_event WHERE kind = 'late'")
         conn.execute("SELECT setval('datasource_event_id_seq', (SELECT max(id) FROM datasource_event))")

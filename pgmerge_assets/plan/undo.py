@@ -20,6 +20,9 @@ class Dependent:
 
     label: str  # table.column -> parent
     count: sql.Composed  # one number
+    key: tuple[str, str, tuple[str, ...], str, str, tuple[str, ...]] | None = None
+    # a scalar key as the catalog would declare it (schema, table, columns, parent schema, parent, parent
+    # columns): where undo checks that key itself after its deletes (dangling_guard), this asks nothing new
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,9 @@ def _dependents(n: Names, merge_id: int, t: TableSpec) -> list[Dependent]:
         else:
             query = compose("undo/dependents_by_content.sql", **parts,
                             kept_references=_references(t, column, parent_ids, kept))
-        out.append(Dependent(f"{t.schema}.{t.relname}.{column} -> {p.schema}.{p.relname}", query))
+        array = any(a.column == column for a in t.arrays)
+        key = None if array else (t.schema, t.relname, (column,), p.schema, p.relname, (p.id,))
+        out.append(Dependent(f"{t.schema}.{t.relname}.{column} -> {p.schema}.{p.relname}", query, key))
     return out
 
 
