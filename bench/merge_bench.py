@@ -145,8 +145,8 @@ def bench(scale: int, root: Path, admin_dsn: str | None, reuse: bool = False, th
     slowest = sorted(((asset, t.end - t.start) for asset, t in times.items()), key=lambda kv: -kv[1])
     zero = min(t.start for t in times.values())
     timeline = sorted((t.start - zero, t.written - zero, t.end - zero, asset) for asset, t in times.items())
-    return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, floor1=floor1, phases=phases, total=total, timeline=timeline,
-                floor_cpu=floor_cpu, cpu=cpu, undo=undo_seconds,
+    return dict(scale=scale, rows1=rows1, rows2=rows2, floor=floor, floor1=floor1, phases=phases, total=total,
+                timeline=timeline, floor_cpu=floor_cpu, cpu=cpu, undo=undo_seconds,
                 data=covered([s for p in DATA_PATH for s in spans[p]]), slowest=slowest, threads=threads,
                 proven=outcome.report["lossless"]["proven"], peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
@@ -190,7 +190,8 @@ def main() -> None:
         cells = [r["scale"], f"{r['rows2']:,}", f"{r['floor']:.2f}", *(f"{r['phases'][p]:.2f}" for p in PHASES),
                  f"{r['total']:.2f}", f"{r['total'] / r['floor']:.1f}", f"{r['data'] / r['floor']:.1f}",
                  f"{r['peak_mib']:.0f}", f"{r['floor_cpu']:.2f}", f"{r['cpu']:.2f}", f"{r['cpu'] / r['floor_cpu']:.1f}",
-                 f"{r['cpu'] / (CORES * r['floor']):.1f}", f"{r['floor1']:.2f}", f"{r['total'] / (r['floor'] + r['floor1']):.1f}",
+                 f"{r['cpu'] / (CORES * r['floor']):.1f}", f"{r['floor1']:.2f}",
+                 f"{r['total'] / (r['floor'] + r['floor1']):.1f}",
                  f"{r['undo']:.2f}", f"{r['undo'] / r['floor']:.1f}"]
         print("| " + " | ".join(str(c) for c in cells) + " |")
 

@@ -21,7 +21,7 @@ from pgmerge_assets.plan.publish import (PublishPlan, TargetForeignKey, merged_t
 from pgmerge_assets.pg.fingerprint import staging_fingerprint
 from pgmerge_assets.pg.sessions import Connect, join_snapshot
 from pgmerge_assets.plan.staging import StagingPlan
-from pgmerge_assets.plan.undo import changed_on_delete_guard, dangling_guard, plan_undo
+from pgmerge_assets.plan.undo import changed_on_delete_guard, dangling_guard, left_to_count, plan_undo
 from pgmerge_assets.templates import compose, load
 
 
@@ -390,11 +390,7 @@ def _undo(conn: psycopg.Connection, map_schema: str, lock_timeout: float, merge_
         _lock_tables(conn, publishing.locks, lock_timeout)
         plan = plan_undo(spec, merge_id, _row_keys(conn, spec, publishing))
         set_based, references, changing = _set_based_references(conn, spec, publishing)
-        checked_after = {(fk.schema, fk.table, fk.columns, fk.parent_schema, fk.parent, fk.parent_columns)
-                         for fk in references}
-        for dependent in plan.dependents:
-            if dependent.key in checked_after:  # the same rows, counted by that key's check after the deletes
-                continue
+        for dependent in left_to_count(plan, references):
             count = conn.execute(dependent.count).fetchone()[0]
             if count:
                 raise PublishError(f"{dependent.label}: {count} rows written since merge {merge_id} reference rows it "

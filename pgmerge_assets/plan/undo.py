@@ -20,9 +20,7 @@ class Dependent:
 
     label: str  # table.column -> parent
     count: sql.Composed  # one number
-    key: tuple[str, str, tuple[str, ...], str, str, tuple[str, ...]] | None = None
-    # a scalar key as the catalog would declare it (schema, table, columns, parent schema, parent, parent
-    # columns): where undo checks that key itself after its deletes (dangling_guard), this asks nothing new
+    key: tuple | None = None  # a scalar key as the catalog would declare it (_key_shape); None: an array
 
 
 @dataclass(frozen=True)
@@ -32,9 +30,15 @@ class UndoPlan:
     drop_kept: tuple[sql.Composed, ...]
 
 
-def _references(t: TableSpec, column: str, parent_ids: sql.Composed, table: sql.Identifier) -> sql.Composed:
-    """`table`'s rows (as `c`) whose column names one of `parent_ids`."""
-    if not any(a.column == column for a in t.arrays):
+def _key_shape(schema: str, table: str, columns: tuple[str, ...], parent_schema: str, parent: str,
+               parent_columns: tuple[str, ...]) -> tuple:
+    """What makes a spec's reference and a catalog's foreign key the same key."""
+    return schema, table, columns, parent_schema, parent, parent_columns
+
+
+def _references(column: str, array: bool, parent_ids: sql.Composed, table: sql.Identifier) -> sql.Composed:
+    """`table`'s rows (as `c`) whose column (an id array where `array`) names one of `parent_ids`."""
+    if not array:
         return sql.SQL("c.{} IN ({})").format(sql.Identifier(column), parent_ids)
     # an array: one hash join of all the table's elements with the ids (`&&` against an array of the ids
     # compares each element with every id: minutes for a big merge)
@@ -44,18 +48,18 @@ def _references(t: TableSpec, column: str, parent_ids: sql.Composed, table: sql.
 def _dependents(n: Names, merge_id: int, t: TableSpec) -> list[Dependent]:
     out = []
     kept = n.kept(merge_id, t.name)
-    for column, parent in [*((f.column, f.table) for f in t.mapped_columns), *((a.column, a.table) for a in t.arrays)]:
+    for column, parent, array in [*((f.column, f.table, False) for f in t.mapped_columns),
+                                  *((a.column, a.table, True) for a in t.arrays)]:
         p = n.spec.tables[parent]
         parent_ids = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(p.id), n.kept(merge_id, parent))
         parts = dict(public_table=n.public(t.name), kept=kept,
-                     references=_references(t, column, parent_ids, n.public(t.name)))
+                     references=_references(column, array, parent_ids, n.public(t.name)))
         if t.id:
             query = compose("undo/dependents_by_id.sql", **parts, id=sql.Identifier(t.id))
         else:
             query = compose("undo/dependents_by_content.sql", **parts,
-                            kept_references=_references(t, column, parent_ids, kept))
-        array = any(a.column == column for a in t.arrays)
-        key = None if array else (t.schema, t.relname, (column,), p.schema, p.relname, (p.id,))
+                            kept_references=_references(column, array, parent_ids, kept))
+        key = None if array else _key_shape(t.schema, t.relname, (column,), p.schema, p.relname, (p.id,))
         out.append(Dependent(f"{t.schema}.{t.relname}.{column} -> {p.schema}.{p.relname}", query, key))
     return out
 
@@ -73,6 +77,14 @@ def _delete(n: Names, merge_id: int, t: TableSpec, row_key: tuple[str, ...] | No
         return compose("undo/delete_by_key.sql", **parts, match=sql.SQL(" AND ").join(match))
     return compose("undo/delete_by_content.sql", **parts, public_content=content.format(ident_list(t.columns, "p")),
                    kept_content=content.format(ident_list(t.columns, "k")))
+
+
+def left_to_count(plan: UndoPlan, checked_after: list[TargetForeignKey]) -> list[Dependent]:
+    """The dependents to count before the deletes: those no key checked after them (dangling_guard) counts
+    again, i.e. arrays and the keys the spec declares and the catalog does not."""
+    shapes = {_key_shape(fk.schema, fk.table, fk.columns, fk.parent_schema, fk.parent, fk.parent_columns)
+              for fk in checked_after}
+    return [d for d in plan.dependents if d.key not in shapes]
 
 
 def dangling_guard(fk: TargetForeignKey) -> Guard:
